@@ -1,0 +1,84 @@
+import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
+import type { KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Static, TSchema } from 'typebox';
+import { hostPortList } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Topic } from './topics/index.ts';
+
+/** KAFKA_BROKERS: bootstrap servers; unset means the local broker that `npm start` runs. */
+export const kafkaBrokers = (raw: string | undefined) => hostPortList()(raw) ?? ['127.0.0.1:9092'];
+
+/** A kafkajs client whose own log lines go through the service's pino logger. */
+export function createKafka(clientId: string, brokers: string[], log: Logger): Kafka {
+  const kafkaLog = log.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: () => ({ level, log: entry }) => {
+      const { message, ...fields } = entry;
+      if (level <= KafkaLogLevel.ERROR) kafkaLog.error(fields, message);
+      else if (level === KafkaLogLevel.WARN) kafkaLog.warn(fields, message);
+      else kafkaLog.debug(fields, message);
+    },
+    retry: { initialRetryTime: 100, retries: 8 },
+  });
+}
+
+/** Creates the topics that are missing, with their partition counts; existing ones are left as they are. */
+export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: string; partitions: number }>): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** An idempotent producer: every send waits for all in-sync replicas, and broker retries never duplicate a message. */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+}
+
+/** A message ready for a topic: the value checked against the topic's contract, keyed by order. */
+export interface Outgoing {
+  topic: string;
+  message: Message;
+}
+
+/** Encodes a value for its topic (throws if it breaks the contract, so a consumer never receives what it would reject). */
+export function outgoing<S extends TSchema>(topic: Topic<S>, value: Static<S>): Outgoing {
+  return {
+    topic: topic.name,
+    message: { key: topic.key(value), value: topic.encode(value), headers: { 'content-type': 'application/json' } },
+  };
+}
+
+/** Sends messages in one produce request and resolves once the broker has acknowledged every one of them. */
+export async function publish(producer: Producer, messages: Outgoing[]): Promise<void> {
+  await producer.sendBatch({ acks: -1, topicMessages: messages.map(({ topic, message }) => ({ topic, messages: [message] })) });
+}
+
+/** A header's value as text (kafkajs hands headers over as Buffers). */
+export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string): string | undefined {
+  const value = message.headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+/** The trace id carried in a message's W3C `traceparent` header. */
+export function traceIdOf(message: Pick<KafkaMessage, 'headers'>): string | undefined {
+  return /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(headerText(message, 'traceparent') ?? '')?.[1];
+}

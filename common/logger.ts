@@ -1,0 +1,13 @@
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { oneOf } from './config.ts';
+
+export type { Logger };
+
+/** LOG_LEVEL: pino's levels. */
+export const logLevel = oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info');
+
+/** JSON lines tagged with the service; the pino instrumentation adds trace_id/span_id of the active span. */
+export function createLogger(service: string, level: string): Logger {
+  return pino({ level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime });
+}

@@ -1,0 +1,47 @@
+import closeWithGrace from 'close-with-grace';
+import type { TSchema } from 'typebox';
+import { text } from './config.ts';
+import { createKafka, ensureTopics, kafkaBrokers } from './kafka.ts';
+import { createLogger, logLevel } from './logger.ts';
+import type { Logger } from './logger.ts';
+import { ALL_TOPICS } from './topics/index.ts';
+import { runWorker } from './worker.ts';
+import type { WorkerDefinition } from './worker.ts';
+import { stopTelemetry } from './telemetry.ts';
+
+/** How long a process may take to finish in-flight work, commit and flush spans after SIGTERM/SIGINT. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** On SIGTERM/SIGINT (or a crash): run `stop`, flush telemetry, exit — forced after SHUTDOWN_GRACE_MS. */
+export function stopGracefully(log: Logger, stop: () => Promise<void>): void {
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'stopping after an unexpected error');
+    else log.info({ signal }, 'stopping');
+    try {
+      await stop();
+    } finally {
+      await stopTelemetry();
+    }
+  });
+}
+
+/** Variables every process reads. */
+export const serviceConfigSchema = {
+  OTEL_SERVICE_NAME: text(),
+  KAFKA_BROKERS: kafkaBrokers,
+  LOG_LEVEL: logLevel,
+};
+
+/** Runs a worker as a process: logger, Kafka client, topics, the consumer loop, and a graceful stop on signals. */
+export async function startWorkerProcess<S extends TSchema>(
+  defaultServiceName: string,
+  config: { OTEL_SERVICE_NAME: string | undefined; KAFKA_BROKERS: string[]; LOG_LEVEL: string },
+  definition: WorkerDefinition<S>,
+): Promise<void> {
+  const service = config.OTEL_SERVICE_NAME ?? defaultServiceName;
+  const log = createLogger(service, config.LOG_LEVEL);
+  const kafka = createKafka(service, config.KAFKA_BROKERS, log);
+  await ensureTopics(kafka, ALL_TOPICS);
+  const worker = await runWorker(definition, { kafka, log });
+  stopGracefully(log, worker.stop);
+}

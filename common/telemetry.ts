@@ -1,0 +1,124 @@
+import { IncomingMessage } from 'node:http';
+import module from 'node:module';
+import { context, propagation, trace } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import { register as registerImportHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
+import { configOrExit, decimal, flag, httpUrl, loadConfig, oneOf, text } from './config.ts';
+
+/** Baggage keys that become attributes of every span started under them (the order's identity and the load run). */
+export const ORDER_BAGGAGE_KEYS = ['ituna.order.id', 'ituna.order.channel', 'ituna.run.id'] as const;
+
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/** The standard OTEL_* variables the SDK reads, validated here so a typo stops the process instead of silently disabling tracing. */
+export const telemetryConfigSchema = {
+  OTEL_SERVICE_NAME: text(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('http://localhost:4318'),
+  OTEL_TRACES_SAMPLER: oneOf(SAMPLERS, 'parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: decimal(undefined, 0, 1),
+  OTEL_SDK_DISABLED: flag(false),
+};
+
+/**
+ * Copies the order's baggage onto each span as it starts, so every span of an order — in every service,
+ * on both sides of Kafka — carries `ituna.order.id` and `ituna.order.channel` without each call site
+ * remembering to set them.
+ */
+const baggageAttributes: SpanProcessor = {
+  onStart(span: SdkSpan, parentContext: Context) {
+    const baggage = propagation.getBaggage(parentContext);
+    if (!baggage) return;
+    for (const key of ORDER_BAGGAGE_KEYS) {
+      const entry = baggage.getEntry(key);
+      if (entry) span.setAttribute(key, entry.value);
+    }
+  },
+  onEnd(_span: ReadableSpan) {},
+  forceFlush: async () => {},
+  shutdown: async () => {},
+};
+
+let sdk: NodeSDK | undefined;
+
+// The HTTP SERVER span of each incoming request, so the gateway can name it in `traceresponse` and tag it with the order.
+const serverSpans = new WeakMap<IncomingMessage, Span>();
+
+/** The HTTP SERVER span that the http instrumentation opened for this incoming request. */
+export function serverSpanOf(request: IncomingMessage): Span | undefined {
+  return serverSpans.get(request);
+}
+
+/**
+ * Starts tracing for one service. Must run before fastify, kafkajs, pino or http are imported, which is
+ * why each process loads it with `node --import` through its own `instrument.ts`.
+ */
+export function startTelemetry(defaultServiceName: string, env: Record<string, string | undefined> = process.env): void {
+  const config = configOrExit(() => loadConfig(telemetryConfigSchema, env));
+  if (config.OTEL_SDK_DISABLED) return;
+
+  // ESM imports bypass require(), so the instrumentations need the import hook to see kafkajs, pino and http.
+  if (supportsSyncHooks()) registerImportHooks();
+  else module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+
+  sdk = new NodeSDK({
+    serviceName: config.OTEL_SERVICE_NAME ?? defaultServiceName,
+    spanProcessors: [baggageAttributes, new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
+    instrumentations: [
+      new HttpInstrumentation({
+        // Probes would bury the orders' traces; they stay visible in logs.
+        ignoreIncomingRequestHook: (request) => /^\/(healthz|readyz)\b/.test(request.url ?? ''),
+        requestHook: (span, request) => {
+          if (request instanceof IncomingMessage) serverSpans.set(request, span);
+        },
+      }),
+      new FastifyOtelInstrumentation({ registerOnInitialization: true, ignorePaths: ({ url }: { url: string }) => /^\/(healthz|readyz|docs)/.test(url) }),
+      new KafkaJsInstrumentation(),
+      new PinoInstrumentation(),
+    ],
+  });
+  sdk.start();
+}
+
+/** Flushes the spans still buffered and stops the SDK; call it last when a process shuts down. */
+export async function stopTelemetry(): Promise<void> {
+  const running = sdk;
+  sdk = undefined;
+  await running?.shutdown();
+}
+
+/** Runs `work` with the order's identity in baggage, so every span started inside (and across Kafka) records it. */
+export function withOrderBaggage<T>(order: { id: string; channel: string }, work: () => T): T {
+  const current = propagation.getBaggage(context.active()) ?? propagation.createBaggage();
+  const baggage = current
+    .setEntry('ituna.order.id', { value: order.id })
+    .setEntry('ituna.order.channel', { value: order.channel });
+  return context.with(propagation.setBaggage(context.active(), baggage), work);
+}
+
+/** The span error pattern: status ERROR, an `exception` event and `error.type`. */
+export function recordSpanError(span: Span, error: unknown, errorType?: string): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  span.recordException(err);
+  span.setStatus({ code: 2, message: err.message });
+  span.setAttribute('error.type', errorType ?? (err as { code?: string }).code ?? err.name);
+}
+
+/** Sets attributes on the span active right now, if any. */
+export function setActiveSpanAttributes(attributes: Attributes): void {
+  trace.getActiveSpan()?.setAttributes(attributes);
+}

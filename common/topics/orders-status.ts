@@ -1,0 +1,19 @@
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import { CHANNELS, ORDER_STATUSES, OrderId, RejectionReason } from '../orders.ts';
+import { defineTopic } from './topic.ts';
+
+export const OrderStatusChange = Type.Object(
+  {
+    orderId: OrderId,
+    channel: Type.Enum(CHANNELS),
+    status: Type.Enum(ORDER_STATUSES),
+    at: Type.String({ format: 'date-time' }),
+    reasons: Type.Optional(Type.Array(RejectionReason)),
+  },
+  { additionalProperties: false },
+);
+export type OrderStatusChange = Static<typeof OrderStatusChange>;
+
+/** Every status change of every order: the orders' history, read by the gateway. */
+export const ordersStatus = defineTopic({ name: 'orders.status', partitions: 6, schema: OrderStatusChange, key: (s) => s.orderId });

@@ -1,0 +1,137 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { trace } from '@opentelemetry/api';
+import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import type { Static, TSchema } from 'typebox';
+import { createProducer, publish } from './kafka.ts';
+import type { Outgoing } from './kafka.ts';
+import type { Logger } from './logger.ts';
+import { recordSpanError, withOrderBaggage } from './telemetry.ts';
+import { MessageDecodeError, deadLetterTopicOf } from './topics/index.ts';
+import type { Topic } from './topics/index.ts';
+
+/** What a handler may do besides computing: log, and send messages that are acknowledged before its message counts as done. */
+export interface WorkerContext {
+  log: Logger;
+  send(messages: Outgoing[]): Promise<void>;
+}
+
+/** A handler failure that no retry can fix: the message goes to the dead-letter topic at once. */
+export class PermanentError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'PermanentError';
+    this.code = code;
+  }
+}
+
+/** One worker: the topic it consumes as a consumer group, and the plain function that handles each message. */
+export interface WorkerDefinition<S extends TSchema> {
+  groupId: string;
+  topic: Topic<S>;
+  /** Messages handled at once, each from a different partition (a partition's messages stay in order). */
+  concurrency: number;
+  orderOf(value: Static<S>): { id: string; channel: string };
+  handle(value: Static<S>, context: WorkerContext): Promise<void>;
+  /** Backoff before each retry of a failing handler; the message is dead-lettered after the last. */
+  retryDelaysMs?: number[];
+}
+
+/** A worker that is consuming; `stop` finishes the messages in hand, commits their offsets and disconnects. */
+export interface RunningWorker {
+  stop(): Promise<void>;
+}
+
+/** Headers that say where a dead letter came from and why, next to the original headers and bytes. */
+function deadLetterHeaders(payload: EachMessagePayload, code: string, error: Error): IHeaders {
+  return {
+    ...payload.message.headers,
+    'ituna.dlq.source.topic': payload.topic,
+    'ituna.dlq.source.partition': String(payload.partition),
+    'ituna.dlq.source.offset': payload.message.offset,
+    'ituna.dlq.error.code': code,
+    'ituna.dlq.error.message': error.message.slice(0, 1000),
+    'ituna.dlq.failed_at': new Date().toISOString(),
+  };
+}
+
+/**
+ * Connects, subscribes and runs the consumer loop once for every worker: decode and validate each message,
+ * hand it to `handle`, retry failures with backoff, dead-letter what cannot be handled, and carry on.
+ * An offset is committed only after its message's handler — including its acknowledged sends — has finished.
+ */
+export async function runWorker<S extends TSchema>(
+  definition: WorkerDefinition<S>,
+  deps: { kafka: Kafka; log: Logger },
+): Promise<RunningWorker> {
+  const { topic, groupId } = definition;
+  const retryDelaysMs = definition.retryDelaysMs ?? [100, 400, 1600];
+  const producer: Producer = createProducer(deps.kafka);
+  const consumer: Consumer = deps.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
+
+  const deadLetter = async (payload: EachMessagePayload, code: string, error: Error, log: Logger) => {
+    recordSpanError(trace.getActiveSpan()!, error, code);
+    log.warn({ err: error, code, partition: payload.partition, offset: payload.message.offset }, 'message dead-lettered');
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [
+        {
+          topic: deadLetterTopicOf(payload.topic),
+          messages: [{ key: payload.message.key, value: payload.message.value, headers: deadLetterHeaders(payload, code, error) }],
+        },
+      ],
+    });
+  };
+
+  const eachMessage = async (payload: EachMessagePayload) => {
+    const { message, partition } = payload;
+    const span = trace.getActiveSpan();
+    span?.setAttributes({
+      'messaging.destination.partition.id': String(partition),
+      'messaging.consumer.group.name': groupId,
+      'ituna.queue.wait_ms': Math.max(0, Date.now() - Number(message.timestamp)),
+    });
+
+    let value: Static<S>;
+    try {
+      value = topic.decode(message.value);
+    } catch (error) {
+      if (!(error instanceof MessageDecodeError)) throw error;
+      return deadLetter(payload, error.code, new Error(`${error.message}${error.details.length ? `: ${error.details.join('; ')}` : ''}`), deps.log);
+    }
+
+    const order = definition.orderOf(value);
+    span?.setAttributes({ 'ituna.order.id': order.id, 'ituna.order.channel': order.channel });
+    const log = deps.log.child({ orderId: order.id });
+    const context: WorkerContext = { log, send: (messages) => publish(producer, messages) };
+
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await withOrderBaggage(order, () => definition.handle(value, context));
+        return;
+      } catch (error) {
+        const err = error instanceof Error ? error : new Error(String(error));
+        const retryIn = retryDelaysMs[attempt];
+        if (err instanceof PermanentError || retryIn === undefined) {
+          return deadLetter(payload, err instanceof PermanentError ? err.code : 'handler_failed', err, log);
+        }
+        log.warn({ err, attempt: attempt + 1, retryInMs: retryIn }, 'handler failed; retrying');
+        span?.addEvent('retry', { 'ituna.retry.attempt': attempt + 1, 'error.message': err.message });
+        await sleep(retryIn);
+      }
+    }
+  };
+
+  await consumer.run({ partitionsConsumedConcurrently: definition.concurrency, eachMessage });
+  deps.log.info({ topic: topic.name, groupId, concurrency: definition.concurrency }, 'worker consuming');
+
+  return {
+    async stop() {
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+}

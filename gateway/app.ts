@@ -1,0 +1,64 @@
+import Fastify from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Outgoing } from '../common/kafka.ts';
+import { serverSpanOf } from '../common/telemetry.ts';
+import { trace } from '@opentelemetry/api';
+import { ErrorResponse, registerErrorHandling } from './errors.ts';
+import type { OrderHistory } from './order-history.ts';
+import { healthRoutes } from './routes/health.ts';
+import { menuRoutes } from './routes/menu.ts';
+import { orderRoutes } from './routes/orders.ts';
+
+/** What the gateway needs from outside: a way to publish (acknowledged by Kafka), the order history, readiness. */
+export interface GatewayDeps {
+  publish(messages: Outgoing[]): Promise<void>;
+  orders: OrderHistory;
+  isReady(): boolean;
+  directOrderToken?: string;
+  logger?: FastifyBaseLogger;
+}
+
+/** The gateway as a Fastify instance, without listening: `server.ts` listens, tests `inject` or listen on port 0. */
+export async function buildApp(deps: GatewayDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: 64 * 1024,
+    // Unknown fields are an error, not something to strip; types are never coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerErrorHandling(app);
+  app.addSchema(ErrorResponse);
+
+  // W3C Trace Context Level 2: tell the caller which trace its request became.
+  app.addHook('onSend', async (request, reply) => {
+    const span = serverSpanOf(request.raw) ?? trace.getActiveSpan();
+    const ctx = span?.spanContext();
+    if (ctx && trace.isSpanContextValid(ctx)) {
+      reply.header('traceresponse', `00-${ctx.traceId}-${ctx.spanId}-${ctx.traceFlags.toString(16).padStart(2, '0')}`);
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'ITuna order gateway',
+        version: '0.1.0',
+        description: 'Takes sushi orders and queues them on Kafka. Every order is one trace; its id comes back as `traceId` and in the `traceresponse` header.',
+      },
+      tags: [{ name: 'orders' }, { name: 'menu' }, { name: 'health' }],
+      components: { securitySchemes: { managementToken: { type: 'http', scheme: 'bearer' } } },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(orderRoutes, { deps });
+  await app.register(menuRoutes);
+  await app.register(healthRoutes, { deps });
+  return app;
+}

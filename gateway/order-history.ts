@@ -1,0 +1,45 @@
+import type { Channel, OrderStatus, RejectionReason } from '../common/orders.ts';
+import { STATUS_RANK } from '../common/orders.ts';
+import type { OrderStatusChange } from '../common/topics/index.ts';
+
+/** What the gateway knows of one order: its status, when it reached each status, and its trace. */
+export interface OrderRecord {
+  orderId: string;
+  channel: Channel;
+  status: OrderStatus;
+  traceId?: string;
+  reasons?: RejectionReason[];
+  history: Array<{ status: OrderStatus; at: string }>;
+}
+
+/** The orders' current statuses, built from `orders.status`; holds the newest `limit` orders. */
+export interface OrderHistory {
+  apply(change: OrderStatusChange, traceId?: string): void;
+  get(orderId: string): OrderRecord | undefined;
+  readonly size: number;
+}
+
+/** An in-memory order history in which a status only moves forward, whatever order the changes arrive in. */
+export function createOrderHistory(limit = 100_000): OrderHistory {
+  const orders = new Map<string, OrderRecord>();
+  return {
+    apply(change, traceId) {
+      let record = orders.get(change.orderId);
+      if (!record) {
+        record = { orderId: change.orderId, channel: change.channel, status: change.status, history: [] };
+        orders.set(change.orderId, record);
+        if (orders.size > limit) orders.delete(orders.keys().next().value!);
+      }
+      record.traceId ??= traceId;
+      if (record.history.some((h) => h.status === change.status)) return;
+      record.history.push({ status: change.status, at: change.at });
+      record.history.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status]);
+      if (STATUS_RANK[change.status] >= STATUS_RANK[record.status]) record.status = change.status;
+      if (change.reasons) record.reasons = change.reasons;
+    },
+    get: (orderId) => orders.get(orderId),
+    get size() {
+      return orders.size;
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { outgoing } from '../../common/kafka.ts';
+import type { Outgoing } from '../../common/kafka.ts';
+import { CHANNELS, CustomerName, DeliveryAddress, ORDER_STATUSES, OrderId, OrderItems, RejectionReason, TableNumber } from '../../common/orders.ts';
+import type { Channel } from '../../common/orders.ts';
+import { serverSpanOf, withOrderBaggage } from '../../common/telemetry.ts';
+import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
+import type { GatewayDeps } from '../app.ts';
+import { ErrorResponse, HttpError } from '../errors.ts';
+
+const exampleItems = [
+  { menuItemId: 'tuna-nigiri', quantity: 2 },
+  { menuItemId: 'miso-soup', quantity: 1 },
+];
+
+export const OnlineOrderRequest = Type.Object(
+  { customerName: CustomerName, deliveryAddress: DeliveryAddress, items: OrderItems },
+  {
+    additionalProperties: false,
+    examples: [{ customerName: 'Aiko Tanaka', deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' }, items: exampleItems }],
+  },
+);
+
+export const OnsiteOrderRequest = Type.Object(
+  { table: TableNumber, customerName: CustomerName, items: OrderItems },
+  { additionalProperties: false, examples: [{ table: 7, customerName: 'Kenji Sato', items: exampleItems }] },
+);
+
+export const DirectOrderRequest = Type.Object(
+  { items: OrderItems },
+  { additionalProperties: false, examples: [{ items: [{ menuItemId: 'unagi-don', quantity: 1 }] }] },
+);
+
+export const OrderAccepted = Type.Object({
+  orderId: OrderId,
+  status: Type.Literal('accepted'),
+  traceId: Type.Optional(Type.String({ description: 'The trace of this order (absent when tracing is disabled)' })),
+});
+
+export const OrderView = Type.Object({
+  orderId: OrderId,
+  channel: Type.Enum(CHANNELS),
+  status: Type.Enum(ORDER_STATUSES),
+  traceId: Type.Optional(Type.String()),
+  reasons: Type.Optional(Type.Array(RejectionReason)),
+  history: Type.Array(Type.Object({ status: Type.Enum(ORDER_STATUSES), at: Type.String({ format: 'date-time' }) }), {
+    description: 'When the order reached each status, oldest first',
+  }),
+});
+
+const errors = { 400: ErrorResponse, 415: ErrorResponse, 503: ErrorResponse };
+
+/** Tags the request's spans with the order, publishes its messages under the order's baggage, records it as accepted. */
+async function acceptOrder(
+  deps: GatewayDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  channel: Channel,
+  messagesFor: (orderId: string, at: string) => Outgoing[],
+) {
+  const orderId = randomUUID();
+  const at = new Date().toISOString();
+  const attributes = { 'ituna.order.id': orderId, 'ituna.order.channel': channel };
+  const serverSpan = serverSpanOf(request.raw);
+  serverSpan?.setAttributes(attributes);
+  trace.getActiveSpan()?.setAttributes(attributes);
+
+  const accepted = { orderId, channel, status: 'accepted' as const, at };
+  try {
+    await withOrderBaggage({ id: orderId, channel }, () => deps.publish([...messagesFor(orderId, at), outgoing(ordersStatus, accepted)]));
+  } catch (error) {
+    request.log.warn({ err: error, orderId }, 'could not publish the order');
+    throw new HttpError(503, 'kafka_unavailable', 'The order could not be queued; nothing was accepted. Try again shortly.', { 'retry-after': '1' });
+  }
+  const traceId = serverSpan?.spanContext().traceId ?? trace.getActiveSpan()?.spanContext().traceId;
+  deps.orders.apply(accepted, traceId);
+  request.log.info({ orderId, channel }, 'order accepted');
+  return reply.code(202).header('location', `/orders/${orderId}`).send({ orderId, status: 'accepted', traceId });
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  // Hashing first makes the comparison constant-time whatever the lengths.
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The order routes: website, on-site, management's direct orders, and an order's status. */
+export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = async (app, { deps }) => {
+  app.post(
+    '/orders/online',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Place a website order for delivery',
+        description: 'Queues the order for validation (address, name, inventory) and then the kitchen.',
+        body: OnlineOrderRequest,
+        response: { 202: OrderAccepted, ...errors },
+      },
+    },
+    (request, reply) =>
+      acceptOrder(deps, request, reply, 'online', (orderId, placedAt) => [
+        outgoing(ordersPlaced, { orderId, channel: 'online', placedAt, ...request.body }),
+      ]),
+  );
+
+  app.post(
+    '/orders/onsite',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Place an order at a table in the restaurant',
+        description: 'Queues the order for validation (name, inventory) and then the kitchen.',
+        body: OnsiteOrderRequest,
+        response: { 202: OrderAccepted, ...errors },
+      },
+    },
+    (request, reply) =>
+      acceptOrder(deps, request, reply, 'onsite', (orderId, placedAt) => [
+        outgoing(ordersPlaced, { orderId, channel: 'onsite', placedAt, ...request.body }),
+      ]),
+  );
+
+  app.post(
+    '/orders/direct',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Send an order straight to the kitchen (management only)',
+        description: 'Skips validation. Needs `Authorization: Bearer <ITUNA_DIRECT_ORDER_TOKEN>`; answers 503 when no token is configured.',
+        security: [{ managementToken: [] }],
+        body: DirectOrderRequest,
+        response: { 202: OrderAccepted, 401: ErrorResponse, 403: ErrorResponse, ...errors },
+      },
+      onRequest: async (request) => {
+        if (!deps.directOrderToken) {
+          throw new HttpError(503, 'direct_orders_not_configured', 'Direct orders are not configured (ITUNA_DIRECT_ORDER_TOKEN is unset)');
+        }
+        const token = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+        if (!token) throw new HttpError(401, 'unauthorized', 'A management token is required', { 'www-authenticate': 'Bearer' });
+        if (!sameSecret(token, deps.directOrderToken)) throw new HttpError(403, 'forbidden', 'This token may not place direct orders');
+      },
+    },
+    (request, reply) =>
+      acceptOrder(deps, request, reply, 'direct', (orderId, ticketedAt) => [
+        outgoing(kitchenTickets, { orderId, channel: 'direct', ticketedAt, items: request.body.items }),
+      ]),
+  );
+
+  app.get(
+    '/orders/:id',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: "An order's status, its history and its trace id",
+        params: Type.Object({ id: OrderId }),
+        response: { 200: OrderView, 400: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const order = deps.orders.get(request.params.id);
+      if (!order) throw new HttpError(404, 'not_found', `no order ${request.params.id}`);
+      return order;
+    },
+  );
+};

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { parseDelays } from '../../common/delays.ts';
+import type { Outgoing } from '../../common/kafka.ts';
+import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
+import type { OrderPlaced } from '../../common/topics/index.ts';
+import type { WorkerContext } from '../../common/worker.ts';
+import { cookTicket } from '../../workers/kitchen/handle.ts';
+import type { Kitchen } from '../../workers/kitchen/handle.ts';
+import { validateOrder } from '../../workers/validation/handle.ts';
+
+/** A handler context that keeps what the handler sends, decoded with the topics' own contracts. */
+function collectingContext() {
+  const sent: Array<{ topic: string; key: string; value: unknown }> = [];
+  const contracts = { [kitchenTickets.name]: kitchenTickets, [ordersStatus.name]: ordersStatus } as const;
+  const context: WorkerContext = {
+    log: pino({ level: 'silent' }),
+    send: async (messages: Outgoing[]) => {
+      for (const { topic, message } of messages) {
+        const contract = contracts[topic];
+        assert.ok(contract, `unexpected topic ${topic}`);
+        sent.push({ topic, key: String(message.key), value: contract.decode(message.value as Buffer) });
+      }
+    },
+  };
+  return { sent, context };
+}
+
+const noDelays = parseDelays('');
+const order = (overrides: Partial<OrderPlaced> = {}): OrderPlaced => ({
+  orderId: randomUUID(),
+  channel: 'online',
+  placedAt: new Date().toISOString(),
+  customerName: 'Aiko Tanaka',
+  deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' },
+  items: [{ menuItemId: 'tuna-nigiri', quantity: 2 }],
+  ...overrides,
+});
+
+describe('validateOrder', () => {
+  it('When every check passes, then a kitchen ticket and a validated status are sent, keyed by the order', async () => {
+    const { sent, context } = collectingContext();
+    const placed = order();
+    await validateOrder(placed, context, noDelays);
+    assert.deepEqual(sent.map((s) => [s.topic, s.key]), [
+      ['kitchen.tickets', placed.orderId],
+      ['orders.status', placed.orderId],
+    ]);
+    assert.deepEqual((sent[0]!.value as { items: unknown }).items, placed.items);
+    assert.equal((sent[1]!.value as { status: string }).status, 'validated');
+  });
+
+  it('When checks fail, then only a rejected status is sent, with every reason', async () => {
+    const { sent, context } = collectingContext();
+    await validateOrder(order({ customerName: 'test', items: [{ menuItemId: 'unicorn-roll', quantity: 1 }] }), context, noDelays);
+    assert.equal(sent.length, 1);
+    const status = sent[0]!.value as { status: string; reasons: Array<{ check: string }> };
+    assert.equal(status.status, 'rejected');
+    assert.deepEqual(status.reasons.map((r) => r.check), ['name', 'inventory']);
+  });
+
+  it('When an on-site order has no address, then it is still valid', async () => {
+    const { sent, context } = collectingContext();
+    await validateOrder(order({ channel: 'onsite', deliveryAddress: undefined, table: 4 }), context, noDelays);
+    assert.equal(sent[0]!.topic, 'kitchen.tickets');
+  });
+
+  it('When the checks are slow, then they run at once rather than one after another', async () => {
+    const { context } = collectingContext();
+    const started = performance.now();
+    await validateOrder(order(), context, parseDelays('address=60,name=60,inventory=60'));
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 170, `three 60 ms checks took ${elapsed.toFixed(0)} ms`);
+  });
+});
+
+describe('cookTicket', () => {
+  it('When a ticket is cooked, then cooking and then ready are reported and no chef stays busy', async () => {
+    const { sent, context } = collectingContext();
+    const kitchen: Kitchen = { chefs: 2, busy: 0, cookDelay: { ms: 0, jitterMs: 0 } };
+    const orderId = randomUUID();
+    await cookTicket({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] }, context, kitchen);
+    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
+    assert.equal(kitchen.busy, 0);
+  });
+});

@@ -1,0 +1,3 @@
+import { startTelemetry } from '../../common/telemetry.ts';
+
+startTelemetry('ituna-kitchen');
