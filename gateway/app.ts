@@ -31,6 +31,8 @@ export async function buildApp(deps: GatewayDeps) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerErrorHandling(app);
+  // JSON only: any other content type is a 415, not a string body that fails validation later.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorResponse);
 
   // W3C Trace Context Level 2: tell the caller which trace its request became.

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+const root = new URL('..', import.meta.url).pathname;
+
+/** The pipeline's Node processes: each loads its telemetry preload before its main module. */
+export const SERVICES = {
+  gateway: { preload: 'gateway/instrument.ts', main: 'gateway/server.ts', readyLine: /Server listening at (http:\/\/\S+)/ },
+  validation: { preload: 'workers/validation/instrument.ts', main: 'workers/validation/main.ts', readyLine: /worker consuming/ },
+  kitchen: { preload: 'workers/kitchen/instrument.ts', main: 'workers/kitchen/main.ts', readyLine: /worker consuming/ },
+} as const;
+export type ServiceName = keyof typeof SERVICES;
+
+/** A service running as a child process. */
+export interface ServiceProcess {
+  name: ServiceName;
+  child: ChildProcess;
+  /** Resolves when the service said it is ready (with the gateway's URL), rejects if it exits first. */
+  ready: Promise<string | undefined>;
+  /** Every line it printed so far. */
+  lines: string[];
+  /** Sends `signal` and waits for the exit, SIGKILL after `graceMs`; resolves with the exit code or signal. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string | null>;
+}
+
+/** Starts one service with the current Node binary; each line it prints goes to `onLine` as well. */
+export function startService(name: ServiceName, env: Record<string, string | undefined>, onLine?: (line: string) => void): ServiceProcess {
+  const spec = SERVICES[name];
+  const child = spawn(process.execPath, ['--import', `./${spec.preload}`, spec.main], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = once(child, 'exit');
+  const ready = new Promise<string | undefined>((resolve, reject) => {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        lines.push(line);
+        onLine?.(line);
+        const match = spec.readyLine.exec(line);
+        if (match) resolve(match[1]);
+      });
+    }
+    exited.then(([code, signal]) => reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${lines.slice(-20).join('\n')}`)));
+  });
+  ready.catch(() => {});
+  return {
+    name,
+    child,
+    ready,
+    lines,
+    async stop(signal = 'SIGTERM', graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? child.signalCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const [code, sig] = await exited;
+      clearTimeout(timer);
+      return code ?? sig;
+    },
+  };
+}

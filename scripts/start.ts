@@ -1,0 +1,54 @@
+import { configOrExit, hostPortList, loadConfig } from '../common/config.ts';
+import { startLocalBroker } from '../kafka/local-broker.ts';
+import type { LocalBroker } from '../kafka/local-broker.ts';
+import { startService } from './services.ts';
+import type { ServiceProcess } from './services.ts';
+
+// `npm start`: the whole pipeline on this machine — a local Kafka broker unless KAFKA_BROKERS names one,
+// then the gateway and both workers, stopped together on Ctrl-C.
+const config = configOrExit(() => loadConfig({ KAFKA_BROKERS: hostPortList() }, process.env));
+
+const say = (message: string) => process.stderr.write(`[ituna] ${message}\n`);
+let broker: LocalBroker | undefined;
+const services: ServiceProcess[] = [];
+let stopping = false;
+
+async function stopAll(exitCode: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('stopping…');
+    await Promise.all(services.map((service) => service.stop()));
+    await broker?.stop();
+  }
+  process.exit(exitCode);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+try {
+  let brokers = config.KAFKA_BROKERS?.join(',');
+  if (!brokers) {
+    const started = performance.now();
+    say('starting the local Kafka broker (the first start downloads it from Maven Central)…');
+    broker = await startLocalBroker({ port: 9092, controllerPort: 9093, dataDir: new URL('../.data/kafka', import.meta.url).pathname, log: say });
+    brokers = broker.brokers;
+    say(`Kafka ready on ${brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const env = { KAFKA_BROKERS: brokers };
+  for (const name of ['validation', 'kitchen', 'gateway'] as const) {
+    const service = startService(name, env, (line) => process.stdout.write(`${line}\n`));
+    services.push(service);
+    service.child.on('exit', (code, signal) => {
+      if (!stopping) {
+        say(`${name} exited unexpectedly (${code ?? signal}); stopping the pipeline`);
+        void stopAll(1);
+      }
+    });
+  }
+  const [gatewayUrl] = await Promise.all([services[2]!.ready, services[0]!.ready, services[1]!.ready]);
+  say(`ready: gateway ${gatewayUrl}, Swagger UI ${gatewayUrl}/docs — Ctrl-C stops everything`);
+  say(`try: curl -si -X POST ${gatewayUrl}/orders/online -H 'content-type: application/json' -d '{"customerName":"Aiko Tanaka","deliveryAddress":{"street":"12 Fulton Street","city":"New York","zip":"10038"},"items":[{"menuItemId":"tuna-nigiri","quantity":2}]}'`);
+} catch (error) {
+  say((error as Error).message);
+  await stopAll(1);
+}

@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FlatSpan } from '../../common/otlp.ts';
+import { formatTraceTree } from '../../common/otlp.ts';
+import { startService } from '../../scripts/services.ts';
+import type { ServiceProcess } from '../../scripts/services.ts';
+import { testBrokers } from '../support/broker.ts';
+import { hasKcat, readTopicWithKcat } from '../support/kcat.ts';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+import type { OtlpReceiver } from '../support/otlp-receiver.ts';
+
+// The whole pipeline as real processes on the real broker, traced into an OTLP receiver of the test's own.
+const TOKEN = `e2e-${randomBytes(8).toString('hex')}`;
+const items = [
+  { menuItemId: 'tuna-nigiri', quantity: 2 },
+  { menuItemId: 'miso-soup', quantity: 1 },
+];
+const address = { street: '12 Fulton Street', city: 'New York', zip: '10038' };
+
+interface Placed {
+  orderId: string;
+  traceId: string;
+  response: Response;
+}
+
+let brokers: string;
+let receiver: OtlpReceiver;
+let gatewayUrl: string;
+const services: ServiceProcess[] = [];
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Placed> {
+  const response = await fetch(`${gatewayUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const json = (await response.json()) as { orderId: string; traceId: string };
+  assert.equal(response.status, 202, JSON.stringify(json));
+  return { ...json, response };
+}
+
+async function orderWhenSettled(orderId: string): Promise<Record<string, any>> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const order = (await (await fetch(`${gatewayUrl}/orders/${orderId}`)).json()) as Record<string, any>;
+    if (order.status === 'ready' || order.status === 'rejected') return order;
+    if (Date.now() > deadline) assert.fail(`order ${orderId} stuck at ${JSON.stringify(order)}`);
+    await sleep(100);
+  }
+}
+
+/** Waits until the order's trace holds every span named in `names`, then returns the whole trace. */
+function traceWith(traceId: string, names: string[]): Promise<FlatSpan[]> {
+  return receiver
+    .waitFor((spans) => {
+      const present = new Set(spans.filter((s) => s.traceId === traceId).map((s) => s.name));
+      return names.every((n) => present.has(n));
+    }, { timeoutMs: 30_000, what: `trace ${traceId} with ${names.join(', ')}` })
+    .then(() => receiver.trace(traceId));
+}
+
+const byId = (spans: FlatSpan[]) => new Map(spans.map((s) => [s.spanId, s]));
+const one = (spans: FlatSpan[], name: string, service?: string) => {
+  const found = spans.filter((s) => s.name === name && (!service || s.service === service));
+  assert.equal(found.length, 1, `expected one "${name}"${service ? ` in ${service}` : ''}, found ${found.length}`);
+  return found[0]!;
+};
+const isDescendant = (spans: FlatSpan[], child: FlatSpan, ancestor: FlatSpan) => {
+  const index = byId(spans);
+  for (let s: FlatSpan | undefined = child; s; s = s.parentSpanId ? index.get(s.parentSpanId) : undefined) {
+    if (s.spanId === ancestor.spanId) return true;
+  }
+  return false;
+};
+
+/** The guarantees every order's trace must keep, whatever its route. */
+function assertOneConnectedTrace(spans: FlatSpan[], orderId: string, channel: string) {
+  const index = byId(spans);
+  const roots = spans.filter((s) => !s.parentSpanId || !index.has(s.parentSpanId));
+  assert.equal(roots.length, 1, `one root expected, got ${roots.map((r) => r.name).join(', ')}`);
+  assert.equal(roots[0]!.kind, 'server');
+  assert.equal(roots[0]!.service, 'ituna-gateway');
+
+  for (const consumer of spans.filter((s) => s.kind === 'consumer')) {
+    const parent = index.get(consumer.parentSpanId ?? '');
+    assert.ok(parent, `${consumer.name} has no parent in the trace`);
+    assert.equal(parent.kind, 'producer', `${consumer.name}'s parent is ${parent.name}`);
+    assert.equal(parent.attributes['messaging.destination.name'], consumer.attributes['messaging.destination.name']);
+    assert.equal(consumer.attributes['messaging.system'], 'kafka');
+    assert.equal(consumer.attributes['messaging.operation.type'], 'process');
+    assert.equal(consumer.attributes['messaging.kafka.message.key'], orderId);
+    assert.equal(typeof consumer.attributes['ituna.queue.wait_ms'], 'number', `${consumer.name} lacks ituna.queue.wait_ms`);
+    assert.ok(consumer.attributes['messaging.destination.partition.id'] !== undefined && consumer.attributes['messaging.kafka.offset'] !== undefined);
+  }
+  for (const producer of spans.filter((s) => s.kind === 'producer')) {
+    assert.equal(producer.attributes['messaging.system'], 'kafka');
+    assert.equal(producer.attributes['messaging.operation.type'], 'send');
+    assert.equal(producer.attributes['messaging.kafka.message.key'], orderId);
+  }
+  // Hook spans that ended before the gateway assigned the id cannot carry it; every other span does.
+  const before = spans.filter((s) => s.attributes['ituna.order.id'] === undefined);
+  assert.ok(
+    before.every((s) => s.service === 'ituna-gateway' && s.kind === 'internal' && s.name !== 'handler'),
+    `spans without ituna.order.id: ${before.map((s) => `${s.service}/${s.name}`).join(', ')}`,
+  );
+  for (const span of spans.filter((s) => s.attributes['ituna.order.id'] !== undefined)) {
+    assert.equal(span.attributes['ituna.order.id'], orderId);
+    assert.equal(span.attributes['ituna.order.channel'], channel, `${span.name} channel`);
+  }
+}
+
+describe('the traced order pipeline, end to end', { timeout: 180_000 }, () => {
+  before(async () => {
+    brokers = await testBrokers();
+    receiver = await startOtlpReceiver();
+    const env = {
+      KAFKA_BROKERS: brokers,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      ITUNA_DELAYS: 'address=2,name=1,inventory=3,cook=5',
+      ITUNA_DIRECT_ORDER_TOKEN: TOKEN,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+    };
+    for (const name of ['validation', 'kitchen', 'gateway'] as const) services.push(startService(name, env));
+    const [url] = await Promise.all(services.map((s) => s.ready)).then((urls) => urls.filter(Boolean));
+    gatewayUrl = url!.replace('localhost', '127.0.0.1');
+  });
+
+  after(async () => {
+    const codes = await Promise.all(services.map((s) => s.stop()));
+    await receiver?.close();
+    assert.deepEqual(codes, [0, 0, 0], 'every service exits cleanly on SIGTERM');
+  });
+
+  it('When a website order is placed, then it is one trace from the HTTP call through validation to the kitchen', async (t) => {
+    const placed = await post('/orders/online', { customerName: 'Aiko Tanaka', deliveryAddress: address, items });
+    assert.equal(placed.response.headers.get('location'), `/orders/${placed.orderId}`);
+    assert.match(placed.response.headers.get('traceresponse') ?? '', new RegExp(`^00-${placed.traceId}-[0-9a-f]{16}-01$`));
+
+    const order = await orderWhenSettled(placed.orderId);
+    assert.equal(order.status, 'ready');
+    assert.equal(order.traceId, placed.traceId);
+    assert.deepEqual(order.history.map((h: { status: string }) => h.status), ['accepted', 'validated', 'cooking', 'ready']);
+
+    const spans = await traceWith(placed.traceId, ['POST /orders/online', 'validate inventory', 'cook order', 'process kitchen.tickets']);
+    t.diagnostic(`\n${formatTraceTree(spans)}`);
+    assertOneConnectedTrace(spans, placed.orderId, 'online');
+    assert.deepEqual(new Set(spans.map((s) => s.service)), new Set(['ituna-gateway', 'ituna-order-validation', 'ituna-kitchen']));
+
+    const server = one(spans, 'POST /orders/online');
+    const sendPlaced = one(spans, 'send orders.placed', 'ituna-gateway');
+    assert.ok(isDescendant(spans, sendPlaced, server), 'send orders.placed sits under the HTTP call');
+    assert.equal(server.attributes['ituna.order.id'], placed.orderId);
+    const processPlaced = one(spans, 'process orders.placed', 'ituna-order-validation');
+    assert.equal(processPlaced.parentSpanId, sendPlaced.spanId);
+    const validate = one(spans, 'validate order');
+    assert.equal(validate.parentSpanId, processPlaced.spanId);
+    assert.deepEqual(
+      spans.filter((s) => s.parentSpanId === validate.spanId).map((s) => s.name).sort(),
+      ['validate address', 'validate inventory', 'validate name'],
+    );
+    const sendTicket = one(spans, 'send kitchen.tickets', 'ituna-order-validation');
+    assert.equal(sendTicket.parentSpanId, processPlaced.spanId);
+    const processTicket = one(spans, 'process kitchen.tickets', 'ituna-kitchen');
+    assert.equal(processTicket.parentSpanId, sendTicket.spanId);
+    const cook = one(spans, 'cook order');
+    assert.equal(cook.parentSpanId, processTicket.spanId);
+    assert.deepEqual(spans.filter((s) => s.parentSpanId === cook.spanId).map((s) => s.name), ['prepare tuna-nigiri', 'prepare miso-soup']);
+    assert.ok(spans.some((s) => s.name === 'send orders.status' && s.service === 'ituna-kitchen' && s.parentSpanId === processTicket.spanId));
+  });
+
+  it('When an order is placed at a table, then it is validated and cooked in one trace', async () => {
+    const placed = await post('/orders/onsite', { table: 7, customerName: 'Kenji Sato', items });
+    assert.equal((await orderWhenSettled(placed.orderId)).status, 'ready');
+    const spans = await traceWith(placed.traceId, ['POST /orders/onsite', 'validate order', 'cook order']);
+    assertOneConnectedTrace(spans, placed.orderId, 'onsite');
+    assert.equal(one(spans, 'validate address').attributes['ituna.validation.result'], 'skipped');
+  });
+
+  it('When management sends a direct order, then it reaches the kitchen with no validation spans', async () => {
+    const placed = await post('/orders/direct', { items: [{ menuItemId: 'unagi-don', quantity: 1 }] }, { authorization: `Bearer ${TOKEN}` });
+    const order = await orderWhenSettled(placed.orderId);
+    assert.deepEqual(order.history.map((h: { status: string }) => h.status), ['accepted', 'cooking', 'ready']);
+    const spans = await traceWith(placed.traceId, ['POST /orders/direct', 'process kitchen.tickets', 'cook order']);
+    assertOneConnectedTrace(spans, placed.orderId, 'direct');
+    assert.ok(!spans.some((s) => s.service === 'ituna-order-validation' || s.name.startsWith('validate')));
+    assert.equal(one(spans, 'process kitchen.tickets').parentSpanId, one(spans, 'send kitchen.tickets', 'ituna-gateway').spanId);
+  });
+
+  it('When an order fails its checks, then it is rejected with reasons and never reaches the kitchen', async () => {
+    const placed = await post('/orders/online', {
+      customerName: 'Aiko Tanaka',
+      deliveryAddress: { ...address, zip: '94103' },
+      items: [{ menuItemId: 'unicorn-roll', quantity: 1 }],
+    });
+    const order = await orderWhenSettled(placed.orderId);
+    assert.equal(order.status, 'rejected');
+    assert.deepEqual(order.reasons, [
+      { check: 'address', message: 'zip 94103 is outside the delivery area' },
+      { check: 'inventory', message: 'unicorn-roll is not on the menu' },
+    ]);
+    const spans = await traceWith(placed.traceId, ['validate order', 'send orders.status']);
+    assertOneConnectedTrace(spans, placed.orderId, 'online');
+    assert.equal(one(spans, 'validate order').attributes['ituna.validation.result'], 'rejected');
+    assert.ok(!spans.some((s) => s.service === 'ituna-kitchen' || s.name === 'send kitchen.tickets'));
+  });
+
+  it("When the client sends a traceparent, then the order's trace starts at the client's call", async () => {
+    const clientTraceId = randomBytes(16).toString('hex');
+    const clientSpanId = randomBytes(8).toString('hex');
+    const placed = await post(
+      '/orders/online',
+      { customerName: 'Aiko Tanaka', deliveryAddress: address, items },
+      { traceparent: `00-${clientTraceId}-${clientSpanId}-01` },
+    );
+    assert.equal(placed.traceId, clientTraceId);
+    await orderWhenSettled(placed.orderId);
+    const spans = await traceWith(clientTraceId, ['POST /orders/online', 'cook order']);
+    assert.equal(one(spans, 'POST /orders/online').parentSpanId, clientSpanId);
+    assert.ok(spans.every((s) => s.traceId === clientTraceId));
+  });
+
+  it('When a plain Kafka client reads the topics, then each message carries traceparent in its headers and no tracing data in its value', async (t) => {
+    if (!(await hasKcat())) {
+      if (process.env.CI) assert.fail('kcat is missing: .ci/run must install it (apt-get install -y kcat)');
+      t.skip('kcat is not installed (apt-get install -y kcat)');
+      return;
+    }
+    const placed = await post('/orders/online', { customerName: 'Aiko Tanaka', deliveryAddress: address, items });
+    await orderWhenSettled(placed.orderId);
+    for (const topic of ['orders.placed', 'kitchen.tickets', 'orders.status']) {
+      const messages = (await readTopicWithKcat(brokers, topic)).filter((m) => m.key === placed.orderId);
+      assert.ok(messages.length > 0, `no message for the order on ${topic}`);
+      for (const message of messages) {
+        assert.match(message.headers, new RegExp(`traceparent=00-${placed.traceId}-[0-9a-f]{16}-01`), `${topic}: ${message.headers}`);
+        assert.match(message.headers, /content-type=application\/json/);
+        assert.doesNotMatch(message.value, /traceparent|traceId|spanId/i);
+      }
+    }
+  });
+});

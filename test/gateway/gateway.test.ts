@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { createProducer, ensureTopics, publish } from '../../common/kafka.ts';
+import { ALL_TOPICS, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
+import { buildApp } from '../../gateway/app.ts';
+import { createOrderHistory } from '../../gateway/order-history.ts';
+import { testBrokers } from '../support/broker.ts';
+
+// The gateway on a real producer and broker, driven through Fastify's inject.
+const TOKEN = 'gateway-test-token';
+let kafka: Kafka;
+let producer: Producer;
+let app: FastifyInstance;
+const orders = createOrderHistory();
+const online = {
+  customerName: 'Aiko Tanaka',
+  deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' },
+  items: [{ menuItemId: 'tuna-nigiri', quantity: 2 }],
+};
+
+const postOnline = (payload: unknown, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json', ...headers }, payload: payload as object });
+
+describe('gateway over a real broker', () => {
+  before(async () => {
+    kafka = new Kafka({ clientId: 'gateway-test', brokers: (await testBrokers()).split(','), logLevel: logLevel.NOTHING });
+    await ensureTopics(kafka, ALL_TOPICS);
+    producer = createProducer(kafka);
+    await producer.connect();
+    app = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true, directOrderToken: TOKEN });
+  });
+  after(async () => {
+    await app?.close();
+    await producer?.disconnect();
+  });
+
+  it('When a valid website order is posted, then it is on orders.placed (keyed by its id) before the 202', async () => {
+    const response = await postOnline(online);
+    assert.equal(response.statusCode, 202);
+    const { orderId, status } = response.json();
+    assert.equal(status, 'accepted');
+    assert.equal(response.headers.location, `/orders/${orderId}`);
+
+    const consumer = kafka.consumer({ groupId: `gateway-test-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [ordersPlaced.name, ordersStatus.name], fromBeginning: true });
+    const seen = new Map<string, unknown>();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`order not found on Kafka; saw ${[...seen.keys()]}`)), 20_000);
+      void consumer.run({
+        eachMessage: async ({ topic, message }) => {
+          if (message.key?.toString() !== orderId) return;
+          seen.set(topic, topic === ordersPlaced.name ? ordersPlaced.decode(message.value) : ordersStatus.decode(message.value));
+          if (seen.size === 2) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+    assert.deepEqual((seen.get(ordersPlaced.name) as { items: unknown }).items, online.items);
+    assert.equal((seen.get(ordersStatus.name) as { status: string }).status, 'accepted');
+    assert.equal(orders.get(orderId)?.status, 'accepted');
+  });
+
+  it('When GET /orders/{id} asks for an unknown or malformed id, then it answers 404 or 400 in JSON', async () => {
+    const missing = await app.inject({ url: `/orders/${randomUUID()}` });
+    assert.equal(missing.statusCode, 404);
+    assert.equal(missing.json().error.code, 'not_found');
+    const malformed = await app.inject({ url: '/orders/42' });
+    assert.equal(malformed.statusCode, 400);
+    assert.equal(malformed.json().error.details[0].field, 'id');
+  });
+
+  for (const [name, body, field] of [
+    ['a quantity of zero', { ...online, items: [{ menuItemId: 'tuna-nigiri', quantity: 0 }] }, 'items[0].quantity'],
+    ['a fractional quantity', { ...online, items: [{ menuItemId: 'tuna-nigiri', quantity: 1.5 }] }, 'items[0].quantity'],
+    ['no items', { ...online, items: [] }, 'items'],
+    ['an unknown field', { ...online, coupon: 'FREE' }, 'coupon'],
+    ['a missing address', { customerName: 'Aiko', items: online.items }, 'deliveryAddress'],
+    ['a quantity as a string', { ...online, items: [{ menuItemId: 'tuna-nigiri', quantity: '2' }] }, 'items[0].quantity'],
+    ['a control character in the name', { ...online, customerName: 'Aiko\u0000' }, 'customerName'],
+  ] as const) {
+    it(`When an order has ${name}, then it answers 400 naming ${field}`, async () => {
+      const response = await postOnline(body);
+      assert.equal(response.statusCode, 400, response.body);
+      const { error } = response.json();
+      assert.equal(error.code, 'invalid_request');
+      assert.ok(error.details.some((d: { field: string }) => d.field === field), JSON.stringify(error));
+      assert.match(error.message, new RegExp(`^${field.replace(/[[\].]/g, '\\$&')} `));
+    });
+  }
+
+  it('When the body is not JSON or not declared as JSON, then it answers 400 or 415 in JSON', async () => {
+    const broken = await app.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json' }, payload: '{"customerName":' });
+    assert.equal(broken.statusCode, 400);
+    assert.equal(broken.json().error.code, 'invalid_request');
+    const text = await app.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'text/plain' }, payload: 'sushi please' });
+    assert.equal(text.statusCode, 415);
+    assert.equal(text.json().error.code, 'unsupported_media_type');
+  });
+
+  it('When a direct order comes without, with a wrong, or with the right token, then it answers 401, 403, 202', async () => {
+    const direct = (authorization?: string) =>
+      app.inject({ method: 'POST', url: '/orders/direct', headers: authorization ? { authorization } : {}, payload: { items: online.items } });
+    const missing = await direct();
+    assert.equal(missing.statusCode, 401);
+    assert.equal(missing.headers['www-authenticate'], 'Bearer');
+    assert.equal((await direct('Bearer nope')).statusCode, 403);
+    assert.equal((await direct(`Bearer ${TOKEN}`)).statusCode, 202);
+  });
+
+  it('When no management token is configured, then direct orders answer 503 "not configured"', async () => {
+    const bare = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true });
+    const response = await bare.inject({ method: 'POST', url: '/orders/direct', headers: { authorization: 'Bearer x' }, payload: { items: online.items } });
+    await bare.close();
+    assert.equal(response.statusCode, 503);
+    assert.equal(response.json().error.code, 'direct_orders_not_configured');
+  });
+
+  it('When the menu and Swagger UI are asked for, then they are served locally', async () => {
+    const menu = (await app.inject({ url: '/menu' })).json();
+    assert.ok(menu.some((item: { id: string }) => item.id === 'tuna-nigiri'));
+    const ui = await app.inject({ url: '/docs/' });
+    assert.equal(ui.statusCode, 200);
+    assert.match(ui.body, /swagger-ui/i);
+    const spec = (await app.inject({ url: '/docs/json' })).json();
+    assert.equal(spec.openapi, '3.1.0');
+  });
+});

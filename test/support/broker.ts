@@ -1,0 +1,12 @@
+import { after } from 'node:test';
+import { startLocalBroker } from '../../kafka/local-broker.ts';
+
+/** The test run's broker; a test file run on its own starts (and stops) a broker of its own. */
+export async function testBrokers(): Promise<string> {
+  const shared = process.env.ITUNA_TEST_KAFKA_BROKERS;
+  if (shared) return shared;
+  const broker = await startLocalBroker();
+  after(() => broker.stop());
+  process.env.ITUNA_TEST_KAFKA_BROKERS = broker.brokers;
+  return broker.brokers;
+}

@@ -1,0 +1,15 @@
+import { startLocalBroker } from '../../kafka/local-broker.ts';
+import type { LocalBroker } from '../../kafka/local-broker.ts';
+
+// One real broker for the whole `npm test` run, on free ports in a temporary directory.
+let broker: LocalBroker | undefined;
+
+export async function globalSetup(): Promise<void> {
+  if (process.env.ITUNA_TEST_KAFKA_BROKERS) return;
+  broker = await startLocalBroker();
+  process.env.ITUNA_TEST_KAFKA_BROKERS = broker.brokers;
+}
+
+export async function globalTeardown(): Promise<void> {
+  await broker?.stop();
+}
