@@ -7,7 +7,7 @@ const root = new URL('..', import.meta.url).pathname;
 
 /** The pipeline's Node processes: each loads its telemetry preload before its main module. */
 export const SERVICES = {
-  gateway: { preload: 'gateway/instrument.ts', main: 'gateway/server.ts', readyLine: /Server listening at (http:\/\/\S+)/ },
+  gateway: { preload: 'gateway/instrument.ts', main: 'gateway/server.ts', readyLine: /Server listening at (http:\/\/[\w.:[\]-]+)/ },
   validation: { preload: 'workers/validation/instrument.ts', main: 'workers/validation/main.ts', readyLine: /worker consuming/ },
   kitchen: { preload: 'workers/kitchen/instrument.ts', main: 'workers/kitchen/main.ts', readyLine: /worker consuming/ },
 } as const;
