@@ -1,5 +1,7 @@
+import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { KafkaMessage, Message, Producer } from 'kafkajs';
+import type { ISocketFactory, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Static, TSchema } from 'typebox';
 import { hostPortList } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -7,6 +9,14 @@ import type { Topic } from './topics/index.ts';
 
 /** KAFKA_BROKERS: bootstrap servers; unset means the local broker that `npm start` runs. */
 export const kafkaBrokers = (raw: string | undefined) => hostPortList()(raw) ?? ['127.0.0.1:9092'];
+
+// kafkajs leaves Nagle's algorithm on: a small produce request then waits for the broker's delayed ACK (~40 ms).
+const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl ? connectTls({ host, port, servername: host, ...ssl }, onConnect) : connect({ host, port }, onConnect);
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
 
 /** A kafkajs client whose own log lines go through the service's pino logger. */
 export function createKafka(clientId: string, brokers: string[], log: Logger): Kafka {
@@ -22,6 +32,7 @@ export function createKafka(clientId: string, brokers: string[], log: Logger): K
       else kafkaLog.debug(fields, message);
     },
     retry: { initialRetryTime: 100, retries: 8 },
+    socketFactory,
   });
 }
 

@@ -11,7 +11,7 @@ import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { register as registerImportHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
-import { configOrExit, decimal, flag, httpUrl, loadConfig, oneOf, text } from './config.ts';
+import { configOrExit, decimal, flag, httpUrl, integer, loadConfig, oneOf, text } from './config.ts';
 
 /** Baggage keys that become attributes of every span started under them (the order's identity and the load run). */
 export const ORDER_BAGGAGE_KEYS = ['ituna.order.id', 'ituna.order.channel', 'ituna.run.id'] as const;
@@ -32,6 +32,10 @@ export const telemetryConfigSchema = {
   OTEL_TRACES_SAMPLER: oneOf(SAMPLERS, 'parentbased_always_on'),
   OTEL_TRACES_SAMPLER_ARG: decimal(undefined, 0, 1),
   OTEL_SDK_DISABLED: flag(false),
+  OTEL_BSP_SCHEDULE_DELAY: integer(5000, 0, 3_600_000),
+  OTEL_BSP_MAX_QUEUE_SIZE: integer(2048, 1, 1_000_000),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: integer(512, 1, 1_000_000),
+  OTEL_BSP_EXPORT_TIMEOUT: integer(30_000, 0, 3_600_000),
 };
 
 /**
@@ -77,7 +81,17 @@ export function startTelemetry(defaultServiceName: string, env: Record<string, s
 
   sdk = new NodeSDK({
     serviceName: config.OTEL_SERVICE_NAME ?? defaultServiceName,
-    spanProcessors: [baggageAttributes, new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
+    spanProcessors: [
+      baggageAttributes,
+      // Built by hand, the batch processor no longer reads OTEL_BSP_* itself.
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter(),
+        scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
+        maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
+        maxExportBatchSize: Math.min(config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, config.OTEL_BSP_MAX_QUEUE_SIZE),
+        exportTimeoutMillis: config.OTEL_BSP_EXPORT_TIMEOUT,
+      }),
+    ],
     instrumentations: [
       new HttpInstrumentation({
         // Probes would bury the orders' traces; they stay visible in logs.
