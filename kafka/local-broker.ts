@@ -46,9 +46,9 @@ export async function ensureKafkaJars(log: (line: string) => void = () => {}): P
   const pom = await readFile(join(kafkaDir, 'pom.xml'));
   // Keyed by the pom's content, so changing a version fetches a fresh set of jars.
   const lib = join(cacheRoot, createHash('sha256').update(pom).digest('hex').slice(0, 12));
+  requireTool('java', ['-version'], 'Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless)');
   if (existsSync(join(lib, 'complete'))) return join(lib, '*');
 
-  requireTool('java', ['-version'], 'Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless)');
   requireTool('mvn', ['-v'], 'Maven (e.g. apt-get install maven)');
   log('downloading the Kafka broker jars with Maven (first start only)…');
   await mkdir(cacheRoot, { recursive: true });

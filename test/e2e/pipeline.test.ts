@@ -172,6 +172,22 @@ describe('the traced order pipeline, end to end', { timeout: 180_000 }, () => {
     assert.ok(spans.some((s) => s.name === 'send orders.status' && s.service === 'ituna-kitchen' && s.parentSpanId === processTicket.spanId));
   });
 
+  it("When a worker logs an order, then the JSON line carries the order id and the order's trace and span ids", async () => {
+    const placed = await post('/orders/online', { customerName: 'Aiko Tanaka', deliveryAddress: address, items });
+    await orderWhenSettled(placed.orderId);
+    const spans = await traceWith(placed.traceId, ['validate order', 'cook order']);
+    for (const [service, message] of [
+      [services[0]!, 'order validated'],
+      [services[1]!, 'order ready'],
+    ] as const) {
+      const line = service.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.orderId === placed.orderId && l.msg === message);
+      assert.ok(line, `${service.name} logged no "${message}" for the order`);
+      assert.equal(line.trace_id, placed.traceId);
+      assert.ok(spans.some((s) => s.spanId === line.span_id), 'span_id names a span of the trace');
+      assert.equal(line.service, service.name === 'validation' ? 'ituna-order-validation' : 'ituna-kitchen');
+    }
+  });
+
   it('When an order is placed at a table, then it is validated and cooked in one trace', async () => {
     const placed = await post('/orders/onsite', { table: 7, customerName: 'Kenji Sato', items });
     assert.equal((await orderWhenSettled(placed.orderId)).status, 'ready');

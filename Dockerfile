@@ -1,0 +1,13 @@
+# One image for the three Node processes; docker-compose.yml picks the command.
+FROM node:24-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts
+COPY tsconfig.json ./
+COPY common ./common
+COPY gateway ./gateway
+COPY workers ./workers
+USER node
+# Started as plain `node` (not through npm) so SIGTERM reaches the process and it shuts down gracefully.
+CMD ["node", "--import", "./gateway/instrument.ts", "gateway/server.ts"]
