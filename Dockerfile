@@ -10,4 +10,4 @@ COPY gateway ./gateway
 COPY workers ./workers
 USER node
 # Started as plain `node` (not through npm) so SIGTERM reaches the process and it shuts down gracefully.
-CMD ["node", "--import", "./gateway/instrument.ts", "gateway/server.ts"]
+CMD ["node", "--disable-warning=TimeoutNegativeWarning", "--import", "./gateway/instrument.ts", "gateway/server.ts"]

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { TSchema } from 'typebox';
 import { text } from './config.ts';
@@ -12,6 +13,9 @@ import { stopTelemetry } from './telemetry.ts';
 /** How long a process may take to finish in-flight work, commit and flush spans after SIGTERM/SIGINT. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
+/** The part of the grace period spans may take to flush; an unreachable trace backend must not hold the exit. */
+const TELEMETRY_FLUSH_MS = 3_000;
+
 /** On SIGTERM/SIGINT (or a crash): run `stop`, flush telemetry, exit — forced after SHUTDOWN_GRACE_MS. */
 export function stopGracefully(log: Logger, stop: () => Promise<void>): void {
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
@@ -20,7 +24,8 @@ export function stopGracefully(log: Logger, stop: () => Promise<void>): void {
     try {
       await stop();
     } finally {
-      await stopTelemetry();
+      const flushed = await Promise.race([stopTelemetry().then(() => true), sleep(TELEMETRY_FLUSH_MS, false)]);
+      if (!flushed) log.warn({ waitedMs: TELEMETRY_FLUSH_MS }, 'the trace backend did not take the last spans in time; exiting without them');
     }
   });
 }

@@ -32,6 +32,8 @@ export interface LocalBrokerOptions {
   dataDir?: string;
   log?: (line: string) => void;
   startTimeoutMs?: number;
+  /** Keep a terminal's Ctrl-C away from the broker, so the caller can stop its clients first. */
+  ownProcessGroup?: boolean;
 }
 
 function requireTool(command: string, args: string[], install: string): void {
@@ -159,7 +161,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     spawn(
       'java',
       ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${join(kafkaDir, 'log4j2.properties')}`, '-cp', classpath, mainClass, ...args],
-      { stdio: ['ignore', stdio, stdio] },
+      { stdio: ['ignore', stdio, stdio], detached: options.ownProcessGroup ?? false },
     );
   const brokerLog = join(dataDir, 'broker.log');
 

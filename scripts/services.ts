@@ -5,6 +5,9 @@ import { createInterface } from 'node:readline';
 
 const root = new URL('..', import.meta.url).pathname;
 
+/** kafkajs 2.2.4 schedules negative timeouts on Node 24 (kafkajs#1751, harmless); keep the warning out of the logs. */
+export const NODE_FLAGS = ['--disable-warning=TimeoutNegativeWarning'];
+
 /** The pipeline's Node processes: each loads its telemetry preload before its main module. */
 export const SERVICES = {
   gateway: { preload: 'gateway/instrument.ts', main: 'gateway/server.ts', readyLine: /Server listening at (http:\/\/[\w.:[\]-]+)/ },
@@ -25,13 +28,21 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string | null>;
 }
 
-/** Starts one service with the current Node binary; each line it prints goes to `onLine` as well. */
-export function startService(name: ServiceName, env: Record<string, string | undefined>, onLine?: (line: string) => void): ServiceProcess {
+/**
+ * Starts one service with the current Node binary; each line it prints goes to `onLine` as well.
+ * `ownProcessGroup` keeps a terminal's Ctrl-C away from it, so only the caller decides when it stops.
+ */
+export function startService(
+  name: ServiceName,
+  env: Record<string, string | undefined>,
+  { onLine, ownProcessGroup = false }: { onLine?: (line: string) => void; ownProcessGroup?: boolean } = {},
+): ServiceProcess {
   const spec = SERVICES[name];
-  const child = spawn(process.execPath, ['--import', `./${spec.preload}`, spec.main], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', `./${spec.preload}`, spec.main], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: ownProcessGroup,
   });
   const lines: string[] = [];
   const exited = once(child, 'exit');

@@ -23,6 +23,8 @@ async function stopAll(exitCode: number): Promise<never> {
   process.exit(exitCode);
 }
 process.on('SIGINT', () => void stopAll(0));
+// The services have their own process group; they must not outlive this one however it ends.
+process.on('exit', () => services.forEach((service) => service.child.exitCode === null && service.child.kill('SIGKILL')));
 process.on('SIGTERM', () => void stopAll(0));
 
 try {
@@ -30,13 +32,13 @@ try {
   if (!brokers) {
     const started = performance.now();
     say('starting the local Kafka broker (the first start downloads it from Maven Central)…');
-    broker = await startLocalBroker({ port: 9092, controllerPort: 9093, dataDir: new URL('../.data/kafka', import.meta.url).pathname, log: say });
+    broker = await startLocalBroker({ port: 9092, controllerPort: 9093, dataDir: new URL('../.data/kafka', import.meta.url).pathname, log: say, ownProcessGroup: true });
     brokers = broker.brokers;
     say(`Kafka ready on ${brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   const env = { KAFKA_BROKERS: brokers };
-  for (const name of ['validation', 'kitchen', 'gateway'] as const) {
-    const service = startService(name, env, (line) => process.stdout.write(`${line}\n`));
+  const start = (name: 'validation' | 'kitchen' | 'gateway') => {
+    const service = startService(name, env, { onLine: (line) => process.stdout.write(`${line}\n`), ownProcessGroup: true });
     services.push(service);
     service.child.on('exit', (code, signal) => {
       if (!stopping) {
@@ -44,8 +46,11 @@ try {
         void stopAll(1);
       }
     });
-  }
-  const [gatewayUrl] = await Promise.all([services[2]!.ready, services[0]!.ready, services[1]!.ready]);
+    return service.ready;
+  };
+  // The first process creates the topics; starting the others after it keeps them from racing to do the same.
+  await start('validation');
+  const [gatewayUrl] = await Promise.all([start('gateway'), start('kitchen')]);
   say(`ready: gateway ${gatewayUrl}, Swagger UI ${gatewayUrl}/docs — Ctrl-C stops everything`);
   say(`try: curl -si -X POST ${gatewayUrl}/orders/online -H 'content-type: application/json' -d '{"customerName":"Aiko Tanaka","deliveryAddress":{"street":"12 Fulton Street","city":"New York","zip":"10038"},"items":[{"menuItemId":"tuna-nigiri","quantity":2}]}'`);
 } catch (error) {
