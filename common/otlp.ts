@@ -96,3 +96,41 @@ export function formatTraceTree(spans: FlatSpan[]): string {
   for (const root of children.get(undefined) ?? []) walk(root, '', '');
   return lines.join('\n');
 }
+
+function anyValueOf(value: AttributeValue): AnyValue {
+  if (Array.isArray(value)) return { arrayValue: { values: value.map(anyValueOf) } };
+  if (typeof value === 'boolean') return { boolValue: value };
+  if (typeof value === 'number') return Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value };
+  return { stringValue: value };
+}
+
+const keyValues = (attributes: Record<string, AttributeValue>): KeyValue[] =>
+  Object.entries(attributes).map(([key, value]) => ({ key, value: anyValueOf(value) }));
+
+const msToNanos = (ms: number) => (BigInt(Math.round(ms * 1000)) * 1000n).toString();
+
+/** Encodes flat spans back into OTLP JSON `resourceSpans`, one resource per service (the inverse of flattenResourceSpans). */
+export function toResourceSpans(spans: FlatSpan[]): unknown[] {
+  const byService = Map.groupBy(spans, (span) => span.service);
+  return [...byService].map(([service, list]) => ({
+    resource: { attributes: keyValues({ 'service.name': service }) },
+    scopeSpans: [
+      {
+        scope: { name: 'ituna' },
+        spans: list.map((span) => ({
+          traceId: span.traceId,
+          spanId: span.spanId,
+          parentSpanId: span.parentSpanId ?? '',
+          name: span.name,
+          kind: SPAN_KINDS.indexOf(span.kind),
+          startTimeUnixNano: msToNanos(span.startMs),
+          endTimeUnixNano: msToNanos(span.endMs),
+          attributes: keyValues(span.attributes),
+          status: { code: ['unset', 'ok', 'error'].indexOf(span.status.code), message: span.status.message ?? '' },
+          events: span.events.map((e) => ({ name: e.name, timeUnixNano: msToNanos(e.timeMs), attributes: keyValues(e.attributes) })),
+          links: span.links,
+        })),
+      },
+    ],
+  }));
+}

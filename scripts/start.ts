@@ -1,15 +1,28 @@
-import { configOrExit, hostPortList, loadConfig } from '../common/config.ts';
+import { connect } from 'node:net';
+import { configOrExit, hostPortList, loadConfig, text } from '../common/config.ts';
+import { openTraceStore } from '../tracestore/store.ts';
+import { startTraceStoreServer } from '../tracestore/server.ts';
+import type { TraceStoreServer } from '../tracestore/server.ts';
 import { startLocalBroker } from '../kafka/local-broker.ts';
 import type { LocalBroker } from '../kafka/local-broker.ts';
 import { startService } from './services.ts';
 import type { ServiceProcess } from './services.ts';
 
 // `npm start`: the whole pipeline on this machine — a local Kafka broker unless KAFKA_BROKERS names one,
-// then the gateway and both workers, stopped together on Ctrl-C.
-const config = configOrExit(() => loadConfig({ KAFKA_BROKERS: hostPortList() }, process.env));
+// the embedded trace store unless a trace backend is configured or already listening, then the gateway and
+// both workers, stopped together on Ctrl-C.
+const config = configOrExit(() => loadConfig({ KAFKA_BROKERS: hostPortList(), OTEL_EXPORTER_OTLP_ENDPOINT: text() }, process.env));
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
 
 const say = (message: string) => process.stderr.write(`[ituna] ${message}\n`);
 let broker: LocalBroker | undefined;
+let traceStore: TraceStoreServer | undefined;
 const services: ServiceProcess[] = [];
 let stopping = false;
 
@@ -19,6 +32,7 @@ async function stopAll(exitCode: number): Promise<never> {
     say('stopping…');
     await Promise.all(services.map((service) => service.stop()));
     await broker?.stop();
+    await traceStore?.close();
   }
   process.exit(exitCode);
 }
@@ -36,6 +50,11 @@ try {
     brokers = broker.brokers;
     say(`Kafka ready on ${brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
+  if (!config.OTEL_EXPORTER_OTLP_ENDPOINT && !(await listening(4318))) {
+    const store = await openTraceStore({ file: new URL('../.data/traces/spans.jsonl', import.meta.url).pathname });
+    traceStore = await startTraceStoreServer(store);
+    say(`no trace backend configured: the embedded trace store takes OTLP on ${traceStore.otlpUrl} (${store.spanCount} spans kept)`);
+  }
   const env = { KAFKA_BROKERS: brokers };
   const start = (name: 'validation' | 'kitchen' | 'gateway') => {
     const service = startService(name, env, { onLine: (line) => process.stdout.write(`${line}\n`), ownProcessGroup: true });
@@ -52,6 +71,7 @@ try {
   await start('validation');
   const [gatewayUrl] = await Promise.all([start('gateway'), start('kitchen')]);
   say(`ready: gateway ${gatewayUrl}, Swagger UI ${gatewayUrl}/docs — Ctrl-C stops everything`);
+  if (traceStore) say(`traces: ${traceStore.queryUrl} (Jaeger api/v3 at ${traceStore.queryUrl}/api/v3/…)`);
   say(`try: curl -si -X POST ${gatewayUrl}/orders/online -H 'content-type: application/json' -d '{"customerName":"Aiko Tanaka","deliveryAddress":{"street":"12 Fulton Street","city":"New York","zip":"10038"},"items":[{"menuItemId":"tuna-nigiri","quantity":2}]}'`);
 } catch (error) {
   say((error as Error).message);
