@@ -1,0 +1,32 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { configOrExit, httpUrl, loadConfig } from '../common/config.ts';
+import { createTraceQueryClient } from '../common/trace-query.ts';
+import { analyzeTraces } from './analyze.ts';
+import { renderHtml, renderText } from './render.ts';
+
+// `npm run bottlenecks -- --run <id> | --since 5m [--html report.html]`
+const usage = 'usage: npm run bottlenecks -- (--run <run id> | --since <5m|30s|2h>) [--html <file>] [--limit <traces>]';
+const { values } = parseArgs({
+  options: { run: { type: 'string' }, since: { type: 'string' }, html: { type: 'string' }, limit: { type: 'string', default: '5000' } },
+});
+const config = configOrExit(() => loadConfig({ JAEGER_QUERY_URL: httpUrl('http://localhost:16686') }, process.env));
+
+const window = /^(\d+)(s|m|h)$/.exec(values.since ?? (values.run ? '1h' : ''));
+if (!window) {
+  console.error(usage);
+  process.exit(2);
+}
+const since = new Date(Date.now() - Number(window[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[window[2] as 's' | 'm' | 'h']);
+
+const client = createTraceQueryClient(config.JAEGER_QUERY_URL);
+let traces = await client.findTraces({ service: 'ituna-gateway', since, limit: Number(values.limit) });
+// Every span of a load-run order carries the run id from the client's baggage.
+if (values.run) traces = traces.filter((spans) => spans.some((s) => s.attributes['ituna.run.id'] === values.run));
+const title = values.run ? `run ${values.run}` : `last ${values.since}`;
+const report = analyzeTraces(traces);
+console.log(renderText(report, title));
+if (values.html) {
+  await writeFile(values.html, renderHtml(report, title));
+  console.log(`\nHTML report: ${values.html}`);
+}
