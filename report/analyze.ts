@@ -1,13 +1,8 @@
 import type { FlatSpan } from '../common/otlp.ts';
+import { percentiles } from '../common/stats.ts';
+import type { Percentiles } from '../common/stats.ts';
 
-/** Latency percentiles of a set of durations, in ms. */
-export interface Percentiles {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
+export type { Percentiles };
 
 /** One step of the pipeline: its self time per occurrence, and the time it held the orders' critical path. */
 export interface StageStats {
@@ -38,17 +33,6 @@ export interface BottleneckReport {
   stations: Array<{ station: Station; share: number; queueShare: number }>;
   bottleneck?: { station: Station; stage: string; share: number; stationShare: number; queueShare: number };
   verdict: string;
-}
-
-/** The p-th percentile (nearest rank) of sorted values. */
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-export function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { count: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 };
 }
 
 const SERVICE_STATION: Record<string, Station> = {
@@ -97,7 +81,7 @@ export function selfTime(span: FlatSpan, children: FlatSpan[]): number {
  * The critical path of one order: walking back from the moment it was done, at each span the child that
  * finished last (counting its whole subtree, which for a producer reaches across Kafka) is what the order
  * was waiting for; time a span spends past its own end waiting for that child is queue time in Kafka.
- * Returns milliseconds per stage, and the path's total length.
+ * Returns milliseconds per `station|stage`, and the path's total length.
  */
 export function criticalPath(spans: FlatSpan[]): { byStage: Map<string, { ms: number; station: Station }>; totalMs: number } {
   const path = spans.filter((s) => !isBookkeeping(s));
@@ -120,9 +104,11 @@ export function criticalPath(spans: FlatSpan[]): { byStage: Map<string, { ms: nu
     const waited = to - from - own;
     const add = (stage: string, ms: number) => {
       if (ms <= 0) return;
-      const entry = byStage.get(stage) ?? { ms: 0, station: stationOfStage(stage, span) };
+      const station = stationOfStage(stage, span);
+      const key = `${station}|${stage}`;
+      const entry = byStage.get(key) ?? { ms: 0, station };
       entry.ms += ms;
-      byStage.set(stage, entry);
+      byStage.set(key, entry);
     };
     add(stageOf(span), own);
     add(span.kind === 'producer' ? `queue ${span.attributes['messaging.destination.name'] ?? span.name.replace(/^send /, '')}` : 'waiting', waited);
@@ -154,7 +140,14 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** Aggregates many orders' traces into per-stage figures, queue waits, end-to-end latency and a one-line verdict. */
 export function analyzeTraces(traces: FlatSpan[][]): BottleneckReport {
-  const samples = new Map<string, { station: Station; values: number[]; criticalMs: number }>();
+  // Keyed by station and stage: every station sends orders.status, and each send is its own stage.
+  const samples = new Map<string, { stage: string; station: Station; values: number[]; criticalMs: number }>();
+  const stageEntry = (stage: string, station: Station) => {
+    const key = `${station}|${stage}`;
+    let entry = samples.get(key);
+    if (!entry) samples.set(key, (entry = { stage, station, values: [], criticalMs: 0 }));
+    return entry;
+  };
   const queueWaits = new Map<string, number[]>();
   const endToEnd: number[] = [];
   let ready = 0;
@@ -165,9 +158,8 @@ export function analyzeTraces(traces: FlatSpan[][]): BottleneckReport {
     const children = Map.groupBy(spans, (s) => s.parentSpanId ?? '');
     for (const span of spans.filter((s) => !isBookkeeping(s))) {
       const stage = stageOf(span);
-      const entry = samples.get(stage) ?? { station: stationOfStage(stage, span), values: [], criticalMs: 0 };
+      const entry = stageEntry(stage, stationOfStage(stage, span));
       entry.values.push(selfTime(span, children.get(span.spanId) ?? []));
-      samples.set(stage, entry);
       const wait = span.attributes['ituna.queue.wait_ms'];
       if (span.kind === 'consumer' && typeof wait === 'number') {
         const topic = String(span.attributes['messaging.destination.name'] ?? span.name);
@@ -182,15 +174,18 @@ export function analyzeTraces(traces: FlatSpan[][]): BottleneckReport {
     const path = criticalPath(spans);
     endToEnd.push(path.totalMs);
     totalCritical += path.totalMs;
-    for (const [stage, { ms, station }] of path.byStage) {
-      const entry = samples.get(stage) ?? { station, values: [], criticalMs: 0 };
+    for (const [key, { ms, station }] of path.byStage) {
+      const stage = key.split('|')[1]!;
+      const entry = stageEntry(stage, station);
       entry.criticalMs += ms;
-      samples.set(stage, entry);
+      // A queue has no span of its own: its samples are the waits on the orders' critical paths.
+      if (stage.startsWith('queue ')) entry.values.push(ms);
     }
   }
 
-  const stages: StageStats[] = [...samples]
-    .map(([stage, { station, values, criticalMs }]) => ({
+  const stages: StageStats[] = [...samples.values()]
+    .filter(({ values, criticalMs }) => values.length > 0 || criticalMs > 0)
+    .map(({ stage, station, values, criticalMs }) => ({
       stage,
       station,
       self: percentiles(values),

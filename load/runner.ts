@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { percentiles } from '../common/stats.ts';
+import type { Percentiles } from '../common/stats.ts';
+import { durationOf, makeOrder, newTraceparent, pickRoute, rateAt } from './scenarios.js';
+import type { Scenario } from './scenarios.js';
+
+/** What a load run did, as the client saw it. */
+export interface LoadSummary {
+  runId: string;
+  seconds: number;
+  sent: number;
+  /** Responses by HTTP status, plus `network` for requests that got no response. */
+  byStatus: Record<string, number>;
+  /** Arrivals skipped because maxInFlight requests were already waiting (the client, not the server, was full). */
+  skipped: number;
+  latency: Percentiles;
+  accepted: Array<{ orderId: string; traceId: string }>;
+}
+
+/** Runs a scenario against the gateway at `baseUrl`: open-model arrivals at the scenario's rate, each order its own trace. */
+export async function runLoad(options: {
+  baseUrl: string;
+  scenario: Scenario;
+  runId: string;
+  token?: string;
+  onProgress?: (line: string) => void;
+}): Promise<LoadSummary> {
+  const { baseUrl, scenario, runId, token } = options;
+  const byStatus: Record<string, number> = {};
+  const latencies: number[] = [];
+  const accepted: LoadSummary['accepted'] = [];
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  let skipped = 0;
+
+  const send = async () => {
+    const { path, body } = makeOrder(pickRoute(Boolean(token)));
+    const headers: Record<string, string> = { 'content-type': 'application/json', traceparent: newTraceparent(), baggage: `ituna.run.id=${runId}` };
+    if (path === '/orders/direct' && token) headers.authorization = `Bearer ${token}`;
+    const started = performance.now();
+    try {
+      const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+      const json = (await response.json()) as { orderId?: string; traceId?: string };
+      latencies.push(performance.now() - started);
+      byStatus[response.status] = (byStatus[response.status] ?? 0) + 1;
+      if (response.status === 202 && json.orderId) accepted.push({ orderId: json.orderId, traceId: json.traceId ?? '' });
+    } catch {
+      byStatus.network = (byStatus.network ?? 0) + 1;
+    }
+  };
+
+  const total = durationOf(scenario);
+  const start = performance.now();
+  let due = 0;
+  let last = start;
+  let lastReport = start;
+  for (;;) {
+    const now = performance.now();
+    const t = (now - start) / 1000;
+    if (t >= total) break;
+    due += (rateAt(scenario, t) * (now - last)) / 1000;
+    last = now;
+    for (; due >= 1; due--) {
+      if (inFlight.size >= scenario.maxInFlight) {
+        skipped++;
+        continue;
+      }
+      sent++;
+      const request = send().finally(() => inFlight.delete(request));
+      inFlight.add(request);
+    }
+    if (now - lastReport >= 1000) {
+      lastReport = now;
+      const ok = byStatus[202] ?? 0;
+      options.onProgress?.(`${t.toFixed(0)}/${total}s  rate ${rateAt(scenario, t).toFixed(0)}/s  sent ${sent}  202 ${ok}  other ${sent - ok - inFlight.size}  in flight ${inFlight.size}`);
+    }
+    await sleep(5);
+  }
+  await Promise.all(inFlight);
+  return { runId, seconds: (performance.now() - start) / 1000, sent, byStatus, skipped, latency: percentiles(latencies), accepted };
+}
