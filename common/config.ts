@@ -89,9 +89,12 @@ export function flag(fallback: boolean): Parser<boolean> {
 }
 
 /** An absolute http(s) URL without a trailing slash, `fallback` when unset. */
-export function httpUrl(fallback: string): Parser<string> {
+export function httpUrl(fallback: string): Parser<string>;
+export function httpUrl(): Parser<string | undefined>;
+export function httpUrl(fallback?: string): Parser<string | undefined> {
   return (raw) => {
     const value = raw ?? fallback;
+    if (value === undefined) return undefined;
     let url: URL;
     try {
       url = new URL(value);

@@ -19,7 +19,13 @@ const ENTRY = /^(\w+)=(\d+)(?:~(\d+))?$/;
 
 /** Parses `address=20,name=5,inventory=150~50,cook=400~100`; stages left out take no time. */
 export function parseDelays(spec: string): Delays {
-  const delays = Object.fromEntries(DELAY_STAGES.map((stage) => [stage, { ms: 0, jitterMs: 0 }])) as Delays;
+  const none = Object.fromEntries(DELAY_STAGES.map((stage) => [stage, { ms: 0, jitterMs: 0 }])) as Delays;
+  return { ...none, ...parseDelayChanges(spec) };
+}
+
+/** Only the stages `spec` names, for changing some stages of a running pipeline. */
+export function parseDelayChanges(spec: string): Partial<Delays> {
+  const delays: Partial<Delays> = {};
   for (const entry of spec.split(',').map((e) => e.trim()).filter(Boolean)) {
     const match = ENTRY.exec(entry);
     const stage = match?.[1] as DelayStage | undefined;

@@ -5,7 +5,9 @@ import { text } from './config.ts';
 import { createKafka, ensureTopics, kafkaBrokers } from './kafka.ts';
 import { createLogger, logLevel } from './logger.ts';
 import type { Logger } from './logger.ts';
+import { followControl } from './control.ts';
 import { ALL_TOPICS } from './topics/index.ts';
+import type { ControlChange } from './topics/index.ts';
 import { runWorker } from './worker.ts';
 import type { WorkerDefinition } from './worker.ts';
 import { stopTelemetry } from './telemetry.ts';
@@ -37,16 +39,21 @@ export const serviceConfigSchema = {
   LOG_LEVEL: logLevel,
 };
 
-/** Runs a worker as a process: logger, Kafka client, topics, the consumer loop, and a graceful stop on signals. */
+/** Runs a worker as a process: logger, Kafka client, topics, settings changes, the consumer loop, and a graceful stop on signals. */
 export async function startWorkerProcess<S extends TSchema>(
   defaultServiceName: string,
   config: { OTEL_SERVICE_NAME: string | undefined; KAFKA_BROKERS: string[]; LOG_LEVEL: string },
   definition: WorkerDefinition<S>,
+  onControl: (change: ControlChange) => void,
 ): Promise<void> {
   const service = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const log = createLogger(service, config.LOG_LEVEL);
   const kafka = createKafka(service, config.KAFKA_BROKERS, log);
   await ensureTopics(kafka, ALL_TOPICS);
+  const control = await followControl(kafka, log, onControl);
   const worker = await runWorker(definition, { kafka, log });
-  stopGracefully(log, worker.stop);
+  stopGracefully(log, async () => {
+    await worker.stop();
+    await control.stop();
+  });
 }

@@ -13,6 +13,8 @@ import type { Topic } from './topics/index.ts';
 export interface WorkerContext {
   log: Logger;
   send(messages: Outgoing[]): Promise<void>;
+  /** When this worker took the message from Kafka (ISO time). */
+  receivedAt: string;
 }
 
 /** A handler failure that no retry can fix: the message goes to the dead-letter topic at once. */
@@ -87,6 +89,7 @@ export async function runWorker<S extends TSchema>(
   };
 
   const eachMessage = async (payload: EachMessagePayload) => {
+    const receivedAt = new Date().toISOString();
     const { message, partition } = payload;
     const span = trace.getActiveSpan();
     span?.setAttributes({
@@ -106,7 +109,7 @@ export async function runWorker<S extends TSchema>(
     const order = definition.orderOf(value);
     span?.setAttributes({ 'ituna.order.id': order.id, 'ituna.order.channel': order.channel });
     const log = deps.log.child({ orderId: order.id });
-    const context: WorkerContext = { log, send: (messages) => publish(producer, messages) };
+    const context: WorkerContext = { log, send: (messages) => publish(producer, messages), receivedAt };
 
     for (let attempt = 0; ; attempt++) {
       try {

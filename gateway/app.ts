@@ -8,6 +8,7 @@ import { serverSpanOf } from '../common/telemetry.ts';
 import { trace } from '@opentelemetry/api';
 import { ErrorResponse, registerErrorHandling } from './errors.ts';
 import type { OrderHistory } from './order-history.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
 import { menuRoutes } from './routes/menu.ts';
 import { orderRoutes } from './routes/orders.ts';
@@ -18,6 +19,8 @@ export interface GatewayDeps {
   orders: OrderHistory;
   isReady(): boolean;
   directOrderToken?: string;
+  /** Base URL of the trace UI, for links to an order's trace (JAEGER_UI_URL). */
+  traceUiUrl?: string;
   logger?: FastifyBaseLogger;
 }
 
@@ -52,7 +55,7 @@ export async function buildApp(deps: GatewayDeps) {
         version: '0.1.0',
         description: 'Takes sushi orders and queues them on Kafka. Every order is one trace; its id comes back as `traceId` and in the `traceresponse` header.',
       },
-      tags: [{ name: 'orders' }, { name: 'menu' }, { name: 'health' }],
+      tags: [{ name: 'orders' }, { name: 'menu' }, { name: 'admin' }, { name: 'health' }],
       components: { securitySchemes: { managementToken: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -62,5 +65,6 @@ export async function buildApp(deps: GatewayDeps) {
   await app.register(orderRoutes, { deps });
   await app.register(menuRoutes);
   await app.register(healthRoutes, { deps });
+  await app.register(adminRoutes, { deps });
   return app;
 }

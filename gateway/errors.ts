@@ -9,7 +9,7 @@ export const ERROR_CODES = [
   'not_found',
   'unauthorized',
   'forbidden',
-  'direct_orders_not_configured',
+  'not_configured',
   'kafka_unavailable',
   'internal_error',
 ] as const;

@@ -9,7 +9,8 @@ export interface OrderRecord {
   status: OrderStatus;
   traceId?: string;
   reasons?: RejectionReason[];
-  history: Array<{ status: OrderStatus; at: string }>;
+  /** When the order reached each status, and when the station reporting it took the order from Kafka. */
+  history: Array<{ status: OrderStatus; at: string; startedAt?: string }>;
 }
 
 /** The orders' current statuses, built from `orders.status`; holds the newest `limit` orders. */
@@ -32,7 +33,7 @@ export function createOrderHistory(limit = 100_000): OrderHistory {
       }
       record.traceId ??= traceId;
       if (record.history.some((h) => h.status === change.status)) return;
-      record.history.push({ status: change.status, at: change.at });
+      record.history.push({ status: change.status, at: change.at, ...(change.startedAt ? { startedAt: change.startedAt } : {}) });
       record.history.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status]);
       if (STATUS_RANK[change.status] >= STATUS_RANK[record.status]) record.status = change.status;
       if (change.reasons) record.reasons = change.reasons;

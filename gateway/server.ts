@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
-import { configOrExit, integer, loadConfig, text } from '../common/config.ts';
+import { configOrExit, httpUrl, integer, loadConfig, text } from '../common/config.ts';
 import { createKafka, createProducer, ensureTopics, publish } from '../common/kafka.ts';
 import { createLogger } from '../common/logger.ts';
 import { serviceConfigSchema, stopGracefully } from '../common/service.ts';
@@ -11,7 +11,13 @@ import { createOrderHistory } from './order-history.ts';
 
 const config = configOrExit(() =>
   loadConfig(
-    { ...serviceConfigSchema, PORT: integer(3000, 0, 65535), HOST: text('127.0.0.1'), ITUNA_DIRECT_ORDER_TOKEN: text() },
+    {
+      ...serviceConfigSchema,
+      PORT: integer(3000, 0, 65535),
+      HOST: text('127.0.0.1'),
+      ITUNA_DIRECT_ORDER_TOKEN: text(),
+      JAEGER_UI_URL: httpUrl('http://localhost:16686'),
+    },
     process.env,
   ),
 );
@@ -44,6 +50,7 @@ const app = await buildApp({
   orders,
   isReady: () => producerConnected,
   directOrderToken: config.ITUNA_DIRECT_ORDER_TOKEN,
+  traceUiUrl: config.JAEGER_UI_URL,
   logger: log,
 });
 

@@ -3,17 +3,19 @@ import { parseArgs } from 'node:util';
 import { runLoad } from './runner.ts';
 import { scenarios } from './scenarios.js';
 
-// `npm run load -- <steady|ramp|spike> [--url http://127.0.0.1:3000] [--run-id id]`: the k6 scenarios, driven from Node.
+// `npm run load -- <steady|ramp|spike> [--url http://127.0.0.1:3000] [--run-id id] [--scale 0.5]`: the k6 scenarios, driven from Node.
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { url: { type: 'string', default: 'http://127.0.0.1:3000' }, 'run-id': { type: 'string' } },
+  options: { url: { type: 'string', default: 'http://127.0.0.1:3000' }, 'run-id': { type: 'string' }, scale: { type: 'string', default: '1' } },
 });
 const name = positionals[0] ?? '';
-const scenario = scenarios[name];
-if (!scenario) {
-  console.error(`usage: npm run load -- <${Object.keys(scenarios).join('|')}> [--url URL] [--run-id ID]`);
+const scale = Number(values.scale);
+const defined = scenarios[name];
+if (!defined || !(scale > 0 && scale <= 10)) {
+  console.error(`usage: npm run load -- <${Object.keys(scenarios).join('|')}> [--url URL] [--run-id ID] [--scale 0.1–10 (stretches or shortens the stages)]`);
   process.exit(2);
 }
+const scenario = { ...defined, stages: defined.stages.map((s) => ({ ...s, seconds: s.seconds * scale })) };
 const runId = values['run-id'] ?? `${name}-${randomBytes(4).toString('hex')}`;
 const token = process.env.ITUNA_DIRECT_ORDER_TOKEN || undefined;
 console.error(`run ${runId}: ${name} — ${scenario.description}${token ? '' : ' (no ITUNA_DIRECT_ORDER_TOKEN: direct orders left out)'}`);

@@ -30,8 +30,9 @@ export interface BottleneckReport {
   stages: StageStats[];
   /** Per topic: consumer start − message timestamp (`ituna.queue.wait_ms`). */
   queues: Array<{ topic: string; wait: Percentiles }>;
-  stations: Array<{ station: Station; share: number; queueShare: number }>;
-  bottleneck?: { station: Station; stage: string; share: number; stationShare: number; queueShare: number };
+  /** Each station's share of the critical path, and the part of it orders spent waiting for the station. */
+  stations: Array<{ station: Station; share: number; waitShare: number }>;
+  bottleneck?: { station: Station; stage: string; share: number; stationShare: number; waitShare: number };
   verdict: string;
 }
 
@@ -45,6 +46,9 @@ const TOPIC_STATION: Record<string, Station> = {
   'kitchen.tickets': 'kitchen',
   'orders.status': 'gateway',
 };
+
+/** Time an order spent waiting rather than being worked on: in Kafka, for a chef, or for an async child. */
+export const isWait = (stage: string) => stage.startsWith('queue ') || stage.startsWith('wait for ') || stage === 'waiting';
 
 /** Groups spans into stages: one dish is like another, and a wait in Kafka is named by its topic. */
 export function stageOf(span: FlatSpan): string {
@@ -201,18 +205,18 @@ export function analyzeTraces(traces: FlatSpan[][]): BottleneckReport {
       return {
         station,
         share: own.reduce((sum, s) => sum + s.share, 0),
-        queueShare: own.filter((s) => s.stage.startsWith('queue ')).reduce((sum, s) => sum + s.share, 0),
+        waitShare: own.filter((s) => isWait(s.stage)).reduce((sum, s) => sum + s.share, 0),
       };
     })
     .sort((a, b) => b.share - a.share);
 
   const top = stations[0];
-  const work = stages.find((s) => s.station === top?.station && !s.stage.startsWith('queue ') && s.stage !== 'waiting');
+  const work = stages.find((s) => s.station === top?.station && !isWait(s.stage));
   let verdict = 'No completed orders in these traces: nothing to judge yet.';
   let bottleneck: BottleneckReport['bottleneck'];
   if (top && work && totalCritical > 0) {
-    bottleneck = { station: top.station, stage: work.stage, share: work.share, stationShare: top.share, queueShare: top.queueShare };
-    const queued = top.queueShare >= 0.05 ? `, ${pct(top.queueShare)} of it waiting in Kafka for the ${top.station} to be free` : '';
+    bottleneck = { station: top.station, stage: work.stage, share: work.share, stationShare: top.share, waitShare: top.waitShare };
+    const queued = top.waitShare >= 0.05 ? `, ${pct(top.waitShare)} of it waiting for the ${top.station} to be free` : '';
     verdict =
       `Bottleneck: ${top.station} — ${pct(top.share)} of the orders' critical path${queued}; ` +
       `its slowest step is "${work.stage}" (${pct(work.share)} of the path, self time p95 ${work.self.p95.toFixed(1)} ms).`;

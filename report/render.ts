@@ -1,3 +1,4 @@
+import { isWait } from './analyze.ts';
 import type { BottleneckReport, Percentiles } from './analyze.ts';
 
 const ms = (value: number) => (value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`);
@@ -48,7 +49,7 @@ function shareChart(report: BottleneckReport): string {
   const bars = rows
     .map((s, i) => {
       const width = Math.max(1, s.share * 480);
-      return `<text x="0" y="${i * 24 + 17}">${escapeHtml(s.stage)}</text><rect x="220" y="${i * 24 + 4}" width="${width.toFixed(1)}" height="16" class="${s.stage.startsWith('queue ') ? 'queue' : 'work'}"/><text x="${(226 + width).toFixed(1)}" y="${i * 24 + 17}">${pct(s.share)}</text>`;
+      return `<text x="0" y="${i * 24 + 17}">${escapeHtml(s.stage)}</text><rect x="220" y="${i * 24 + 4}" width="${width.toFixed(1)}" height="16" class="${isWait(s.stage) ? 'queue' : 'work'}"/><text x="${(226 + width).toFixed(1)}" y="${i * 24 + 17}">${pct(s.share)}</text>`;
     })
     .join('');
   return `<svg width="780" height="${height}" role="img" aria-label="critical path share per stage">${bars}</svg>`;
@@ -86,7 +87,7 @@ td:first-child,th:first-child{text-align:left}svg text{font:12px system-ui,sans-
 <h2>End to end (HTTP call → ready/rejected)</h2>
 <p>p50 ${ms(e2e.p50)} · p95 ${ms(e2e.p95)} · p99 ${ms(e2e.p99)} · max ${ms(e2e.max)}</p>
 <h2>Share of the orders' critical path</h2>
-<p>Blue: work; orange: waiting in Kafka for the next station.</p>
+<p>Blue: work; orange: waiting (in Kafka, or for a chef).</p>
 ${shareChart(report)}
 <h2>Stages (self time)</h2>
 <table><tr><th>stage</th><th>station</th><th>count</th><th>p50</th><th>p95</th><th>p99</th><th>critical path</th><th>distribution (ms)</th></tr>${stageRows}</table>

@@ -2,16 +2,19 @@ import { deadLetterTopicOf } from './topic.ts';
 import { kitchenTickets } from './kitchen-tickets.ts';
 import { ordersPlaced } from './orders-placed.ts';
 import { ordersStatus } from './orders-status.ts';
+import { controlTopic } from './control.ts';
 
 export * from './topic.ts';
 export * from './kitchen-tickets.ts';
 export * from './orders-placed.ts';
 export * from './orders-status.ts';
+export * from './control.ts';
 
 /** Every topic of the pipeline with its partition count, dead-letter topics included. */
-export const ALL_TOPICS: ReadonlyArray<{ name: string; partitions: number }> = [ordersPlaced, kitchenTickets, ordersStatus].flatMap(
-  (topic) => [
+export const ALL_TOPICS: ReadonlyArray<{ name: string; partitions: number }> = [
+  ...[ordersPlaced, kitchenTickets, ordersStatus].flatMap((topic) => [
     { name: topic.name, partitions: topic.partitions },
     { name: deadLetterTopicOf(topic.name), partitions: 1 },
-  ],
-);
+  ]),
+  { name: controlTopic.name, partitions: controlTopic.partitions },
+];

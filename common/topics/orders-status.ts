@@ -9,6 +9,8 @@ export const OrderStatusChange = Type.Object(
     channel: Type.Enum(CHANNELS),
     status: Type.Enum(ORDER_STATUSES),
     at: Type.String({ format: 'date-time' }),
+    /** When the stage reporting this status took the order from Kafka; the gap before it is queue time. */
+    startedAt: Type.Optional(Type.String({ format: 'date-time' })),
     reasons: Type.Optional(Type.Array(RejectionReason)),
   },
   { additionalProperties: false },

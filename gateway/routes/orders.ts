@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -10,7 +10,9 @@ import type { Channel } from '../../common/orders.ts';
 import { serverSpanOf, withOrderBaggage } from '../../common/telemetry.ts';
 import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import type { GatewayDeps } from '../app.ts';
+import { managementOnly } from '../auth.ts';
 import { ErrorResponse, HttpError } from '../errors.ts';
+import { timelineOf } from '../timeline.ts';
 
 const exampleItems = [
   { menuItemId: 'tuna-nigiri', quantity: 2 },
@@ -47,9 +49,30 @@ export const OrderView = Type.Object({
   status: Type.Enum(ORDER_STATUSES),
   traceId: Type.Optional(Type.String()),
   reasons: Type.Optional(Type.Array(RejectionReason)),
-  history: Type.Array(Type.Object({ status: Type.Enum(ORDER_STATUSES), at: Type.String({ format: 'date-time' }) }), {
-    description: 'When the order reached each status, oldest first',
-  }),
+  history: Type.Array(
+    Type.Object({
+      status: Type.Enum(ORDER_STATUSES),
+      at: Type.String({ format: 'date-time' }),
+      startedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the station reporting this status took the order from Kafka' })),
+    }),
+    { description: 'When the order reached each status, oldest first' },
+  ),
+  timeline: Type.Object(
+    {
+      totalMs: Type.Number({ description: 'From the accepted order to its last status' }),
+      traceUrl: Type.Optional(Type.String({ description: 'The trace in the trace UI (when JAEGER_UI_URL is set)' })),
+      stages: Type.Array(
+        Type.Object({
+          stage: Type.String(),
+          kind: Type.Enum(['queue', 'work']),
+          start: Type.String({ format: 'date-time' }),
+          end: Type.String({ format: 'date-time' }),
+          ms: Type.Number(),
+        }),
+      ),
+    },
+    { description: 'Where the time went: each wait in Kafka and each station at work' },
+  ),
 });
 
 const errors = { 400: ErrorResponse, 415: ErrorResponse, 503: ErrorResponse };
@@ -80,12 +103,6 @@ async function acceptOrder(
   deps.orders.apply(accepted, traceId);
   request.log.info({ orderId, channel }, 'order accepted');
   return reply.code(202).header('location', `/orders/${orderId}`).send({ orderId, status: 'accepted', traceId });
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  // Hashing first makes the comparison constant-time whatever the lengths.
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** The order routes: website, on-site, management's direct orders, and an order's status. */
@@ -135,14 +152,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
         body: DirectOrderRequest,
         response: { 202: OrderAccepted, 401: ErrorResponse, 403: ErrorResponse, ...errors },
       },
-      onRequest: async (request) => {
-        if (!deps.directOrderToken) {
-          throw new HttpError(503, 'direct_orders_not_configured', 'Direct orders are not configured (ITUNA_DIRECT_ORDER_TOKEN is unset)');
-        }
-        const token = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-        if (!token) throw new HttpError(401, 'unauthorized', 'A management token is required', { 'www-authenticate': 'Bearer' });
-        if (!sameSecret(token, deps.directOrderToken)) throw new HttpError(403, 'forbidden', 'This token may not place direct orders');
-      },
+      onRequest: managementOnly(deps.directOrderToken, 'Direct orders'),
     },
     (request, reply) =>
       acceptOrder(deps, request, reply, 'direct', (orderId, ticketedAt) => [
@@ -155,7 +165,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
     {
       schema: {
         tags: ['orders'],
-        summary: "An order's status, its history and its trace id",
+        summary: "An order's status, its history, where its time went, and its trace",
         params: Type.Object({ id: OrderId }),
         response: { 200: OrderView, 400: ErrorResponse, 404: ErrorResponse },
       },
@@ -163,7 +173,9 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
     async (request) => {
       const order = deps.orders.get(request.params.id);
       if (!order) throw new HttpError(404, 'not_found', `no order ${request.params.id}`);
-      return order;
+      const times = order.history.map((h) => Date.parse(h.at));
+      const traceUrl = deps.traceUiUrl && order.traceId ? `${deps.traceUiUrl}/trace/${order.traceId}` : undefined;
+      return { ...order, timeline: { totalMs: Math.max(...times) - Math.min(...times), traceUrl, stages: timelineOf(order) } };
     },
   );
 };

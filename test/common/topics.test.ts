@@ -50,7 +50,7 @@ describe('topic contracts', () => {
   it('When topics are listed, then each has its dead-letter topic', () => {
     assert.deepEqual(
       ALL_TOPICS.map((t) => t.name),
-      ['orders.placed', 'orders.placed.dlq', 'kitchen.tickets', 'kitchen.tickets.dlq', 'orders.status', 'orders.status.dlq'],
+      ['orders.placed', 'orders.placed.dlq', 'kitchen.tickets', 'kitchen.tickets.dlq', 'orders.status', 'orders.status.dlq', 'ituna.control'],
     );
     assert.equal(deadLetterTopicOf('orders.placed'), 'orders.placed.dlq');
   });

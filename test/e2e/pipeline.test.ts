@@ -144,6 +144,12 @@ describe('the traced order pipeline, end to end', { timeout: 180_000 }, () => {
     assert.equal(order.status, 'ready');
     assert.equal(order.traceId, placed.traceId);
     assert.deepEqual(order.history.map((h: { status: string }) => h.status), ['accepted', 'validated', 'cooking', 'ready']);
+    assert.deepEqual(
+      order.timeline.stages.map((s: { stage: string }) => s.stage),
+      ['waiting for validation', 'validation', 'waiting for the kitchen', 'waiting for a chef', 'cooking'],
+    );
+    assert.equal(order.timeline.traceUrl, `http://localhost:16686/trace/${placed.traceId}`);
+    t.diagnostic(`timeline: ${JSON.stringify(order.timeline)}`);
 
     const spans = await traceWith(placed.traceId, ['POST /orders/online', 'validate inventory', 'cook order', 'process kitchen.tickets']);
     t.diagnostic(`\n${formatTraceTree(spans)}`);
@@ -237,6 +243,24 @@ describe('the traced order pipeline, end to end', { timeout: 180_000 }, () => {
     const spans = await traceWith(clientTraceId, ['POST /orders/online', 'cook order']);
     assert.equal(one(spans, 'POST /orders/online').parentSpanId, clientSpanId);
     assert.ok(spans.every((s) => s.traceId === clientTraceId));
+  });
+
+  it('When management slows cooking down while the pipeline runs, then the next order cooks that slowly', async () => {
+    const put = (settings: object) =>
+      fetch(`${gatewayUrl}/admin/settings`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(settings),
+      });
+    assert.equal((await put({ delays: 'cook=300' })).status, 202);
+    try {
+      const placed = await post('/orders/direct', { items: [{ menuItemId: 'edamame', quantity: 1 }] }, { authorization: `Bearer ${TOKEN}` });
+      const order = await orderWhenSettled(placed.orderId);
+      const cooking = order.timeline.stages.find((s: { stage: string }) => s.stage === 'cooking');
+      assert.ok(cooking.ms >= 300, `cooking took ${cooking.ms} ms after the change`);
+    } finally {
+      assert.equal((await put({ delays: 'cook=5' })).status, 202);
+    }
   });
 
   it('When a plain Kafka client reads the topics, then each message carries traceparent in its headers and no tracing data in its value', async (t) => {

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { createProducer, ensureTopics, publish } from '../../common/kafka.ts';
-import { ALL_TOPICS, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
+import { ALL_TOPICS, controlTopic, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { buildApp } from '../../gateway/app.ts';
 import { createOrderHistory } from '../../gateway/order-history.ts';
 import { testBrokers } from '../support/broker.ts';
@@ -120,7 +120,34 @@ describe('gateway over a real broker', () => {
     const response = await bare.inject({ method: 'POST', url: '/orders/direct', headers: { authorization: 'Bearer x' }, payload: { items: online.items } });
     await bare.close();
     assert.equal(response.statusCode, 503);
-    assert.equal(response.json().error.code, 'direct_orders_not_configured');
+    assert.equal(response.json().error.code, 'not_configured');
+  });
+
+  it('When settings are changed without, with a wrong, or with the right token, then 401, 403, then the change is on ituna.control', async () => {
+    const put = (payload: object, authorization?: string) =>
+      app.inject({ method: 'PUT', url: '/admin/settings', headers: authorization ? { authorization } : {}, payload });
+    assert.equal((await put({ kitchenChefs: 3 })).statusCode, 401);
+    assert.equal((await put({ kitchenChefs: 3 }, 'Bearer nope')).statusCode, 403);
+    const bad = await put({ delays: 'oven=5' }, `Bearer ${TOKEN}`);
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.json().error.message, /^delays must be comma-separated stage=ms/);
+    assert.equal((await put({}, `Bearer ${TOKEN}`)).statusCode, 400);
+
+    const consumer = kafka.consumer({ groupId: `gateway-test-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: controlTopic.name, fromBeginning: true });
+    const response = await put({ delays: 'inventory=150~50', kitchenChefs: 3 }, `Bearer ${TOKEN}`);
+    assert.equal(response.statusCode, 202);
+    const change = await new Promise<unknown>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const value = controlTopic.decode(message.value);
+          if (value.at === response.json().at) resolve(value);
+        },
+      });
+    });
+    await consumer.disconnect();
+    assert.deepEqual(change, { delays: 'inventory=150~50', kitchenChefs: 3, at: response.json().at });
   });
 
   it('When the menu and Swagger UI are asked for, then they are served locally', async () => {

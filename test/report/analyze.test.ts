@@ -89,7 +89,7 @@ describe('bottleneck math', () => {
     assert.equal(report.bottleneck?.station, 'kitchen');
     assert.equal(report.bottleneck?.stage, 'prepare dish');
     assert.ok(Math.abs(report.bottleneck!.stationShare - 145 / 200) < 1e-9);
-    assert.match(report.verdict, /^Bottleneck: kitchen — 73% of the orders' critical path, 23% of it waiting in Kafka/);
+    assert.match(report.verdict, /^Bottleneck: kitchen — 73% of the orders' critical path, 23% of it waiting for the kitchen to be free/);
     assert.deepEqual(report.queues.map((q) => [q.topic, q.wait.p50]), [['kitchen.tickets', 45], ['orders.placed', 12]]);
     const stage = report.stages.find((s) => s.stage === 'process orders.placed')!;
     assert.equal(stage.self.p50, 5, 'self time excludes validate order and the send');

@@ -64,7 +64,8 @@ describe('bottleneck hunting on a real pipeline', { timeout: 240_000 }, () => {
       t,
     );
     assert.equal(report.bottleneck?.station, 'kitchen', report.verdict);
-    assert.ok(report.bottleneck!.queueShare > 0.2, `orders should queue for the one chef: ${report.verdict}`);
+    assert.ok(report.bottleneck!.waitShare > 0.2, `orders should queue for the one chef: ${report.verdict}`);
+    assert.match(report.bottleneck!.stage, /^(prepare dish|cook order)$/, report.verdict);
     assert.match(report.verdict, /^Bottleneck: kitchen/);
   });
 });

@@ -9,6 +9,7 @@ import type { OrderPlaced } from '../../common/topics/index.ts';
 import type { WorkerContext } from '../../common/worker.ts';
 import { cookTicket } from '../../workers/kitchen/handle.ts';
 import type { Kitchen } from '../../workers/kitchen/handle.ts';
+import { createChefs } from '../../workers/kitchen/chefs.ts';
 import { validateOrder } from '../../workers/validation/handle.ts';
 
 /** A handler context that keeps what the handler sends, decoded with the topics' own contracts. */
@@ -16,6 +17,7 @@ function collectingContext() {
   const sent: Array<{ topic: string; key: string; value: unknown }> = [];
   const contracts = { [kitchenTickets.name]: kitchenTickets, [ordersStatus.name]: ordersStatus } as const;
   const context: WorkerContext = {
+    receivedAt: new Date().toISOString(),
     log: pino({ level: 'silent' }),
     send: async (messages: Outgoing[]) => {
       for (const { topic, message } of messages) {
@@ -79,10 +81,33 @@ describe('validateOrder', () => {
 describe('cookTicket', () => {
   it('When a ticket is cooked, then cooking and then ready are reported and no chef stays busy', async () => {
     const { sent, context } = collectingContext();
-    const kitchen: Kitchen = { chefs: 2, busy: 0, cookDelay: { ms: 0, jitterMs: 0 } };
+    const kitchen: Kitchen = { chefs: createChefs(2), delays: noDelays };
     const orderId = randomUUID();
     await cookTicket({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] }, context, kitchen);
     assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
-    assert.equal(kitchen.busy, 0);
+    assert.equal(kitchen.chefs.busy, 0);
+  });
+});
+
+describe('chefs', () => {
+  it('When more tickets arrive than chefs, then they wait in turn, and a bigger brigade takes the waiting ones at once', async () => {
+    const chefs = createChefs(1);
+    const first = await chefs.acquire();
+    let secondStarted = false;
+    let thirdStarted = false;
+    const second = chefs.acquire().then((release) => ((secondStarted = true), release));
+    const third = chefs.acquire().then((release) => ((thirdStarted = true), release));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([secondStarted, thirdStarted, chefs.busy], [false, false, 1]);
+    chefs.resize(2);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([secondStarted, thirdStarted, chefs.busy], [true, false, 2]);
+    first();
+    first();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([thirdStarted, chefs.busy], [true, 2], 'releasing twice frees one chef only');
+    (await second)();
+    (await third)();
+    assert.equal(chefs.busy, 0);
   });
 });

@@ -1,35 +1,42 @@
 import { trace } from '@opentelemetry/api';
 import { simulateWork } from '../../common/delays.ts';
-import type { Delay } from '../../common/delays.ts';
+import type { Delays } from '../../common/delays.ts';
 import { outgoing } from '../../common/kafka.ts';
 import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import type { KitchenTicket } from '../../common/topics/index.ts';
 import type { WorkerContext, WorkerDefinition } from '../../common/worker.ts';
+import type { Chefs } from './chefs.ts';
 
 const tracer = trace.getTracer('ituna-kitchen');
 
-/** The kitchen of one worker process: how many chefs it has and how many are cooking right now. */
+/** The kitchen of one worker process: its chefs and how long a dish takes (both may change while it runs). */
 export interface Kitchen {
-  chefs: number;
-  busy: number;
-  cookDelay: Delay;
+  chefs: Chefs;
+  delays: Delays;
 }
 
-/** Cooks one ticket: reports `cooking`, prepares each order line in turn (one span each), then reports `ready`. */
+/** Cooks one ticket: waits for a free chef, reports `cooking`, prepares each order line in turn (a span each), then reports `ready`. */
 export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, kitchen: Kitchen): Promise<void> {
-  const status = (status: 'cooking' | 'ready') =>
-    outgoing(ordersStatus, { orderId: ticket.orderId, channel: ticket.channel, status, at: new Date().toISOString() });
+  const status = (status: 'cooking' | 'ready', startedAt: string) =>
+    outgoing(ordersStatus, { orderId: ticket.orderId, channel: ticket.channel, status, at: new Date().toISOString(), startedAt });
 
-  await context.send([status('cooking')]);
-  kitchen.busy++;
+  const release = await tracer.startActiveSpan('wait for chef', async (span) => {
+    span.setAttributes({ 'ituna.kitchen.chefs': kitchen.chefs.count, 'ituna.kitchen.chefs.busy': kitchen.chefs.busy });
+    const done = await kitchen.chefs.acquire();
+    span.end();
+    return done;
+  });
+  let cookingSince: string;
   try {
+    await context.send([status('cooking', context.receivedAt)]);
+    cookingSince = new Date().toISOString();
     await tracer.startActiveSpan('cook order', async (span) => {
-      span.setAttributes({ 'ituna.kitchen.chefs': kitchen.chefs, 'ituna.kitchen.chefs.busy': kitchen.busy, 'ituna.kitchen.items': ticket.items.length });
+      span.setAttributes({ 'ituna.kitchen.chefs': kitchen.chefs.count, 'ituna.kitchen.chefs.busy': kitchen.chefs.busy, 'ituna.kitchen.items': ticket.items.length });
       try {
         for (const item of ticket.items) {
           await tracer.startActiveSpan(`prepare ${item.menuItemId}`, async (itemSpan) => {
             itemSpan.setAttributes({ 'ituna.kitchen.menu_item': item.menuItemId, 'ituna.kitchen.quantity': item.quantity });
-            itemSpan.setAttribute('ituna.simulated_work_ms', await simulateWork(kitchen.cookDelay));
+            itemSpan.setAttribute('ituna.simulated_work_ms', await simulateWork(kitchen.delays.cook));
             itemSpan.end();
           });
         }
@@ -38,19 +45,18 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
       }
     });
   } finally {
-    kitchen.busy--;
+    release();
   }
-  await context.send([status('ready')]);
+  await context.send([status('ready', cookingSince)]);
   context.log.info('order ready');
 }
 
-/** The kitchen worker: consumes `kitchen.tickets` in group `ituna-kitchen`, cooking as many orders at once as it has chefs. */
-export function kitchenWorker(chefs: number, cookDelay: Delay): WorkerDefinition<typeof kitchenTickets.schema> {
-  const kitchen: Kitchen = { chefs, busy: 0, cookDelay };
+/** The kitchen worker: consumes `kitchen.tickets` in group `ituna-kitchen` from every partition it owns; chefs set how many cook at once. */
+export function kitchenWorker(kitchen: Kitchen): WorkerDefinition<typeof kitchenTickets.schema> {
   return {
     groupId: 'ituna-kitchen',
     topic: kitchenTickets,
-    concurrency: chefs,
+    concurrency: kitchenTickets.partitions,
     orderOf: (ticket) => ({ id: ticket.orderId, channel: ticket.channel }),
     handle: (ticket, context) => cookTicket(ticket, context, kitchen),
   };

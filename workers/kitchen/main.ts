@@ -1,9 +1,14 @@
 import { configOrExit, integer, loadConfig } from '../../common/config.ts';
-import { delaysVariable } from '../../common/delays.ts';
+import { delaysVariable, parseDelayChanges } from '../../common/delays.ts';
 import { serviceConfigSchema, startWorkerProcess } from '../../common/service.ts';
+import { createChefs } from './chefs.ts';
 import { kitchenWorker } from './handle.ts';
 
 const config = configOrExit(() =>
   loadConfig({ ...serviceConfigSchema, ITUNA_DELAYS: delaysVariable, ITUNA_KITCHEN_CHEFS: integer(2, 1, 64) }, process.env),
 );
-await startWorkerProcess('ituna-kitchen', config, kitchenWorker(config.ITUNA_KITCHEN_CHEFS, config.ITUNA_DELAYS.cook));
+const kitchen = { chefs: createChefs(config.ITUNA_KITCHEN_CHEFS), delays: config.ITUNA_DELAYS };
+await startWorkerProcess('ituna-kitchen', config, kitchenWorker(kitchen), (change) => {
+  if (change.delays) Object.assign(kitchen.delays, parseDelayChanges(change.delays));
+  if (change.kitchenChefs) kitchen.chefs.resize(change.kitchenChefs);
+});

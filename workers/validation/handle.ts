@@ -45,12 +45,14 @@ export async function validateOrder(order: OrderPlaced, context: WorkerContext, 
   const reasons = results.flatMap((r) => r.problems.map((message) => ({ check: r.check, message })));
   if (reasons.length > 0) {
     context.log.info({ reasons }, 'order rejected');
-    await context.send([outgoing(ordersStatus, { orderId: order.orderId, channel: order.channel, status: 'rejected', at, reasons })]);
+    await context.send([
+      outgoing(ordersStatus, { orderId: order.orderId, channel: order.channel, status: 'rejected', at, startedAt: context.receivedAt, reasons }),
+    ]);
     return;
   }
   await context.send([
     outgoing(kitchenTickets, { orderId: order.orderId, channel: order.channel, ticketedAt: at, items: order.items }),
-    outgoing(ordersStatus, { orderId: order.orderId, channel: order.channel, status: 'validated', at }),
+    outgoing(ordersStatus, { orderId: order.orderId, channel: order.channel, status: 'validated', at, startedAt: context.receivedAt }),
   ]);
   context.log.info('order validated');
 }
