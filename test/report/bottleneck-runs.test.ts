@@ -31,6 +31,8 @@ async function reportFor(env: Record<string, string>, runId: string, t: { diagno
       spans.some((s) => s.attributes['ituna.run.id'] === runId),
     );
     assert.equal(traces.length, summary.accepted.length, 'one trace per accepted order');
+    const untagged = traces.flat().filter((s) => s.attributes['ituna.run.id'] !== runId);
+    assert.deepEqual(untagged.map((s) => `${s.service}/${s.name}`), [], 'every span of the run carries its ituna.run.id baggage');
     const report = analyzeTraces(traces);
     t.diagnostic(`\n${renderText(report, `run ${runId}`)}`);
     return report;
