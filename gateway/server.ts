@@ -7,7 +7,24 @@ import { serviceConfigSchema, stopGracefully } from '../common/service.ts';
 import { ALL_TOPICS, ordersStatus } from '../common/topics/index.ts';
 import { runWorker } from '../common/worker.ts';
 import { buildApp } from './app.ts';
+import { watchBrokers } from './kafka-health.ts';
 import { createOrderHistory } from './order-history.ts';
+
+// A caller waits at most this long for Kafka's acknowledgement before hearing 503.
+const PUBLISH_DEADLINE_MS = 1000;
+
+/** `work`, or a rejection once `ms` have passed (the work itself cannot be cancelled and may still finish). */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no acknowledgement from Kafka within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 const config = configOrExit(() =>
   loadConfig(
@@ -31,6 +48,9 @@ let producerConnected = false;
 producer.on(producer.events.CONNECT, () => (producerConnected = true));
 producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
 await producer.connect();
+const brokerWatch = await watchBrokers(config.KAFKA_BROKERS, (up) =>
+  up ? log.info('Kafka is reachable again') : log.warn('Kafka is unreachable: refusing orders with 503 until it is back'),
+);
 
 // Every gateway replica reads the whole status stream (its own group, from the beginning) to answer GET /orders/{id}.
 const orders = createOrderHistory();
@@ -46,15 +66,16 @@ const statusFollower = await runWorker(
 );
 
 const app = await buildApp({
-  publish: (messages) => publish(producer, messages),
+  publish: (messages) => withDeadline(publish(producer, messages), PUBLISH_DEADLINE_MS),
   orders,
-  isReady: () => producerConnected,
+  isReady: () => producerConnected && brokerWatch.isUp(),
   directOrderToken: config.ITUNA_DIRECT_ORDER_TOKEN,
   traceUiUrl: config.JAEGER_UI_URL,
   logger: log,
 });
 
 stopGracefully(log, async () => {
+  brokerWatch.stop();
   await app.close();
   await statusFollower.stop();
   await producer.disconnect();

@@ -93,6 +93,9 @@ async function acceptOrder(
   trace.getActiveSpan()?.setAttributes(attributes);
 
   const accepted = { orderId, channel, status: 'accepted' as const, at };
+  if (!deps.isReady()) {
+    throw new HttpError(503, 'kafka_unavailable', 'Orders cannot be queued right now; nothing was accepted. Try again shortly.', { 'retry-after': '1' });
+  }
   try {
     await withOrderBaggage({ id: orderId, channel }, () => deps.publish([...messagesFor(orderId, at), outgoing(ordersStatus, accepted)]));
   } catch (error) {
