@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
+import type { Kafka } from 'kafkajs';
 import type { TSchema } from 'typebox';
 import { text } from './config.ts';
 import { createKafka, ensureTopics, kafkaBrokers } from './kafka.ts';
@@ -43,17 +44,22 @@ export const serviceConfigSchema = {
 export async function startWorkerProcess<S extends TSchema>(
   defaultServiceName: string,
   config: { OTEL_SERVICE_NAME: string | undefined; KAFKA_BROKERS: string[]; LOG_LEVEL: string },
-  definition: WorkerDefinition<S>,
-  onControl: (change: ControlChange) => void,
+  setup: (deps: { kafka: Kafka; log: Logger }) => Promise<{
+    definition: WorkerDefinition<S>;
+    onControl: (change: ControlChange) => void;
+    stop?: () => Promise<void>;
+  }>,
 ): Promise<void> {
   const service = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const log = createLogger(service, config.LOG_LEVEL);
   const kafka = createKafka(service, config.KAFKA_BROKERS, log);
   await ensureTopics(kafka, ALL_TOPICS);
+  const { definition, onControl, stop } = await setup({ kafka, log });
   const control = await followControl(kafka, log, onControl);
   const worker = await runWorker(definition, { kafka, log });
   stopGracefully(log, async () => {
     await worker.stop();
     await control.stop();
+    await stop?.();
   });
 }

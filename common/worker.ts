@@ -75,7 +75,8 @@ export async function runWorker<S extends TSchema>(
   await consumer.subscribe({ topic: topic.name, fromBeginning: true });
 
   const deadLetter = async (payload: EachMessagePayload, code: string, error: Error, log: Logger) => {
-    recordSpanError(trace.getActiveSpan()!, error, code);
+    const span = trace.getActiveSpan();
+    if (span) recordSpanError(span, error, code);
     log.warn({ err: error, code, partition: payload.partition, offset: payload.message.offset }, 'message dead-lettered');
     await producer.sendBatch({
       acks: -1,
@@ -128,6 +129,13 @@ export async function runWorker<S extends TSchema>(
     }
   };
 
+  // kafkajs restarts a consumer after retriable failures by itself; after any other, a worker that stays up
+  // would consume nothing while looking alive, so it exits and lets its supervisor start it again.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return;
+    deps.log.fatal({ err: payload.error, groupId }, 'consumer stopped for good; exiting');
+    process.exit(1);
+  });
   await consumer.run({ partitionsConsumedConcurrently: definition.concurrency, eachMessage });
   deps.log.info({ topic: topic.name, groupId, concurrency: definition.concurrency }, 'worker consuming');
 

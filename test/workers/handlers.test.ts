@@ -81,11 +81,21 @@ describe('validateOrder', () => {
 describe('cookTicket', () => {
   it('When a ticket is cooked, then cooking and then ready are reported and no chef stays busy', async () => {
     const { sent, context } = collectingContext();
-    const kitchen: Kitchen = { chefs: createChefs(2), delays: noDelays };
+    const kitchen: Kitchen = { chefs: createChefs(2), delays: noDelays, cooked: new Set<string>() };
     const orderId = randomUUID();
     await cookTicket({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] }, context, kitchen);
     assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
     assert.equal(kitchen.chefs.busy, 0);
+    assert.ok(kitchen.cooked.has(orderId));
+  });
+
+  it('When a ticket comes again after it was cooked, then nothing is cooked or reported twice', async () => {
+    const { sent, context } = collectingContext();
+    const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: new Set<string>() };
+    const ticket = { orderId: randomUUID(), channel: 'direct' as const, ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] };
+    await cookTicket(ticket, context, kitchen);
+    await cookTicket(ticket, context, kitchen);
+    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
   });
 });
 

@@ -13,10 +13,18 @@ const tracer = trace.getTracer('ituna-kitchen');
 export interface Kitchen {
   chefs: Chefs;
   delays: Delays;
+  /** Orders already reported ready: a ticket for one of them is a redelivery. */
+  cooked: { has(orderId: string): boolean; add(orderId: string): void };
 }
 
 /** Cooks one ticket: waits for a free chef, reports `cooking`, prepares each order line in turn (a span each), then reports `ready`. */
 export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, kitchen: Kitchen): Promise<void> {
+  // Kafka delivers at least once: a ticket whose offset was not committed before a crash comes back.
+  if (kitchen.cooked.has(ticket.orderId)) {
+    trace.getActiveSpan()?.setAttribute('ituna.duplicate', true);
+    context.log.info('ticket already cooked; not cooking it again');
+    return;
+  }
   const status = (status: 'cooking' | 'ready', startedAt: string) =>
     outgoing(ordersStatus, { orderId: ticket.orderId, channel: ticket.channel, status, at: new Date().toISOString(), startedAt });
 
@@ -48,6 +56,7 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
     release();
   }
   await context.send([status('ready', cookingSince)]);
+  kitchen.cooked.add(ticket.orderId);
   context.log.info('order ready');
 }
 

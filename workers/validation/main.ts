@@ -7,6 +7,9 @@ const config = configOrExit(() =>
   loadConfig({ ...serviceConfigSchema, ITUNA_DELAYS: delaysVariable, ITUNA_VALIDATION_CONCURRENCY: integer(3, 1, 64) }, process.env),
 );
 const delays = config.ITUNA_DELAYS;
-await startWorkerProcess('ituna-order-validation', config, validationWorker(delays, config.ITUNA_VALIDATION_CONCURRENCY), (change) => {
-  if (change.delays) Object.assign(delays, parseDelayChanges(change.delays));
-});
+await startWorkerProcess('ituna-order-validation', config, async () => ({
+  definition: validationWorker(delays, config.ITUNA_VALIDATION_CONCURRENCY),
+  onControl: (change) => {
+    if (change.delays) Object.assign(delays, parseDelayChanges(change.delays));
+  },
+}));

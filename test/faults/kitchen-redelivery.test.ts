@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { createProducer, ensureTopics } from '../../common/kafka.ts';
+import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
+import { startService } from '../../scripts/services.ts';
+import type { ServiceProcess } from '../../scripts/services.ts';
+import { testBrokers } from '../support/broker.ts';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+import type { OtlpReceiver } from '../support/otlp-receiver.ts';
+
+let brokers: string;
+let kafka: Kafka;
+let producer: Producer;
+let receiver: OtlpReceiver;
+let kitchen: ServiceProcess | undefined;
+
+const startKitchen = async () => {
+  kitchen = startService('kitchen', { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', ITUNA_DELAYS: 'cook=5' });
+  await kitchen.ready;
+};
+
+/** How many `ready` statuses orders.status holds for the order, read from the beginning by a plain consumer. */
+async function readyCount(orderId: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = (await admin.fetchTopicOffsets(ordersStatus.name)).filter((p) => Number(p.high) > Number(p.low));
+  await admin.disconnect();
+  const remaining = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+  const consumer = kafka.consumer({ groupId: `redelivery-test-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: ordersStatus.name, fromBeginning: true });
+  let count = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        if (message.key?.toString() === orderId && ordersStatus.decode(message.value).status === 'ready') count++;
+        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
+        if (remaining.size === 0) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return count;
+}
+
+before(async () => {
+  brokers = await testBrokers();
+  kafka = new Kafka({ clientId: 'redelivery-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  await ensureTopics(kafka, ALL_TOPICS);
+  producer = createProducer(kafka);
+  await producer.connect();
+  receiver = await startOtlpReceiver();
+  await startKitchen();
+});
+after(async () => {
+  await kitchen?.stop();
+  await producer?.disconnect();
+  await receiver?.close();
+});
+
+it('When the same ticket arrives again, before and after a kitchen restart, then it is cooked once and the repeats are marked ituna.duplicate', async () => {
+  const orderId = randomUUID();
+  const ticket = { key: orderId, value: JSON.stringify({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] }) };
+  const duplicates = () => receiver.spans().filter((s) => s.attributes['ituna.order.id'] === orderId && s.attributes['ituna.duplicate'] === true);
+
+  await producer.send({ topic: kitchenTickets.name, acks: -1, messages: [ticket] });
+  await receiver.waitFor((spans) => spans.some((s) => s.name === 'cook order' && s.attributes['ituna.order.id'] === orderId), { what: 'the first cooking' });
+
+  await producer.send({ topic: kitchenTickets.name, acks: -1, messages: [ticket] });
+  await receiver.waitFor(() => duplicates().length === 1, { what: 'the redelivered ticket marked as a duplicate' });
+
+  assert.equal(await kitchen!.stop(), 0);
+  await producer.send({ topic: kitchenTickets.name, acks: -1, messages: [ticket] });
+  await startKitchen();
+  await receiver.waitFor(() => duplicates().length === 2, { what: 'the duplicate after a restart' });
+
+  await sleep(300);
+  assert.equal(await readyCount(orderId), 1, 'exactly one ready for the order');
+  assert.equal(receiver.spans().filter((s) => s.name === 'cook order' && s.attributes['ituna.order.id'] === orderId).length, 1, 'cooked once');
+  assert.equal(duplicates()[0]!.name, 'process kitchen.tickets');
+});

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '../../common/logger.ts';
+import { ordersStatus } from '../../common/topics/index.ts';
+
+/** Orders the kitchen has already reported ready, so a redelivered ticket is never cooked twice. */
+export interface ReadyOrders {
+  has(orderId: string): boolean;
+  add(orderId: string): void;
+  readonly size: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Rebuilds the set from `orders.status` (every `ready` ever reported, newest `limit` kept) and keeps following it.
+ * Resolves only once it has caught up with the topic's end, so the kitchen starts cooking knowing its past.
+ */
+export async function followReadyOrders(kafka: Kafka, log: Logger, limit = 1_000_000): Promise<ReadyOrders> {
+  const ready = new Set<string>();
+  const add = (orderId: string) => {
+    ready.add(orderId);
+    if (ready.size > limit) ready.delete(ready.values().next().value!);
+  };
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(ordersStatus.name);
+  await admin.disconnect();
+  // Offsets still to read per partition before the set is complete.
+  const behind = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
+  let caughtUp: () => void = () => {};
+  const complete = new Promise<void>((resolve) => (caughtUp = resolve));
+  if (behind.size === 0) caughtUp();
+
+  const consumer = kafka.consumer({ groupId: `ituna-kitchen-ready-${randomUUID()}`, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: ordersStatus.name, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      try {
+        const change = ordersStatus.decode(message.value);
+        if (change.status === 'ready') add(change.orderId);
+      } catch {
+        // A bad status message is the gateway's to dead-letter; here it simply says nothing about cooking.
+      }
+      const end = behind.get(partition);
+      if (end !== undefined && Number(message.offset) + 1 >= end) {
+        behind.delete(partition);
+        if (behind.size === 0) caughtUp();
+      }
+    },
+  });
+  const started = performance.now();
+  await complete;
+  log.info({ readyOrders: ready.size, ms: Math.round(performance.now() - started) }, 'caught up with the orders already cooked');
+  return { has: (id) => ready.has(id), add, get size() { return ready.size; }, stop: () => consumer.disconnect() };
+}
