@@ -1,7 +1,8 @@
 import { IncomingMessage } from 'node:http';
 import module from 'node:module';
-import { context, propagation, trace } from '@opentelemetry/api';
-import type { Attributes, Context, Span } from '@opentelemetry/api';
+import { context, defaultTextMapGetter, propagation, trace } from '@opentelemetry/api';
+import type { Attributes, Context, Span, TextMapPropagator } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { ReadableSpan, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
@@ -36,7 +37,23 @@ export const telemetryConfigSchema = {
   OTEL_BSP_MAX_QUEUE_SIZE: integer(2048, 1, 1_000_000),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: integer(512, 1, 1_000_000),
   OTEL_BSP_EXPORT_TIMEOUT: integer(30_000, 0, 3_600_000),
+  ITUNA_TRUST_INCOMING_TRACE_CONTEXT: flag(true),
 };
+
+/**
+ * W3C trace context and baggage, except that with `trustHttp` false what arrives in HTTP request headers is
+ * ignored: at a public edge, a caller must not choose our trace ids, sampling or baggage. Kafka headers are
+ * read with the kafkajs instrumentation's own getter and always trusted: they come from our own services.
+ */
+function propagatorFor(trustHttp: boolean): TextMapPropagator {
+  const w3c = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+  if (trustHttp) return w3c;
+  return {
+    inject: (ctx, carrier, setter) => w3c.inject(ctx, carrier, setter),
+    extract: (ctx, carrier, getter) => (getter === defaultTextMapGetter ? ctx : w3c.extract(ctx, carrier, getter)),
+    fields: () => w3c.fields(),
+  };
+}
 
 /**
  * Copies the order's baggage onto each span as it starts, so every span of an order — in every service,
@@ -81,6 +98,7 @@ export function startTelemetry(defaultServiceName: string, env: Record<string, s
 
   sdk = new NodeSDK({
     serviceName: config.OTEL_SERVICE_NAME ?? defaultServiceName,
+    textMapPropagator: propagatorFor(config.ITUNA_TRUST_INCOMING_TRACE_CONTEXT),
     spanProcessors: [
       baggageAttributes,
       // Built by hand, the batch processor no longer reads OTEL_BSP_* itself.

@@ -2,11 +2,13 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Outgoing } from '../common/kafka.ts';
 import { serverSpanOf } from '../common/telemetry.ts';
 import { trace } from '@opentelemetry/api';
-import { ErrorResponse, registerErrorHandling } from './errors.ts';
+import { ErrorResponse, HttpError, registerErrorHandling } from './errors.ts';
 import type { OrderHistory } from './order-history.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -21,6 +23,10 @@ export interface GatewayDeps {
   directOrderToken?: string;
   /** Base URL of the trace UI, for links to an order's trace (JAEGER_UI_URL). */
   traceUiUrl?: string;
+  /** Orders one client (by IP) may place per minute; 0 or absent: no limit. */
+  ordersPerMinute?: number;
+  /** Origins allowed to call the API from a browser; absent: CORS stays off. */
+  corsOrigins?: string[];
   logger?: FastifyBaseLogger;
 }
 
@@ -44,6 +50,23 @@ export async function buildApp(deps: GatewayDeps) {
     const ctx = span?.spanContext();
     if (ctx && trace.isSpanContextValid(ctx)) {
       reply.header('traceresponse', `00-${ctx.traceId}-${ctx.spanId}-${ctx.traceFlags.toString(16).padStart(2, '0')}`);
+    }
+  });
+
+  if (deps.corsOrigins?.length) await app.register(cors, { origin: deps.corsOrigins });
+  // Registered everywhere but applied only where a route asks for it (the order routes).
+  await app.register(rateLimit, {
+    global: false,
+    enableDraftSpec: true,
+    errorResponseBuilder: (_request, context) =>
+      new HttpError(429, 'rate_limited', `Too many orders from this client: at most ${context.max} a minute. Retry in ${context.after}.`),
+  });
+
+  // A traceparent that is not W3C is ignored by the propagator (the request starts a new trace); say so.
+  app.addHook('onRequest', async (request) => {
+    const traceparent = request.headers.traceparent;
+    if (typeof traceparent === 'string' && !/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(traceparent.trim())) {
+      request.log.warn({ traceparent: traceparent.slice(0, 80) }, 'ignored a malformed traceparent; this request starts a new trace');
     }
   });
 

@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'payload_too_large',
   'not_found',
+  'rate_limited',
   'unauthorized',
   'forbidden',
   'not_configured',

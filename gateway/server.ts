@@ -34,6 +34,8 @@ const config = configOrExit(() =>
       HOST: text('127.0.0.1'),
       ITUNA_DIRECT_ORDER_TOKEN: text(),
       JAEGER_UI_URL: httpUrl('http://localhost:16686'),
+      ITUNA_ORDERS_PER_MINUTE: integer(3000, 0, 10_000_000),
+      ITUNA_CORS_ORIGINS: text(),
     },
     process.env,
   ),
@@ -71,6 +73,8 @@ const app = await buildApp({
   isReady: () => producerConnected && brokerWatch.isUp(),
   directOrderToken: config.ITUNA_DIRECT_ORDER_TOKEN,
   traceUiUrl: config.JAEGER_UI_URL,
+  ordersPerMinute: config.ITUNA_ORDERS_PER_MINUTE,
+  corsOrigins: config.ITUNA_CORS_ORIGINS?.split(',').map((origin) => origin.trim()),
   logger: log,
 });
 

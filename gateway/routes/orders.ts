@@ -75,7 +75,7 @@ export const OrderView = Type.Object({
   ),
 });
 
-const errors = { 400: ErrorResponse, 415: ErrorResponse, 503: ErrorResponse };
+const errors = { 400: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
 
 /** Tags the request's spans with the order, publishes its messages under the order's baggage, records it as accepted. */
 async function acceptOrder(
@@ -110,9 +110,13 @@ async function acceptOrder(
 
 /** The order routes: website, on-site, management's direct orders, and an order's status. */
 export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = async (app, { deps }) => {
+  // Placing orders is limited per client; reading an order's status is not.
+  const config = { rateLimit: deps.ordersPerMinute ? { max: deps.ordersPerMinute, timeWindow: 60_000 } : false as const };
+
   app.post(
     '/orders/online',
     {
+      config,
       schema: {
         tags: ['orders'],
         summary: 'Place a website order for delivery',
@@ -130,6 +134,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
   app.post(
     '/orders/onsite',
     {
+      config,
       schema: {
         tags: ['orders'],
         summary: 'Place an order at a table in the restaurant',
@@ -147,6 +152,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
   app.post(
     '/orders/direct',
     {
+      config,
       schema: {
         tags: ['orders'],
         summary: 'Send an order straight to the kitchen (management only)',

@@ -150,6 +150,38 @@ describe('gateway over a real broker', () => {
     assert.deepEqual(change, { delays: 'inventory=150~50', kitchenChefs: 3, at: response.json().at });
   });
 
+  it('When one client places more orders a minute than allowed, then it gets 429 with rate-limit headers, and may still read orders', async () => {
+    const limited = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true, ordersPerMinute: 2 });
+    try {
+      const place = () => limited.inject({ method: 'POST', url: '/orders/online', payload: online });
+      const first = await place();
+      assert.equal(first.statusCode, 202);
+      assert.equal(first.headers['ratelimit-limit'], '2');
+      assert.equal(first.headers['ratelimit-remaining'], '1');
+      assert.equal((await place()).statusCode, 202);
+      const refused = await place();
+      assert.equal(refused.statusCode, 429);
+      assert.equal(refused.json().error.code, 'rate_limited');
+      assert.match(String(refused.headers['retry-after']), /^\d+$/);
+      assert.ok(refused.headers['ratelimit-reset'] !== undefined);
+      assert.equal((await limited.inject({ url: `/orders/${first.json().orderId}` })).statusCode, 200, 'reading is not limited');
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('When a browser on another origin asks, then CORS stays off unless origins are configured', async () => {
+    const preflight = (target: FastifyInstance) =>
+      target.inject({ method: 'OPTIONS', url: '/orders/online', headers: { origin: 'https://sushi.example', 'access-control-request-method': 'POST' } });
+    assert.equal((await preflight(app)).headers['access-control-allow-origin'], undefined);
+    const open = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true, corsOrigins: ['https://sushi.example'] });
+    try {
+      assert.equal((await preflight(open)).headers['access-control-allow-origin'], 'https://sushi.example');
+    } finally {
+      await open.close();
+    }
+  });
+
   it('When the menu and Swagger UI are asked for, then they are served locally', async () => {
     const menu = (await app.inject({ url: '/menu' })).json();
     assert.ok(menu.some((item: { id: string }) => item.id === 'tuna-nigiri'));
