@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { FETCH_WAIT_MS } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import { controlTopic } from './topics/index.ts';
 import type { ControlChange } from './topics/index.ts';
@@ -14,7 +15,7 @@ export async function followControl(
   log: Logger,
   apply: (change: ControlChange) => void,
 ): Promise<{ stop(): Promise<void> }> {
-  const consumer = kafka.consumer({ groupId: `ituna-control-${randomUUID()}`, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: `ituna-control-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
   await consumer.connect();
   await consumer.subscribe({ topic: controlTopic.name, fromBeginning: false });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls } from 'node:tls';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
 import type { ISocketFactory, KafkaMessage, Message, Producer } from 'kafkajs';
@@ -36,8 +37,17 @@ export function createKafka(clientId: string, brokers: string[], log: Logger): K
   });
 }
 
-/** Creates the topics that are missing, with their partition counts; existing ones are left as they are. */
-export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: string; partitions: number }>): Promise<void> {
+/**
+ * How long a consumer's fetch waits for data on an idle partition. kafkajs waits 5 s, and `disconnect()` waits
+ * for the fetch in flight, so a process with several idle consumers would need seconds to stop.
+ */
+export const FETCH_WAIT_MS = 1000;
+
+/**
+ * Creates the topics that are missing, with their partition counts (existing ones are left as they are), and
+ * returns once every partition has a leader — also when another process created the topics a moment ago.
+ */
+export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: string; partitions: number }>, timeoutMs = 30_000): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -48,6 +58,14 @@ export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: s
         waitForLeaders: true,
         topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
       });
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const metadata = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) }).catch(() => undefined);
+      const led = metadata?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (led) return;
+      if (Date.now() > deadline) throw new Error(`topics have no partition leaders after ${timeoutMs} ms`);
+      await sleep(200);
     }
   } finally {
     await admin.disconnect();

@@ -27,8 +27,14 @@ export function stopGracefully(log: Logger, stop: () => Promise<void>): void {
     try {
       await stop();
     } finally {
-      const flushed = await Promise.race([stopTelemetry().then(() => true), sleep(TELEMETRY_FLUSH_MS, false)]);
-      if (!flushed) log.warn({ waitedMs: TELEMETRY_FLUSH_MS }, 'the trace backend did not take the last spans in time; exiting without them');
+      const flushed = await Promise.race([
+        stopTelemetry().then(
+          () => true,
+          () => false,
+        ),
+        sleep(TELEMETRY_FLUSH_MS, false),
+      ]);
+      if (!flushed) log.warn({ waitedMs: TELEMETRY_FLUSH_MS }, 'the trace backend did not take the last spans; exiting without them');
     }
   });
 }
@@ -58,8 +64,8 @@ export async function startWorkerProcess<S extends TSchema>(
   const control = await followControl(kafka, log, onControl);
   const worker = await runWorker(definition, { kafka, log });
   stopGracefully(log, async () => {
+    // The worker first: it finishes the messages in hand and commits; the followers only read.
     await worker.stop();
-    await control.stop();
-    await stop?.();
+    await Promise.all([control.stop(), stop?.()]);
   });
 }

@@ -2,10 +2,10 @@ import { IncomingMessage } from 'node:http';
 import module from 'node:module';
 import { context, defaultTextMapGetter, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span, TextMapPropagator } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
-import type { ReadableSpan, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, SpanExporter, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
@@ -74,6 +74,33 @@ const baggageAttributes: SpanProcessor = {
   shutdown: async () => {},
 };
 
+/**
+ * The exporter, saying once when the trace backend stops taking spans and once when it takes them again. The
+ * batch processor already bounds memory (OTEL_BSP_MAX_QUEUE_SIZE) and drops what does not fit; without this,
+ * an outage is silent, and with the SDK's own diagnostics it is a line per failed batch.
+ */
+function reportingOutages(exporter: SpanExporter, service: string): SpanExporter {
+  let failing = false;
+  const say = (level: number, msg: string, extra: object = {}) =>
+    process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), service, ...extra, msg })}\n`);
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        if (result.code !== ExportResultCode.SUCCESS && !failing) {
+          failing = true;
+          say(40, 'the trace backend is not taking spans; dropping them until it does', { err: result.error?.message });
+        } else if (result.code === ExportResultCode.SUCCESS && failing) {
+          failing = false;
+          say(30, 'the trace backend takes spans again');
+        }
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
 let sdk: NodeSDK | undefined;
 
 // The HTTP SERVER span of each incoming request, so the gateway can name it in `traceresponse` and tag it with the order.
@@ -96,14 +123,15 @@ export function startTelemetry(defaultServiceName: string, env: Record<string, s
   if (supportsSyncHooks()) registerImportHooks();
   else module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
+  const serviceName = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   sdk = new NodeSDK({
-    serviceName: config.OTEL_SERVICE_NAME ?? defaultServiceName,
+    serviceName,
     textMapPropagator: propagatorFor(config.ITUNA_TRUST_INCOMING_TRACE_CONTEXT),
     spanProcessors: [
       baggageAttributes,
       // Built by hand, the batch processor no longer reads OTEL_BSP_* itself.
       new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter(),
+        exporter: reportingOutages(new OTLPTraceExporter(), serviceName),
         scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
         maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
         maxExportBatchSize: Math.min(config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, config.OTEL_BSP_MAX_QUEUE_SIZE),

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Static, TSchema } from 'typebox';
-import { createProducer, publish } from './kafka.ts';
+import { FETCH_WAIT_MS, createProducer, publish } from './kafka.ts';
 import type { Outgoing } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import { recordSpanError, withOrderBaggage } from './telemetry.ts';
@@ -69,7 +69,14 @@ export async function runWorker<S extends TSchema>(
   const { topic, groupId } = definition;
   const retryDelaysMs = definition.retryDelaysMs ?? [100, 400, 1600];
   const producer: Producer = createProducer(deps.kafka);
-  const consumer: Consumer = deps.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  // A member killed without leaving holds its partitions until its session expires; keep that short.
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
+    maxWaitTimeInMs: FETCH_WAIT_MS,
+  });
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topic: topic.name, fromBeginning: true });
@@ -118,6 +125,9 @@ export async function runWorker<S extends TSchema>(
         return;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
+        // Kafka itself failing (a send not acknowledged, a broker away) is not this message's fault: give it back
+        // to kafkajs, which restarts the consumer with backoff and delivers the message again once Kafka is back.
+        if (err.name.startsWith('KafkaJS')) throw err;
         const retryIn = retryDelaysMs[attempt];
         if (err instanceof PermanentError || retryIn === undefined) {
           return deadLetter(payload, err instanceof PermanentError ? err.code : 'handler_failed', err, log);
