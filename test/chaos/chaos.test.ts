@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { ordersStatus } from '../../common/topics/index.ts';
+import { startLocalBroker } from '../../kafka/local-broker.ts';
+import type { LocalBroker } from '../../kafka/local-broker.ts';
+import { runLoad } from '../../load/runner.ts';
+import { startService } from '../../scripts/services.ts';
+import type { ServiceName, ServiceProcess } from '../../scripts/services.ts';
+
+// Jepsen in miniature: orders under load while each worker is SIGKILLed once and the broker restarted once.
+// Nothing accepted may be lost, and no order may be cooked twice.
+const TOKEN = 'chaos-token';
+const load = { description: 'chaos', startRate: 60, stages: [{ seconds: 45, target: 60 }], maxInFlight: 300 };
+
+let broker: LocalBroker;
+let dataDir: string;
+const services = new Map<ServiceName, ServiceProcess>();
+
+after(async () => {
+  await Promise.all([...services.values()].map((s) => s.stop()));
+  await broker?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+function start(name: ServiceName): Promise<string | undefined> {
+  const service = startService(name, {
+    KAFKA_BROKERS: broker.brokers,
+    OTEL_SDK_DISABLED: 'true',
+    ITUNA_DELAYS: 'address=1,name=1,inventory=2,cook=3~2',
+    ITUNA_KITCHEN_CHEFS: '6',
+    ITUNA_ORDERS_PER_MINUTE: '0',
+    ITUNA_DIRECT_ORDER_TOKEN: TOKEN,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+  });
+  services.set(name, service);
+  return service.ready;
+}
+
+/** Every status each order reached, as orders.status holds them (read by a plain consumer from the beginning). */
+async function statusesByOrder(): Promise<Map<string, string[]>> {
+  const kafka = new Kafka({ clientId: 'chaos-audit', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = (await admin.fetchTopicOffsets(ordersStatus.name)).filter((p) => Number(p.high) > Number(p.low));
+  await admin.disconnect();
+  const remaining = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+  const statuses = new Map<string, string[]>();
+  const consumer = kafka.consumer({ groupId: `chaos-audit-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: ordersStatus.name, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    if (remaining.size === 0) resolve();
+    void consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const change = ordersStatus.decode(message.value);
+        statuses.set(change.orderId, [...(statuses.get(change.orderId) ?? []), change.status]);
+        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
+        if (remaining.size === 0) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return statuses;
+}
+
+it('When workers are SIGKILLed and the broker restarts under load, then no accepted order is lost and none is cooked twice', { timeout: 540_000 }, async (t) => {
+  dataDir = await mkdtemp(join(tmpdir(), 'ituna-chaos-'));
+  broker = await startLocalBroker({ dataDir });
+  await start('validation');
+  const [gatewayUrl] = await Promise.all([start('gateway'), start('kitchen')]);
+  const events: string[] = [];
+  const startedAt = performance.now();
+  const note = (what: string) => {
+    events.push(`${((performance.now() - startedAt) / 1000).toFixed(1)}s ${what}`);
+    console.log(`chaos: ${events.at(-1)}`);
+  };
+
+  const chaos = (async () => {
+    for (const [at, name] of [[8, 'validation'], [18, 'kitchen']] as const) {
+      await sleep(at * 1000 - (performance.now() - startedAt));
+      services.get(name)!.child.kill('SIGKILL');
+      note(`SIGKILL ${name}`);
+      await sleep(2000);
+      await start(name);
+      note(`${name} restarted`);
+    }
+    await sleep(28_000 - (performance.now() - startedAt));
+    await broker.stop();
+    note('broker stopped');
+    await sleep(3000);
+    broker = await startLocalBroker({ dataDir, port: broker.port });
+    note('broker restarted');
+  })();
+
+  const summary = await runLoad({ baseUrl: gatewayUrl!, scenario: load, runId: 'chaos', token: TOKEN, onProgress: (line) => console.log(`chaos: ${line}`) });
+  note('load finished');
+  await chaos;
+  const accepted = summary.accepted.map((a) => a.orderId);
+
+  // Let the pipeline drain, then audit the status topic itself.
+  const deadline = Date.now() + 240_000;
+  let statuses = await statusesByOrder();
+  const terminal = (id: string) => (statuses.get(id) ?? []).some((s) => s === 'ready' || s === 'rejected');
+  while (accepted.some((id) => !terminal(id)) && Date.now() < deadline) {
+    note(`${accepted.filter((id) => !terminal(id)).length} accepted orders not settled yet`);
+    await sleep(2000);
+    statuses = await statusesByOrder();
+  }
+  const lost = accepted.filter((id) => !terminal(id));
+  const cookedTwice = accepted.filter((id) => (statuses.get(id) ?? []).filter((s) => s === 'ready').length > 1);
+  const report =
+    `sent ${summary.sent}, accepted ${accepted.length}, refused ${JSON.stringify(summary.byStatus)}, terminal ${accepted.length - lost.length}, ` +
+    `lost ${lost.length}, cooked twice ${cookedTwice.length}; drained ${((performance.now() - startedAt) / 1000).toFixed(0)} s after the start; ${events.join('; ')}`;
+  console.log(`chaos: ${report}`);
+  t.diagnostic(report);
+  assert.ok(accepted.length >= 2000, `only ${accepted.length} orders accepted`);
+  assert.deepEqual(lost, [], 'accepted orders that never reached ready or rejected');
+  assert.deepEqual(cookedTwice, [], 'orders reported ready twice');
+});
