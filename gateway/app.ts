@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Outgoing } from '../common/kafka.ts';
 import { serverSpanOf } from '../common/telemetry.ts';
 import { trace } from '@opentelemetry/api';
-import { ErrorResponse, HttpError, registerErrorHandling } from './errors.ts';
+import { ErrorResponse, HttpError, frameworkErrors, registerErrorHandling } from './errors.ts';
 import type { OrderHistory } from './order-history.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -35,6 +35,7 @@ export async function buildApp(deps: GatewayDeps) {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: 64 * 1024,
+    frameworkErrors,
     // Unknown fields are an error, not something to strip; types are never coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();

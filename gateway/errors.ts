@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import Type from 'typebox';
 
 /** Stable error codes of the HTTP API. */
@@ -64,6 +64,12 @@ const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode; message?:
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_request', message: 'body is not valid JSON' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request' },
 };
+
+/** Errors the router raises before any route runs (a bad URL, an overlong parameter), in the API's own format. */
+export function frameworkErrors(error: FastifyError, _request: unknown, reply: FastifyReply): void {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void reply.code(status).send({ error: { code: 'invalid_request', message: error.message.slice(0, 200) } });
+}
 
 /** One error handler for the whole API: 4xx say what was wrong, 5xx say nothing about internals. */
 export function registerErrorHandling(app: FastifyInstance): void {
