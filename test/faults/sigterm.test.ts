@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { createProducer, ensureTopics } from '../../common/kafka.ts';
+import { ALL_TOPICS, kitchenTickets } from '../../common/topics/index.ts';
+import { SHUTDOWN_GRACE_MS } from '../../common/service.ts';
+import { startService } from '../../scripts/services.ts';
+import type { ServiceProcess } from '../../scripts/services.ts';
+import { testBrokers } from '../support/broker.ts';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+import type { OtlpReceiver } from '../support/otlp-receiver.ts';
+
+let brokers: string;
+let producer: Producer;
+let receiver: OtlpReceiver;
+const kitchens: ServiceProcess[] = [];
+
+const startKitchen = async () => {
+  const kitchen = startService('kitchen', { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ITUNA_DELAYS: 'cook=1500' });
+  kitchens.push(kitchen);
+  await kitchen.ready;
+  return kitchen;
+};
+
+before(async () => {
+  brokers = await testBrokers();
+  const kafka = new Kafka({ clientId: 'sigterm-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  await ensureTopics(kafka, ALL_TOPICS);
+  producer = createProducer(kafka);
+  await producer.connect();
+  receiver = await startOtlpReceiver();
+});
+after(async () => {
+  await Promise.all(kitchens.map((k) => k.stop()));
+  await producer?.disconnect();
+  await receiver?.close();
+});
+
+it('When the kitchen gets SIGTERM while cooking, then it finishes the order, commits, flushes its spans and exits in time', { timeout: 90_000 }, async (t) => {
+  const kitchen = await startKitchen();
+  const orderId = randomUUID();
+  const ticket = { orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'unagi-don', quantity: 1 }] };
+  await producer.send({ topic: kitchenTickets.name, acks: -1, messages: [{ key: orderId, value: JSON.stringify(ticket) }] });
+  const cooking = () => kitchen.lines.some((l) => l.includes('"status":"cooking"') || l.includes(orderId));
+  for (let i = 0; i < 100 && !cooking(); i++) await sleep(50);
+  await sleep(300); // well inside the 1.5 s of cooking
+
+  const signalled = performance.now();
+  const code = await kitchen.stop('SIGTERM', SHUTDOWN_GRACE_MS + 5000);
+  const exitMs = performance.now() - signalled;
+  assert.equal(code, 0);
+  assert.ok(exitMs < SHUTDOWN_GRACE_MS, `exit took ${exitMs.toFixed(0)} ms`);
+  assert.ok(kitchen.lines.some((l) => l.includes('"msg":"order ready"') && l.includes(orderId)), 'the order in hand was finished');
+  // Spans are flushed before exit: they are here without waiting for the next batch.
+  assert.ok(receiver.spans().some((s) => s.name === 'cook order' && s.attributes['ituna.order.id'] === orderId), 'the cooking span arrived');
+
+  const again = await startKitchen();
+  await sleep(2500);
+  const cookedAgain = again.lines.some((l) => l.includes(orderId));
+  assert.equal(cookedAgain, false, 'the committed ticket is not delivered again');
+  t.diagnostic(`SIGTERM mid-cook → order finished, exit 0 after ${exitMs.toFixed(0)} ms (bound ${SHUTDOWN_GRACE_MS} ms)`);
+});
