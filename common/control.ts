@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { FETCH_WAIT_MS } from './kafka.ts';
+import { tagConsumerSpan } from './worker.ts';
 import type { Logger } from './logger.ts';
 import { controlTopic } from './topics/index.ts';
 import type { ControlChange } from './topics/index.ts';
@@ -15,12 +16,15 @@ export async function followControl(
   log: Logger,
   apply: (change: ControlChange) => void,
 ): Promise<{ stop(): Promise<void> }> {
-  const consumer = kafka.consumer({ groupId: `ituna-control-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
+  const groupId = `ituna-control-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
   await consumer.connect();
   await consumer.subscribe({ topic: controlTopic.name, fromBeginning: false });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async (payload) => {
+      const { message } = payload;
+      tagConsumerSpan(payload, groupId);
       try {
         const change = controlTopic.decode(message.value);
         apply(change);

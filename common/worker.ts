@@ -44,6 +44,20 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * Completes the instrumentation's CONSUMER span of a message: partition, consumer group, and how long the
+ * message waited in Kafka. Every consumer of the project calls it first thing, so every consumer span has them.
+ */
+export function tagConsumerSpan({ partition, message }: Pick<EachMessagePayload, 'partition' | 'message'>, groupId: string) {
+  const span = trace.getActiveSpan();
+  span?.setAttributes({
+    'messaging.destination.partition.id': String(partition),
+    'messaging.consumer.group.name': groupId,
+    'ituna.queue.wait_ms': Math.max(0, Date.now() - Number(message.timestamp)),
+  });
+  return span;
+}
+
 /** Headers that say where a dead letter came from and why, next to the original headers and bytes. */
 function deadLetterHeaders(payload: EachMessagePayload, code: string, error: Error): IHeaders {
   return {
@@ -98,13 +112,8 @@ export async function runWorker<S extends TSchema>(
 
   const eachMessage = async (payload: EachMessagePayload) => {
     const receivedAt = new Date().toISOString();
-    const { message, partition } = payload;
-    const span = trace.getActiveSpan();
-    span?.setAttributes({
-      'messaging.destination.partition.id': String(partition),
-      'messaging.consumer.group.name': groupId,
-      'ituna.queue.wait_ms': Math.max(0, Date.now() - Number(message.timestamp)),
-    });
+    const { message } = payload;
+    const span = tagConsumerSpan(payload, groupId);
 
     let value: Static<S>;
     try {

@@ -14,7 +14,8 @@ export interface LoadSummary {
   /** Arrivals skipped because maxInFlight requests were already waiting (the client, not the server, was full). */
   skipped: number;
   latency: Percentiles;
-  accepted: Array<{ orderId: string; traceId: string }>;
+  /** Accepted orders, with when the request was sent (epoch ms). */
+  accepted: Array<{ orderId: string; traceId: string; sentAt: number }>;
 }
 
 /** Runs a scenario against the gateway at `baseUrl`: open-model arrivals at the scenario's rate, each order its own trace. */
@@ -38,12 +39,13 @@ export async function runLoad(options: {
     const headers: Record<string, string> = { 'content-type': 'application/json', traceparent: newTraceparent(), baggage: `ituna.run.id=${runId}` };
     if (path === '/orders/direct' && token) headers.authorization = `Bearer ${token}`;
     const started = performance.now();
+    const sentAt = Date.now();
     try {
       const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
       const json = (await response.json()) as { orderId?: string; traceId?: string };
       latencies.push(performance.now() - started);
       byStatus[response.status] = (byStatus[response.status] ?? 0) + 1;
-      if (response.status === 202 && json.orderId) accepted.push({ orderId: json.orderId, traceId: json.traceId ?? '' });
+      if (response.status === 202 && json.orderId) accepted.push({ orderId: json.orderId, traceId: json.traceId ?? '', sentAt });
     } catch {
       byStatus.network = (byStatus.network ?? 0) + 1;
     }

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { createProducer, ensureTopics } from '../../common/kafka.ts';
-import { ALL_TOPICS, kitchenTickets } from '../../common/topics/index.ts';
+import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import { SHUTDOWN_GRACE_MS } from '../../common/service.ts';
 import { startService } from '../../scripts/services.ts';
 import type { ServiceProcess } from '../../scripts/services.ts';
@@ -42,11 +42,25 @@ after(async () => {
 it('When the kitchen gets SIGTERM while cooking, then it finishes the order, commits, flushes its spans and exits in time', { timeout: 90_000 }, async (t) => {
   const kitchen = await startKitchen();
   const orderId = randomUUID();
+  // The kitchen announces `cooking` on orders.status when a chef starts: that is the moment to signal.
+  const watcher = new Kafka({ clientId: 'sigterm-watch', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).consumer({ groupId: `sigterm-watch-${randomUUID()}` });
+  await watcher.connect();
+  await watcher.subscribe({ topic: ordersStatus.name, fromBeginning: false });
+  const joined = new Promise((resolve) => watcher.on(watcher.events.GROUP_JOIN, resolve));
+  let cookingStarted: () => void = () => {};
+  const cooking = new Promise<void>((resolve) => (cookingStarted = resolve));
+  await watcher.run({
+    eachMessage: async ({ message }) => {
+      if (message.key?.toString() === orderId && ordersStatus.decode(message.value).status === 'cooking') cookingStarted();
+    },
+  });
+  await joined;
   const ticket = { orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'unagi-don', quantity: 1 }] };
   await producer.send({ topic: kitchenTickets.name, acks: -1, messages: [{ key: orderId, value: JSON.stringify(ticket) }] });
   const ready = () => kitchen.lines.some((l) => l.includes('"msg":"order ready"') && l.includes(orderId));
-  await sleep(800); // the ticket is taken within a few hundred ms; cooking takes 1.5 s
-  assert.equal(ready(), false, 'the signal must arrive while the order is being cooked');
+  await cooking;
+  await watcher.disconnect();
+  assert.equal(ready(), false, 'the signal must arrive while the order is being cooked (1.5 s)');
 
   const signalled = performance.now();
   const code = await kitchen.stop('SIGTERM', SHUTDOWN_GRACE_MS + 5000);

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { FETCH_WAIT_MS } from '../../common/kafka.ts';
 import type { Logger } from '../../common/logger.ts';
+import { tagConsumerSpan } from '../../common/worker.ts';
 import { ordersStatus } from '../../common/topics/index.ts';
 
 /** Orders the kitchen has already reported ready, so a redelivered ticket is never cooked twice. */
@@ -49,11 +50,14 @@ export async function followReadyOrders(kafka: Kafka, log: Logger, limit = 1_000
   const complete = new Promise<void>((resolve) => (caughtUp = resolve));
   if (behind.size === 0) caughtUp();
 
-  const consumer = kafka.consumer({ groupId: `ituna-kitchen-ready-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
+  const groupId = `ituna-kitchen-ready-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
   await consumer.connect();
   await consumer.subscribe({ topic: ordersStatus.name, fromBeginning: true });
   await consumer.run({
-    eachMessage: async ({ partition, message }) => {
+    eachMessage: async (payload) => {
+      const { partition, message } = payload;
+      tagConsumerSpan(payload, groupId);
       try {
         const change = ordersStatus.decode(message.value);
         if (change.status === 'ready') add(change.orderId);
