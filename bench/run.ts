@@ -96,7 +96,7 @@ try {
     return readyAt;
   };
   let sustained = 0;
-  for (const rate of values.quick ? [50, 100] : [50, 100, 200, 300, 400, 600]) {
+  for (const rate of values.quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200]) {
     const scenario = { description: 'bench', startRate: rate, stages: [{ seconds: Math.max(4, seconds / 2), target: rate }], maxInFlight: 1000 };
     const summary = await runLoad({ baseUrl: gatewayUrl, scenario, runId: `bench-${rate}` });
     const loadEnded = Date.now();

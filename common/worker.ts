@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Static, TSchema } from 'typebox';
-import { FETCH_WAIT_MS, createProducer, publish } from './kafka.ts';
+import { createBatchingPublisher } from './batching-publisher.ts';
+import { FETCH_WAIT_MS, createProducer } from './kafka.ts';
 import type { Outgoing } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import { recordSpanError, withOrderBaggage } from './telemetry.ts';
@@ -92,6 +93,8 @@ export async function runWorker<S extends TSchema>(
     maxWaitTimeInMs: FETCH_WAIT_MS,
   });
   await producer.connect();
+  // Handlers of different partitions run at once; their sends share produce requests.
+  const publishBatched = createBatchingPublisher(producer);
   await consumer.connect();
   await consumer.subscribe({ topic: topic.name, fromBeginning: true });
 
@@ -126,7 +129,7 @@ export async function runWorker<S extends TSchema>(
     const order = definition.orderOf(value);
     span?.setAttributes({ 'ituna.order.id': order.id, 'ituna.order.channel': order.channel });
     const log = deps.log.child({ orderId: order.id });
-    const context: WorkerContext = { log, send: (messages) => publish(producer, messages), receivedAt };
+    const context: WorkerContext = { log, send: publishBatched, receivedAt };
 
     for (let attempt = 0; ; attempt++) {
       try {
