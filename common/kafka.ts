@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls } from 'node:tls';
@@ -110,4 +111,28 @@ export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string)
 /** The trace id carried in a message's W3C `traceparent` header. */
 export function traceIdOf(message: Pick<KafkaMessage, 'headers'>): string | undefined {
   return /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(headerText(message, 'traceparent') ?? '')?.[1];
+}
+
+/** Every message of `topic` from the beginning up to its end as it is now, oldest first within each partition. */
+export async function readTopic(kafka: Kafka, topic: string): Promise<Array<KafkaMessage & { partition: number }>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = (await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect())).filter((p) => Number(p.high) > Number(p.low));
+  const messages: Array<KafkaMessage & { partition: number }> = [];
+  if (ends.length === 0) return messages;
+  const remaining = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+  const consumer = kafka.consumer({ groupId: `ituna-reader-${randomUUID()}`, maxWaitTimeInMs: FETCH_WAIT_MS });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        messages.push({ ...message, partition });
+        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
+        if (remaining.size === 0) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return messages;
 }

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { IHeaders } from 'kafkajs';
 import { configOrExit, loadConfig } from '../common/config.ts';
-import { createKafka, createProducer, headerText, kafkaBrokers } from '../common/kafka.ts';
+import { createKafka, createProducer, headerText, kafkaBrokers, readTopic } from '../common/kafka.ts';
 import { createLogger } from '../common/logger.ts';
 import { deadLetterTopicOf } from '../common/topics/index.ts';
 
@@ -22,36 +21,15 @@ const DLQ_HEADER = /^ituna\.dlq\./;
 /** Every message of `<topic>.dlq`, oldest first. */
 export async function readDeadLetters(brokers: string[], topic: string): Promise<DeadLetter[]> {
   const kafka = createKafka('ituna-dlq', brokers, createLogger('ituna-dlq', 'warn'));
-  const dlq = deadLetterTopicOf(topic);
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = (await admin.fetchTopicOffsets(dlq)).filter((p) => Number(p.high) > Number(p.low));
-  await admin.disconnect();
-  const letters: DeadLetter[] = [];
-  if (ends.length === 0) return letters;
-  const remaining = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-  const consumer = kafka.consumer({ groupId: `ituna-dlq-reader-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: dlq, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ partition, message }: { partition: number; message: KafkaMessage }) => {
-        letters.push({
-          offset: message.offset,
-          key: message.key?.toString(),
-          source: { topic: headerText(message, 'ituna.dlq.source.topic'), partition: headerText(message, 'ituna.dlq.source.partition'), offset: headerText(message, 'ituna.dlq.source.offset') },
-          error: { code: headerText(message, 'ituna.dlq.error.code'), message: headerText(message, 'ituna.dlq.error.message') },
-          failedAt: headerText(message, 'ituna.dlq.failed_at'),
-          value: message.value,
-          headers: message.headers ?? {},
-        });
-        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
-        if (remaining.size === 0) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return letters;
+  return (await readTopic(kafka, deadLetterTopicOf(topic))).map((message) => ({
+    offset: message.offset,
+    key: message.key?.toString(),
+    source: { topic: headerText(message, 'ituna.dlq.source.topic'), partition: headerText(message, 'ituna.dlq.source.partition'), offset: headerText(message, 'ituna.dlq.source.offset') },
+    error: { code: headerText(message, 'ituna.dlq.error.code'), message: headerText(message, 'ituna.dlq.error.message') },
+    failedAt: headerText(message, 'ituna.dlq.failed_at'),
+    value: message.value,
+    headers: message.headers ?? {},
+  }));
 }
 
 /** Sends the chosen dead letters back to their source topic: original bytes and headers, without the dead-letter ones. */

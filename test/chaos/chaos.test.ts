@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
+import { readTopic } from '../../common/kafka.ts';
 import { ordersStatus } from '../../common/topics/index.ts';
 import { startLocalBroker } from '../../kafka/local-broker.ts';
 import type { LocalBroker } from '../../kafka/local-broker.ts';
@@ -46,27 +46,11 @@ function start(name: ServiceName): Promise<string | undefined> {
 /** Every status each order reached, as orders.status holds them (read by a plain consumer from the beginning). */
 async function statusesByOrder(): Promise<Map<string, string[]>> {
   const kafka = new Kafka({ clientId: 'chaos-audit', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = (await admin.fetchTopicOffsets(ordersStatus.name)).filter((p) => Number(p.high) > Number(p.low));
-  await admin.disconnect();
-  const remaining = new Map(ends.map((p) => [p.partition, Number(p.high)]));
   const statuses = new Map<string, string[]>();
-  const consumer = kafka.consumer({ groupId: `chaos-audit-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: ordersStatus.name, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    if (remaining.size === 0) resolve();
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const change = ordersStatus.decode(message.value);
-        statuses.set(change.orderId, [...(statuses.get(change.orderId) ?? []), change.status]);
-        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
-        if (remaining.size === 0) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
+  for (const message of await readTopic(kafka, ordersStatus.name)) {
+    const change = ordersStatus.decode(message.value);
+    statuses.set(change.orderId, [...(statuses.get(change.orderId) ?? []), change.status]);
+  }
   return statuses;
 }
 

@@ -4,7 +4,7 @@ import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics } from '../../common/kafka.ts';
+import { createProducer, ensureTopics, readTopic } from '../../common/kafka.ts';
 import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import { startService } from '../../scripts/services.ts';
 import type { ServiceProcess } from '../../scripts/services.ts';
@@ -25,26 +25,8 @@ const startKitchen = async () => {
 
 /** How many `ready` statuses orders.status holds for the order, read from the beginning by a plain consumer. */
 async function readyCount(orderId: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = (await admin.fetchTopicOffsets(ordersStatus.name)).filter((p) => Number(p.high) > Number(p.low));
-  await admin.disconnect();
-  const remaining = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-  const consumer = kafka.consumer({ groupId: `redelivery-test-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: ordersStatus.name, fromBeginning: true });
-  let count = 0;
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        if (message.key?.toString() === orderId && ordersStatus.decode(message.value).status === 'ready') count++;
-        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
-        if (remaining.size === 0) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return count;
+  const messages = await readTopic(kafka, ordersStatus.name);
+  return messages.filter((m) => m.key?.toString() === orderId && ordersStatus.decode(m.value).status === 'ready').length;
 }
 
 before(async () => {
