@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import pino from 'pino';
+import Type from 'typebox';
+import { createKafka, ensureTopics, readTopic } from '../../common/kafka.ts';
+import { deadLetterTopicOf, defineTopic } from '../../common/topics/index.ts';
+import { PermanentError, runWorker } from '../../common/worker.ts';
+import type { RunningWorker } from '../../common/worker.ts';
+import { testBrokers } from '../support/broker.ts';
+
+// The shared consumer loop on a topic of the test's own: retries, dead letters, and carrying on.
+const topic = defineTopic({
+  name: `test.worker.${randomUUID().slice(0, 8)}`,
+  partitions: 1,
+  schema: Type.Object({ id: Type.String(), failures: Type.Integer(), permanent: Type.Boolean() }),
+  key: (v) => v.id,
+});
+const attempts = new Map<string, number>();
+const handled: string[] = [];
+let brokers: string[];
+let worker: RunningWorker;
+
+before(async () => {
+  brokers = (await testBrokers()).split(',');
+  const kafka = createKafka('worker-test', brokers, pino({ level: 'silent' }));
+  await ensureTopics(kafka, [{ name: topic.name, partitions: 1 }, { name: deadLetterTopicOf(topic.name), partitions: 1 }]);
+  worker = await runWorker(
+    {
+      groupId: `worker-test-${randomUUID()}`,
+      topic,
+      concurrency: 1,
+      retryDelaysMs: [50, 100, 200],
+      orderOf: (v) => ({ id: v.id, channel: 'online' }),
+      handle: async (v) => {
+        const n = (attempts.get(v.id) ?? 0) + 1;
+        attempts.set(v.id, n);
+        if (v.permanent) throw new PermanentError('out_of_rice', 'the kitchen has no rice');
+        if (n <= v.failures) throw new Error(`transient failure ${n}`);
+        handled.push(v.id);
+      },
+    },
+    { kafka, log: pino({ level: 'silent' }) },
+  );
+});
+after(() => worker?.stop());
+
+it('When a handler fails now and then, then it is retried with backoff; when it keeps failing or fails for good, then the message is dead-lettered and the worker carries on', async () => {
+  const producer = new Kafka({ clientId: 'worker-test-producer', brokers, logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  const send = (id: string, failures: number, permanent = false) => ({ key: id, value: JSON.stringify({ id, failures, permanent }) });
+  await producer.send({ topic: topic.name, messages: [send('flaky', 2), send('broken', 10), send('no-rice', 0, true), send('fine', 0)] });
+  await producer.disconnect();
+
+  for (let i = 0; i < 100 && !handled.includes('fine'); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(handled, ['flaky', 'fine'], 'the flaky message succeeded on its third try, and the worker went on after the failures');
+  assert.equal(attempts.get('flaky'), 3);
+  assert.equal(attempts.get('broken'), 4, 'one try and three retries');
+  assert.equal(attempts.get('no-rice'), 1, 'a permanent error is not retried');
+
+  const letters = await readTopic(new Kafka({ clientId: 'worker-test-reader', brokers, logLevel: logLevel.NOTHING }), deadLetterTopicOf(topic.name));
+  const codes = Object.fromEntries(letters.map((m) => [m.key?.toString(), m.headers?.['ituna.dlq.error.code']?.toString()]));
+  assert.deepEqual(codes, { broken: 'handler_failed', 'no-rice': 'out_of_rice' });
+});
