@@ -108,19 +108,35 @@ export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string)
   return first === undefined ? undefined : first.toString();
 }
 
-/** The trace id carried in a message's W3C `traceparent` header. */
-export function traceIdOf(message: Pick<KafkaMessage, 'headers'>): string | undefined {
-  return /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(headerText(message, 'traceparent') ?? '')?.[1];
+
+/**
+ * Each non-empty partition of `topic` with the offset just past its last message. A topic created a moment ago
+ * may answer NOT_LEADER for a short while even when metadata already names a leader, so retriable errors are retried.
+ */
+export async function endOffsets(kafka: Kafka, topic: string, attempts = 50): Promise<Array<{ partition: number; end: number }>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        return offsets.filter((p) => Number(p.high) > Number(p.low)).map((p) => ({ partition: p.partition, end: Number(p.high) }));
+      } catch (error) {
+        if (!(error as { retriable?: boolean }).retriable || attempt >= attempts) throw error;
+        await sleep(200);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Every message of `topic` from the beginning up to its end as it is now, oldest first within each partition. */
 export async function readTopic(kafka: Kafka, topic: string): Promise<Array<KafkaMessage & { partition: number }>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = (await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect())).filter((p) => Number(p.high) > Number(p.low));
+  const ends = await endOffsets(kafka, topic);
   const messages: Array<KafkaMessage & { partition: number }> = [];
   if (ends.length === 0) return messages;
-  const remaining = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+  const remaining = new Map(ends.map((p) => [p.partition, p.end]));
   const consumer = kafka.consumer({ groupId: `ituna-reader-${randomUUID()}`, maxWaitTimeInMs: FETCH_WAIT_MS });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

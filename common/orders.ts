@@ -5,11 +5,10 @@ import type { Static } from 'typebox';
 export const CHANNELS = ['online', 'onsite', 'direct'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-/** Where an order stands; each status moves only forward (`rank`), and `rejected`/`ready` end it. */
+/** Where an order stands; each status moves only forward (`STATUS_RANK`), and `rejected`/`ready` end it. */
 export const ORDER_STATUSES = ['accepted', 'validated', 'rejected', 'cooking', 'ready'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const STATUS_RANK: Record<OrderStatus, number> = { accepted: 0, validated: 1, rejected: 1, cooking: 2, ready: 3 };
-export const TERMINAL_STATUSES: readonly OrderStatus[] = ['rejected', 'ready'];
 
 /** The three checks an online or on-site order passes before it reaches the kitchen. */
 export const CHECKS = ['address', 'name', 'inventory'] as const;

@@ -1,7 +1,7 @@
 import { IncomingMessage } from 'node:http';
 import module from 'node:module';
 import { context, defaultTextMapGetter, propagation, trace } from '@opentelemetry/api';
-import type { Attributes, Context, Span, TextMapPropagator } from '@opentelemetry/api';
+import type { Context, Span, TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
@@ -176,9 +176,4 @@ export function recordSpanError(span: Span, error: unknown, errorType?: string):
   span.recordException(err);
   span.setStatus({ code: 2, message: err.message });
   span.setAttribute('error.type', errorType ?? (err as { code?: string }).code ?? err.name);
-}
-
-/** Sets attributes on the span active right now, if any. */
-export function setActiveSpanAttributes(attributes: Attributes): void {
-  trace.getActiveSpan()?.setAttributes(attributes);
 }

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { canConnect } from '../common/net.ts';
 
 /** Whether any bootstrap broker accepts connections, checked every `intervalMs`. */
 export interface BrokerWatch {
@@ -8,16 +8,7 @@ export interface BrokerWatch {
 
 function reachable(hostPort: string, timeoutMs: number): Promise<boolean> {
   const at = hostPort.lastIndexOf(':');
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)), timeout: timeoutMs });
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
+  return canConnect(hostPort.slice(0, at), Number(hostPort.slice(at + 1)), timeoutMs);
 }
 
 /**

@@ -4,10 +4,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { canConnect } from '../common/net.ts';
 
 const kafkaDir = import.meta.dirname;
 const cacheRoot = join(kafkaDir, '..', '.cache', 'kafka');
@@ -83,17 +84,6 @@ async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** A Kafka cluster id: 16 random bytes in URL-safe base64, as Kafka's own Uuid prints them. */
@@ -190,7 +180,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
 
   // The PLAINTEXT port opens only once the broker is unfenced, so a connection means it is ready.
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
-  while (!(await canConnect(port))) {
+  while (!(await canConnect('127.0.0.1', port))) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       const why = child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode})` : 'did not open its port in time';
       const lines = await tail(brokerLog);

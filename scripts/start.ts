@@ -1,5 +1,5 @@
-import { connect } from 'node:net';
 import { configOrExit, hostPortList, loadConfig, text } from '../common/config.ts';
+import { canConnect } from '../common/net.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import type { TraceStoreServer } from '../tracestore/server.ts';
@@ -12,13 +12,6 @@ import type { ServiceProcess } from './services.ts';
 // the embedded trace store unless a trace backend is configured or already listening, then the gateway and
 // both workers, stopped together on Ctrl-C.
 const config = configOrExit(() => loadConfig({ KAFKA_BROKERS: hostPortList(), OTEL_EXPORTER_OTLP_ENDPOINT: text() }, process.env));
-
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 
 const say = (message: string) => process.stderr.write(`[ituna] ${message}\n`);
 let broker: LocalBroker | undefined;
@@ -50,7 +43,7 @@ try {
     brokers = broker.brokers;
     say(`Kafka ready on ${brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
-  if (!config.OTEL_EXPORTER_OTLP_ENDPOINT && !(await listening(4318))) {
+  if (!config.OTEL_EXPORTER_OTLP_ENDPOINT && !(await canConnect('127.0.0.1', 4318))) {
     const store = await openTraceStore({ file: new URL('../.data/traces/spans.jsonl', import.meta.url).pathname });
     traceStore = await startTraceStoreServer(store);
     say(`no trace backend configured: the embedded trace store takes OTLP on ${traceStore.otlpUrl} (${store.spanCount} spans kept)`);

@@ -4,9 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlatSpan } from '../../common/otlp.ts';
 import { formatTraceTree } from '../../common/otlp.ts';
-import { startService } from '../../scripts/services.ts';
 import type { ServiceProcess } from '../../scripts/services.ts';
 import { testBrokers } from '../support/broker.ts';
+import { startPipeline } from '../support/pipeline.ts';
+import type { Pipeline } from '../support/pipeline.ts';
 import { hasKcat, readTopicWithKcat } from '../support/kcat.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import type { OtlpReceiver } from '../support/otlp-receiver.ts';
@@ -28,7 +29,8 @@ interface Placed {
 let brokers: string;
 let receiver: OtlpReceiver;
 let gatewayUrl: string;
-const services: ServiceProcess[] = [];
+let pipeline: Pipeline;
+let services: ServiceProcess[] = [];
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Placed> {
   const response = await fetch(`${gatewayUrl}${path}`, {
@@ -115,24 +117,15 @@ describe('the traced order pipeline, end to end', { timeout: 180_000 }, () => {
   before(async () => {
     brokers = await testBrokers();
     receiver = await startOtlpReceiver();
-    const env = {
-      KAFKA_BROKERS: brokers,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_BSP_SCHEDULE_DELAY: '200',
-      ITUNA_DELAYS: 'address=2,name=1,inventory=3,cook=5',
-      ITUNA_DIRECT_ORDER_TOKEN: TOKEN,
-      PORT: '0',
-      LOG_LEVEL: 'info',
-    };
-    for (const name of ['validation', 'kitchen', 'gateway'] as const) services.push(startService(name, env));
-    const [url] = await Promise.all(services.map((s) => s.ready)).then((urls) => urls.filter(Boolean));
-    gatewayUrl = url!.replace('localhost', '127.0.0.1');
+    pipeline = await startPipeline(brokers, receiver.url, { ITUNA_DELAYS: 'address=2,name=1,inventory=3,cook=5', ITUNA_DIRECT_ORDER_TOKEN: TOKEN });
+    gatewayUrl = pipeline.gatewayUrl;
+    services = pipeline.services;
   });
 
   after(async () => {
-    const codes = await Promise.all(services.map((s) => s.stop()));
+    const codes = await pipeline?.stop();
     await receiver?.close();
-    assert.deepEqual(codes, [0, 0, 0], 'every service exits cleanly on SIGTERM');
+    if (codes) assert.deepEqual(codes, [0, 0, 0], 'every service exits cleanly on SIGTERM');
   });
 
   it('When a website order is placed, then it is one trace from the HTTP call through validation to the kitchen', async (t) => {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
-import { FETCH_WAIT_MS } from '../../common/kafka.ts';
+import { FETCH_WAIT_MS, endOffsets } from '../../common/kafka.ts';
 import type { Logger } from '../../common/logger.ts';
 import { tagConsumerSpan } from '../../common/worker.ts';
 import { ordersStatus } from '../../common/topics/index.ts';
@@ -12,24 +11,6 @@ export interface ReadyOrders {
   add(orderId: string): void;
   readonly size: number;
   stop(): Promise<void>;
-}
-
-/** The end offset of each partition of orders.status; a freshly created topic may need a moment before it answers. */
-async function endOffsets(kafka: Kafka, attempts = 50) {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await admin.fetchTopicOffsets(ordersStatus.name);
-      } catch (error) {
-        if (!(error as { retriable?: boolean }).retriable || attempt >= attempts) throw error;
-        await sleep(200);
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**
@@ -43,9 +24,8 @@ export async function followReadyOrders(kafka: Kafka, log: Logger, limit = 1_000
     if (ready.size > limit) ready.delete(ready.values().next().value!);
   };
 
-  const ends = await endOffsets(kafka);
   // Offsets still to read per partition before the set is complete.
-  const behind = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
+  const behind = new Map((await endOffsets(kafka, ordersStatus.name)).map((p) => [p.partition, p.end]));
   let caughtUp: () => void = () => {};
   const complete = new Promise<void>((resolve) => (caughtUp = resolve));
   if (behind.size === 0) caughtUp();
