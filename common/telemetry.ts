@@ -127,6 +127,11 @@ export function startTelemetry(defaultServiceName: string, env: Record<string, s
   sdk = new NodeSDK({
     serviceName,
     textMapPropagator: propagatorFor(config.ITUNA_TRUST_INCOMING_TRACE_CONTEXT),
+    // Traces only. Left to itself the SDK would also export every log line and the instrumentations' metrics over
+    // OTLP to the same endpoint, which neither Jaeger here nor the embedded store takes: work and requests for nothing.
+    // Logs stay pino JSON lines on stdout, carrying trace_id and span_id.
+    metricReaders: [],
+    logRecordProcessors: [],
     spanProcessors: [
       baggageAttributes,
       // Built by hand, the batch processor no longer reads OTEL_BSP_* itself.
@@ -148,7 +153,7 @@ export function startTelemetry(defaultServiceName: string, env: Record<string, s
       }),
       new FastifyOtelInstrumentation({ registerOnInitialization: true, ignorePaths: ({ url }: { url: string }) => /^\/(healthz|readyz|docs)/.test(url) }),
       new KafkaJsInstrumentation(),
-      new PinoInstrumentation(),
+      new PinoInstrumentation({ disableLogSending: true }),
     ],
   });
   sdk.start();
