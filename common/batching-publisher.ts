@@ -2,7 +2,9 @@ import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Producer } from 'kafkajs';
+import { publish } from './kafka.ts';
 import type { Outgoing } from './kafka.ts';
+import { oneOf } from './config.ts';
 import { recordSpanError } from './telemetry.ts';
 
 const tracer = trace.getTracer('ituna-batching-publisher');
@@ -72,4 +74,17 @@ export function createBatchingPublisher(producer: Producer): (messages: Outgoing
       queue.push({ messages, spans, resolve, reject });
       void flush();
     });
+}
+
+/**
+ * ITUNA_KAFKA_SEND: `batched` (the default) sends through the group-commit publisher above; `single` makes one
+ * awaited send per call, traced by the kafkajs instrumentation — the code most tutorials write, kept so the
+ * benchmark can measure what batching gains.
+ */
+export const kafkaSendMode = oneOf(['batched', 'single'], 'batched');
+export type KafkaSendMode = ReturnType<typeof kafkaSendMode>;
+
+/** The process's way of sending: group commit, or one awaited send per call. */
+export function createPublisher(producer: Producer, mode: KafkaSendMode): (messages: Outgoing[]) => Promise<void> {
+  return mode === 'batched' ? createBatchingPublisher(producer) : (messages) => publish(producer, messages);
 }

@@ -10,6 +10,8 @@ import { followControl } from './control.ts';
 import { ALL_TOPICS } from './topics/index.ts';
 import type { ControlChange } from './topics/index.ts';
 import { runWorker } from './worker.ts';
+import { kafkaSendMode } from './batching-publisher.ts';
+import type { KafkaSendMode } from './batching-publisher.ts';
 import type { WorkerDefinition } from './worker.ts';
 import { stopTelemetry } from './telemetry.ts';
 
@@ -44,12 +46,13 @@ export const serviceConfigSchema = {
   OTEL_SERVICE_NAME: text(),
   KAFKA_BROKERS: kafkaBrokers,
   LOG_LEVEL: logLevel,
+  ITUNA_KAFKA_SEND: kafkaSendMode,
 };
 
 /** Runs a worker as a process: logger, Kafka client, topics, settings changes, the consumer loop, and a graceful stop on signals. */
 export async function startWorkerProcess<S extends TSchema>(
   defaultServiceName: string,
-  config: { OTEL_SERVICE_NAME: string | undefined; KAFKA_BROKERS: string[]; LOG_LEVEL: string },
+  config: { OTEL_SERVICE_NAME: string | undefined; KAFKA_BROKERS: string[]; LOG_LEVEL: string; ITUNA_KAFKA_SEND: KafkaSendMode },
   setup: (deps: { kafka: Kafka; log: Logger }) => Promise<{
     definition: WorkerDefinition<S>;
     onControl: (change: ControlChange) => void;
@@ -62,7 +65,7 @@ export async function startWorkerProcess<S extends TSchema>(
   await ensureTopics(kafka, ALL_TOPICS);
   const { definition, onControl, stop } = await setup({ kafka, log });
   const control = await followControl(kafka, log, onControl);
-  const worker = await runWorker(definition, { kafka, log });
+  const worker = await runWorker(definition, { kafka, log, sendMode: config.ITUNA_KAFKA_SEND });
   stopGracefully(log, async () => {
     // The worker first: it finishes the messages in hand and commits; the followers only read.
     await worker.stop();

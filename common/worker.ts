@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Static, TSchema } from 'typebox';
-import { createBatchingPublisher } from './batching-publisher.ts';
+import { createPublisher } from './batching-publisher.ts';
+import type { KafkaSendMode } from './batching-publisher.ts';
 import { FETCH_WAIT_MS, createProducer } from './kafka.ts';
 import type { Outgoing } from './kafka.ts';
 import type { Logger } from './logger.ts';
@@ -79,7 +80,7 @@ function deadLetterHeaders(payload: EachMessagePayload, code: string, error: Err
  */
 export async function runWorker<S extends TSchema>(
   definition: WorkerDefinition<S>,
-  deps: { kafka: Kafka; log: Logger },
+  deps: { kafka: Kafka; log: Logger; sendMode?: KafkaSendMode },
 ): Promise<RunningWorker> {
   const { topic, groupId } = definition;
   const retryDelaysMs = definition.retryDelaysMs ?? [100, 400, 1600];
@@ -93,8 +94,8 @@ export async function runWorker<S extends TSchema>(
     maxWaitTimeInMs: FETCH_WAIT_MS,
   });
   await producer.connect();
-  // Handlers of different partitions run at once; their sends share produce requests.
-  const publishBatched = createBatchingPublisher(producer);
+  // Handlers of different partitions run at once; batched, their sends share produce requests.
+  const send = createPublisher(producer, deps.sendMode ?? 'batched');
   await consumer.connect();
   await consumer.subscribe({ topic: topic.name, fromBeginning: true });
 
@@ -129,7 +130,7 @@ export async function runWorker<S extends TSchema>(
     const order = definition.orderOf(value);
     span?.setAttributes({ 'ituna.order.id': order.id, 'ituna.order.channel': order.channel });
     const log = deps.log.child({ orderId: order.id });
-    const context: WorkerContext = { log, send: publishBatched, receivedAt };
+    const context: WorkerContext = { log, send, receivedAt };
 
     for (let attempt = 0; ; attempt++) {
       try {

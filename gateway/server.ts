@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { configOrExit, httpUrl, integer, loadConfig, text } from '../common/config.ts';
-import { createBatchingPublisher } from '../common/batching-publisher.ts';
+import { createPublisher } from '../common/batching-publisher.ts';
 import { createKafka, createProducer, ensureTopics } from '../common/kafka.ts';
 import { createLogger } from '../common/logger.ts';
 import { serviceConfigSchema, stopGracefully } from '../common/service.ts';
@@ -68,9 +68,9 @@ const statusFollower = await runWorker(
   { kafka, log },
 );
 
-const publishBatched = createBatchingPublisher(producer);
+const send = createPublisher(producer, config.ITUNA_KAFKA_SEND);
 const app = await buildApp({
-  publish: (messages) => withDeadline(publishBatched(messages), PUBLISH_DEADLINE_MS),
+  publish: (messages) => withDeadline(send(messages), PUBLISH_DEADLINE_MS),
   orders,
   isReady: () => producerConnected && brokerWatch.isUp(),
   directOrderToken: config.ITUNA_DIRECT_ORDER_TOKEN,

@@ -9,6 +9,7 @@ const cases: Array<[ServiceName, Record<string, string>, RegExp[]]> = [
   ['gateway', { PORT: 'eighty', KAFKA_BROKERS: 'kafka' }, [/PORT must be a whole number from 0 to 65535 \(got "eighty"\)/, /KAFKA_BROKERS must be a comma-separated list of host:port/]],
   ['validation', { ITUNA_DELAYS: 'address=fast' }, [/ITUNA_DELAYS must be comma-separated stage=ms/]],
   ['kitchen', { ITUNA_KITCHEN_CHEFS: '0' }, [/ITUNA_KITCHEN_CHEFS must be a whole number from 1 to 64/]],
+  ['validation', { ITUNA_KAFKA_SEND: 'eventually' }, [/ITUNA_KAFKA_SEND must be one of batched, single \(got "eventually"\)/]],
   ['kitchen', { OTEL_TRACES_SAMPLER: 'sometimes' }, [/OTEL_TRACES_SAMPLER must be one of always_on, always_off/]],
 ];
 

@@ -113,11 +113,12 @@ function assertOneConnectedTrace(spans: FlatSpan[], orderId: string, channel: st
   }
 }
 
-describe('the traced order pipeline, end to end', { timeout: 180_000 }, () => {
+// Every guarantee holds for both ways of sending: group commit (the default) and one awaited send per call.
+for (const send of ['batched', 'single'] as const) describe(`the traced order pipeline, end to end (ITUNA_KAFKA_SEND=${send})`, { timeout: 180_000 }, () => {
   before(async () => {
     brokers = await testBrokers();
     receiver = await startOtlpReceiver();
-    pipeline = await startPipeline(brokers, receiver.url, { ITUNA_DELAYS: 'address=2,name=1,inventory=3,cook=5', ITUNA_DIRECT_ORDER_TOKEN: TOKEN });
+    pipeline = await startPipeline(brokers, receiver.url, { ITUNA_DELAYS: 'address=2,name=1,inventory=3,cook=5', ITUNA_DIRECT_ORDER_TOKEN: TOKEN, ITUNA_KAFKA_SEND: send });
     gatewayUrl = pipeline.gatewayUrl;
     services = pipeline.services;
   });
