@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import type { KafkaSendMode } from '../common/batching-publisher.ts';
 import { createKafka, ensureTopics } from '../common/kafka.ts';
 import { createLogger } from '../common/logger.ts';
 import { percentiles } from '../common/stats.ts';
@@ -39,8 +41,8 @@ async function intake(url: string) {
 let broker = await startLocalBroker();
 const store = await startTraceStoreServer(await openTraceStore({ maxSpans: 2_000_000 }), { otlpPort: 0, queryPort: 0 });
 const running: ServiceProcess[] = [];
-const baseEnv = { KAFKA_BROKERS: broker.brokers, PORT: '0', LOG_LEVEL: 'warn', ITUNA_ORDERS_PER_MINUTE: '0', OTEL_EXPORTER_OTLP_ENDPOINT: store.otlpUrl };
-// Readiness is read from info lines, so the services log at info while starting; they are quiet under load anyway.
+const baseEnv = { KAFKA_BROKERS: broker.brokers, PORT: '0', ITUNA_ORDERS_PER_MINUTE: '0', OTEL_EXPORTER_OTLP_ENDPOINT: store.otlpUrl };
+// The services log at info, their default, as a user runs them (readiness is read from an info line too).
 const start = async (name: ServiceName, env: Record<string, string> = {}) => {
   const service = startService(name, { ...baseEnv, LOG_LEVEL: 'info', ...env });
   running.push(service);
@@ -50,6 +52,66 @@ const stopAll = async () => {
   await Promise.all(running.splice(0).map((s) => s.stop()));
 };
 
+/**
+ * Each measurement gets a broker of its own: a gateway reads the whole orders.status topic when it starts (its
+ * order history), so on a shared broker every run would start by replaying the orders of the runs before it.
+ */
+async function freshBroker() {
+  await broker.stop();
+  broker = await startLocalBroker();
+  baseEnv.KAFKA_BROKERS = broker.brokers;
+}
+
+const MODES: Array<[KafkaSendMode, string]> = [['batched', 'group commit'], ['single', 'one awaited send per request']];
+
+/** Polls GET /orders/{id} until each order is ready or `limitMs` passed; returns when each became ready (from its status history). */
+const settle = async (gatewayUrl: string, orderIds: string[], limitMs: number) => {
+  const started = Date.now();
+  const readyAt = new Map<string, number>();
+  // The ready times come from the orders' histories, so polling late changes nothing; polling early would load the gateway.
+  await sleep(1000);
+  while (readyAt.size < orderIds.length && Date.now() - started < limitMs) {
+    for (const id of orderIds.filter((o) => !readyAt.has(o))) {
+      const order = (await (await fetch(`${gatewayUrl}/orders/${id}`)).json()) as { history?: Array<{ status: string; at: string }> };
+      const ready = order.history?.find((h) => h.status === 'ready');
+      if (ready) readyAt.set(id, Date.parse(ready.at));
+    }
+    if (readyAt.size < orderIds.length) await sleep(500);
+  }
+  return readyAt;
+};
+
+/**
+ * The whole pipeline with no simulated work, sending the `mode` way: the highest open-loop rate of the ladder that
+ * drains with no backlog, the end-to-end latency at half that rate, and each process's peak RSS. A fresh broker,
+ * so no run starts with another's orders queued in front of it.
+ */
+async function pipelineRun(mode: KafkaSendMode) {
+  await freshBroker();
+  const env = { ITUNA_DELAYS: 'address=0,name=0,inventory=0,cook=0', ITUNA_KAFKA_SEND: mode };
+  await start('validation', env);
+  const [, gatewayUrl] = await Promise.all([start('kitchen', { ...env, ITUNA_KITCHEN_CHEFS: '64' }), start('gateway', env)]);
+  let sustained = 0;
+  for (const rate of values.quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200, 1600]) {
+    const scenario = { description: 'bench', startRate: rate, stages: [{ seconds: Math.max(4, seconds / 2), target: rate }], maxInFlight: 1000 };
+    const summary = await runLoad({ baseUrl: gatewayUrl, scenario, runId: `bench-${mode}-${rate}` });
+    const loadEnded = Date.now();
+    const readyAt = await settle(gatewayUrl, summary.accepted.map((a) => a.orderId), 15_000);
+    const backlogMs = (readyAt.size > 0 ? Math.max(...readyAt.values()) : Infinity) - loadEnded;
+    const ok = readyAt.size === summary.accepted.length && summary.accepted.length >= summary.sent * 0.99 && backlogMs < 1000;
+    say(`pipeline (${mode}) at ${rate}/s: ${summary.accepted.length}/${summary.sent} accepted, ${readyAt.size} ready, last ready ${backlogMs} ms after the load ended${ok ? '' : ' — backlog'}`);
+    if (!ok) break;
+    sustained = rate;
+  }
+  const half = Math.max(10, Math.round(sustained / 2));
+  const run = await runLoad({ baseUrl: gatewayUrl, scenario: { description: 'bench', startRate: half, stages: [{ seconds, target: half }], maxInFlight: 1000 }, runId: `bench-${mode}-latency` });
+  const readyAt = await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 20_000);
+  const latency = percentiles(run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt));
+  const rss = await Promise.all(running.map(async (s) => `${s.name} ${(await peakRssMb(s.child.pid!)).toFixed(0)} MB`));
+  await stopAll();
+  return { sustained, half, latency, rss };
+}
+
 try {
   say(`broker ${broker.brokers}; ${seconds} s per HTTP measurement, 50 connections`);
 
@@ -58,69 +120,57 @@ try {
   const bareUrl = await new Promise<string>((resolve) => createInterface({ input: bare.stdout }).on('line', (l) => l.includes('listening') && resolve(l.split(' ').at(-1)!)));
   const limit = await intake(bareUrl);
   bare.kill('SIGTERM');
+  const httpLimit = `bare route ${limit.rps.toFixed(0)} req/s, p99 ${limit.p99} ms`;
 
-  // 2. The gateway, traced at 100% into a local OTLP receiver, then with the SDK disabled.
-  const traced = await intake(await start('gateway'));
-  await stopAll();
-  const untraced = await intake(await start('gateway', { OTEL_SDK_DISABLED: 'true' }));
-  await stopAll();
-  row('gateway intake (POST /orders/online, traced)', `${traced.rps.toFixed(0)} req/s, p50 ${traced.p50} ms, p99 ${traced.p99} ms`, `bare route ${limit.rps.toFixed(0)} req/s, p99 ${limit.p99} ms`, `${(traced.rps / limit.rps).toFixed(2)}× the HTTP limit`);
-  row('tracing overhead', `traced ${traced.rps.toFixed(0)} req/s`, `untraced ${untraced.rps.toFixed(0)} req/s`, `${((1 - traced.rps / untraced.rps) * 100).toFixed(1)}% fewer req/s with tracing`);
-  if (traced.non2xx + untraced.non2xx > 0) say(`warning: ${traced.non2xx + untraced.non2xx} non-2xx or failed requests during intake`);
+  // 2. The gateway, traced at 100% into a local OTLP receiver, then with the SDK disabled; both ways of sending.
+  const intakes = new Map<KafkaSendMode, { traced: Awaited<ReturnType<typeof intake>>; untraced: Awaited<ReturnType<typeof intake>> }>();
+  for (const [mode] of MODES) {
+    await freshBroker();
+    const traced = await intake(await start('gateway', { ITUNA_KAFKA_SEND: mode }));
+    await stopAll();
+    await freshBroker();
+    const untraced = await intake(await start('gateway', { ITUNA_KAFKA_SEND: mode, OTEL_SDK_DISABLED: 'true' }));
+    await stopAll();
+    if (traced.non2xx + untraced.non2xx > 0) say(`warning: ${traced.non2xx + untraced.non2xx} non-2xx or failed requests during intake (${mode})`);
+    intakes.set(mode, { traced, untraced });
+  }
 
-  // 3. The whole pipeline with no simulated work: the highest open-loop rate that drains with no backlog.
-  // A fresh broker, so the workers do not start with the intake runs' orders queued in front of them.
-  await broker.stop();
-  broker = await startLocalBroker();
-  baseEnv.KAFKA_BROKERS = broker.brokers;
-  // The broker creates no topic by itself: the yardsticks get theirs like the pipeline's, 6 partitions and 1.
+  // 3. Kafka's own yardsticks on a fresh broker: topics like the pipeline's, 6 partitions, and 1 for the latency probe.
+  await freshBroker();
   await ensureTopics(createKafka('bench', [broker.brokers], createLogger('bench', 'warn')), [
     { name: 'bench.producer-performance', partitions: 6 },
     { name: 'bench.end-to-end-latency', partitions: 1 },
   ]);
   const pp = await producerPerformance(broker.brokers, 'bench.producer-performance', values.quick ? 20_000 : 100_000, body.length + 150);
   const e2e = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', values.quick ? 300 : 2000, body.length + 150);
-  const gatewayUrl = await start('validation', { ITUNA_DELAYS: 'address=0,name=0,inventory=0,cook=0' }).then(() =>
-    Promise.all([start('kitchen', { ITUNA_DELAYS: 'address=0,name=0,inventory=0,cook=0', ITUNA_KITCHEN_CHEFS: '64' }), start('gateway')]).then(([, url]) => url),
-  );
-  const settle = async (orderIds: string[], limitMs: number) => {
-    const started = Date.now();
-    const readyAt = new Map<string, number>();
-    while (readyAt.size < orderIds.length && Date.now() - started < limitMs) {
-      for (const id of orderIds.filter((o) => !readyAt.has(o))) {
-        const order = (await (await fetch(`${gatewayUrl}/orders/${id}`)).json()) as { status?: string; history?: Array<{ status: string; at: string }> };
-        const ready = order.history?.find((h) => h.status === 'ready');
-        if (ready) readyAt.set(id, Date.parse(ready.at));
-      }
-    }
-    return readyAt;
-  };
-  let sustained = 0;
-  for (const rate of values.quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200]) {
-    const scenario = { description: 'bench', startRate: rate, stages: [{ seconds: Math.max(4, seconds / 2), target: rate }], maxInFlight: 1000 };
-    const summary = await runLoad({ baseUrl: gatewayUrl, scenario, runId: `bench-${rate}` });
-    const loadEnded = Date.now();
-    const readyAt = await settle(summary.accepted.map((a) => a.orderId), 15_000);
-    const lastReady = readyAt.size > 0 ? Math.max(...readyAt.values()) : Infinity;
-    const backlogMs = lastReady - loadEnded;
-    const ok = readyAt.size === summary.accepted.length && summary.accepted.length >= summary.sent * 0.99 && backlogMs < 1000;
-    say(`pipeline at ${rate}/s: ${summary.accepted.length}/${summary.sent} accepted, ${readyAt.size} ready, last ready ${backlogMs} ms after the load ended${ok ? '' : ' — backlog'}`);
-    if (!ok) break;
-    sustained = rate;
+  const kafkaLatency = `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${(e2e.p99Ms * 3).toFixed(0)} ms`;
+
+  // 4. The pipeline, its end-to-end latency and memory, both ways of sending.
+  const pipelines = new Map<KafkaSendMode, Awaited<ReturnType<typeof pipelineRun>>>();
+  for (const [mode] of MODES) pipelines.set(mode, await pipelineRun(mode));
+
+  for (const [mode, how] of MODES) {
+    const { traced, untraced } = intakes.get(mode)!;
+    const { sustained, half, latency, rss } = pipelines.get(mode)!;
+    row(`gateway intake, traced (${how})`, `${traced.rps.toFixed(0)} req/s, p50 ${traced.p50} ms, p99 ${traced.p99} ms`, httpLimit, `${(traced.rps / limit.rps).toFixed(2)}× the HTTP limit`);
+    row(`tracing overhead (${how})`, `traced ${traced.rps.toFixed(0)} req/s`, `untraced ${untraced.rps.toFixed(0)} req/s, p99 ${untraced.p99} ms`, `${((1 - traced.rps / untraced.rps) * 100).toFixed(1)}% fewer req/s with tracing`);
+    row(
+      `pipeline, HTTP call → ready, no simulated work (${how})`,
+      `${sustained} orders/s sustained with no backlog`,
+      `HTTP limit ${limit.rps.toFixed(0)} req/s; Kafka ProducerPerformance ${pp.recordsPerSec.toFixed(0)} records/s`,
+      `${(sustained / limit.rps).toFixed(3)}× the HTTP limit`,
+    );
+    row(`end-to-end latency at ${half} orders/s (${how})`, `p50 ${latency.p50} ms, p99 ${latency.p99} ms`, kafkaLatency, `p99 ${(latency.p99 / Math.max(1, e2e.p99Ms * 3)).toFixed(1)}× the broker's`);
+    row(`peak RSS per process (${how})`, rss.join(', '), '150 MB target', '');
   }
-  row('pipeline, HTTP call → ready, no simulated work', `${sustained} orders/s sustained with no backlog`, `HTTP limit ${limit.rps.toFixed(0)} req/s; Kafka ProducerPerformance ${pp.recordsPerSec.toFixed(0)} records/s`, `${(sustained / limit.rps).toFixed(2)}× the HTTP limit`);
-
-  // 4. End-to-end latency at half the sustained rate, against the broker's own produce→consume latency × 3 hops.
-  const half = Math.max(10, Math.round(sustained / 2));
-  const run = await runLoad({ baseUrl: gatewayUrl, scenario: { description: 'bench', startRate: half, stages: [{ seconds, target: half }], maxInFlight: 1000 }, runId: 'bench-latency' });
-  const readyAt = await settle(run.accepted.map((a) => a.orderId), 20_000);
-  const latency = percentiles(run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt));
-  row(`end-to-end latency at ${half} orders/s`, `p50 ${latency.p50} ms, p99 ${latency.p99} ms`, `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${(e2e.p99Ms * 3).toFixed(0)} ms`, `p99 ${(latency.p99 / Math.max(1, e2e.p99Ms * 3)).toFixed(1)}× the broker's`);
-
-  // 5. Memory: the peak resident set of each Node process over the pipeline runs.
-  const rss = await Promise.all(running.map(async (s) => `${s.name} ${(await peakRssMb(s.child.pid!)).toFixed(0)} MB`));
-  row('peak RSS per process', rss.join(', '), '150 MB target', '');
-  await stopAll();
+  const [tuned, plain] = [intakes.get('batched')!, intakes.get('single')!];
+  const [tunedRun, plainRun] = [pipelines.get('batched')!, pipelines.get('single')!];
+  row(
+    'group commit against one awaited send per request',
+    `intake ${tuned.traced.rps.toFixed(0)} vs ${plain.traced.rps.toFixed(0)} req/s; pipeline ${tunedRun.sustained} vs ${plainRun.sustained} orders/s`,
+    '',
+    `intake ${(tuned.traced.rps / plain.traced.rps).toFixed(1)}×, pipeline ${(tunedRun.sustained / Math.max(1, plainRun.sustained)).toFixed(1)}×`,
+  );
 } finally {
   await stopAll();
   await store.close();

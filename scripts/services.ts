@@ -30,15 +30,20 @@ export interface ServiceProcess {
 
 /**
  * Starts one service with the current Node binary; each line it prints goes to `onLine` as well.
- * `ownProcessGroup` keeps a terminal's Ctrl-C away from it, so only the caller decides when it stops.
+ * `ownProcessGroup` keeps a terminal's Ctrl-C away from it, so only the caller decides when it stops;
+ * `nodeFlags` go to Node before the preload (e.g. `--cpu-prof`).
  */
 export function startService(
   name: ServiceName,
   env: Record<string, string | undefined>,
-  { onLine, ownProcessGroup = false }: { onLine?: (line: string) => void; ownProcessGroup?: boolean } = {},
+  {
+    onLine,
+    ownProcessGroup = false,
+    nodeFlags = [],
+  }: { onLine?: (line: string) => void; ownProcessGroup?: boolean; nodeFlags?: string[] } = {},
 ): ServiceProcess {
   const spec = SERVICES[name];
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', `./${spec.preload}`, spec.main], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeFlags, '--import', `./${spec.preload}`, spec.main], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
