@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import module from 'node:module';
-import { context, defaultTextMapGetter, propagation, trace } from '@opentelemetry/api';
+import { DiagLogLevel, context, defaultTextMapGetter, diag, propagation, trace } from '@opentelemetry/api';
 import type { Context, Span, TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -74,6 +74,10 @@ const baggageAttributes: SpanProcessor = {
   shutdown: async () => {},
 };
 
+/** A JSON log line in the services' format, for the SDK's own reports (pino is not loaded yet when telemetry starts). */
+const say = (service: string, level: number, msg: string, extra: object = {}): void =>
+  void process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), service, ...extra, msg })}\n`);
+
 /**
  * The exporter, saying once when the trace backend stops taking spans and once when it takes them again. The
  * batch processor already bounds memory (OTEL_BSP_MAX_QUEUE_SIZE) and drops what does not fit; without this,
@@ -81,17 +85,15 @@ const baggageAttributes: SpanProcessor = {
  */
 function reportingOutages(exporter: SpanExporter, service: string): SpanExporter {
   let failing = false;
-  const say = (level: number, msg: string, extra: object = {}) =>
-    process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), service, ...extra, msg })}\n`);
   return {
     export(spans, done) {
       exporter.export(spans, (result) => {
         if (result.code !== ExportResultCode.SUCCESS && !failing) {
           failing = true;
-          say(40, 'the trace backend is not taking spans; dropping them until it does', { err: result.error?.message });
+          say(service, 40, 'the trace backend is not taking spans; dropping them until it does', { err: result.error?.message });
         } else if (result.code === ExportResultCode.SUCCESS && failing) {
           failing = false;
-          say(30, 'the trace backend takes spans again');
+          say(service, 30, 'the trace backend takes spans again');
         }
         done(result);
       });
@@ -99,6 +101,33 @@ function reportingOutages(exporter: SpanExporter, service: string): SpanExporter
     shutdown: () => exporter.shutdown(),
     forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
   };
+}
+
+/**
+ * The SDK's one warning that matters under load, as a log line: spans dropped because the span queue was full,
+ * i.e. traces with holes. The SDK says nothing unless a diagnostic logger is set, and then says it once per
+ * overflow, which can be many times a second; the counts are added up and said at most once per `everyMs`.
+ * (Export failures are said by `reportingOutages`; the rest of the SDK's diagnostics stays behind OTEL_LOG_LEVEL.)
+ */
+export function reportDroppedSpans(service: string, everyMs = 10_000, write = say): void {
+  let dropped = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const onWarning = (message: string) => {
+    const overflow = /^Dropped (\d+) spans because maxQueueSize reached/.exec(message);
+    if (!overflow) return;
+    dropped += Number(overflow[1]);
+    timer ??= setTimeout(report, everyMs).unref();
+  };
+  const report = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (dropped > 0) write(service, 40, 'spans dropped: the span queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE, or sample)', { droppedSpans: dropped, withinMs: everyMs });
+    dropped = 0;
+  };
+  // A process that stops within the period still says what it dropped.
+  process.once('exit', report);
+  const ignore = () => {};
+  diag.setLogger({ error: ignore, warn: onWarning, info: ignore, debug: ignore, verbose: ignore }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
 }
 
 let sdk: NodeSDK | undefined;
@@ -124,6 +153,7 @@ export function startTelemetry(defaultServiceName: string, env: Record<string, s
   else module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
   const serviceName = config.OTEL_SERVICE_NAME ?? defaultServiceName;
+  reportDroppedSpans(serviceName);
   sdk = new NodeSDK({
     serviceName,
     textMapPropagator: propagatorFor(config.ITUNA_TRUST_INCOMING_TRACE_CONTEXT),

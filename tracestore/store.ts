@@ -23,6 +23,8 @@ export interface TraceStore {
   services(): string[];
   operations(service: string): Array<{ name: string; spanKind: string }>;
   readonly spanCount: number;
+  /** Spans taken since the store opened, those evicted since included. */
+  readonly received: number;
   /** Waits for pending disk writes. */
   flush(): Promise<void>;
 }
@@ -31,6 +33,7 @@ export interface TraceStore {
 export async function openTraceStore({ maxSpans = 200_000, file }: { maxSpans?: number; file?: string } = {}): Promise<TraceStore> {
   const traces = new Map<string, FlatSpan[]>();
   let spanCount = 0;
+  let received = 0;
   let writes: Promise<unknown> = Promise.resolve();
 
   const keep = (spans: FlatSpan[]) => {
@@ -70,6 +73,7 @@ export async function openTraceStore({ maxSpans = 200_000, file }: { maxSpans?: 
   return {
     add(spans) {
       if (spans.length === 0) return;
+      received += spans.length;
       keep(spans);
       if (file) writes = writes.then(() => appendFile(file, JSON.stringify(spans) + '\n')).catch(() => {});
     },
@@ -93,6 +97,9 @@ export async function openTraceStore({ maxSpans = 200_000, file }: { maxSpans?: 
     },
     get spanCount() {
       return spanCount;
+    },
+    get received() {
+      return received;
     },
     flush: () => writes.then(() => {}),
   };

@@ -82,6 +82,7 @@ describe('the embedded trace store and the api/v3 query client', () => {
     store.add([span('b', '1'), span('b', '2')]);
     store.add([span('c', '1')]);
     assert.equal(store.spanCount, 3);
+    assert.equal(store.received, 5, 'what it took, evicted spans included');
     assert.deepEqual(store.trace('a'), []);
     assert.equal(store.trace('c').length, 1);
   });
