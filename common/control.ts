@@ -21,7 +21,9 @@ export async function followControl(
   await consumer.connect();
   await consumer.subscribe({ topic: controlTopic.name, fromBeginning: false });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  // A group of its own that starts at the end: no offset is ever read back, so none is committed.
   await consumer.run({
+    autoCommit: false,
     eachMessage: async (payload) => {
       const { message } = payload;
       tagConsumerSpan(payload, groupId);

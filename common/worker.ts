@@ -39,6 +39,11 @@ export interface WorkerDefinition<S extends TSchema> {
   handle(value: Static<S>, context: WorkerContext): Promise<void>;
   /** Backoff before each retry of a failing handler; the message is dead-lettered after the last. */
   retryDelaysMs?: number[];
+  /**
+   * false for a follower: a process that reads the whole topic into a local view under a group of its own and never
+   * resumes from a committed offset, so committing would be a request to the broker for nothing.
+   */
+  commitOffsets?: boolean;
 }
 
 /** A worker that is consuming; `stop` finishes the messages in hand, commits their offsets and disconnects. */
@@ -159,7 +164,7 @@ export async function runWorker<S extends TSchema>(
     deps.log.fatal({ err: payload.error, groupId }, 'consumer stopped for good; exiting');
     process.exit(1);
   });
-  await consumer.run({ partitionsConsumedConcurrently: definition.concurrency, eachMessage });
+  await consumer.run({ partitionsConsumedConcurrently: definition.concurrency, autoCommit: definition.commitOffsets ?? true, eachMessage });
   deps.log.info({ topic: topic.name, groupId, concurrency: definition.concurrency }, 'worker consuming');
 
   return {

@@ -62,6 +62,7 @@ const statusFollower = await runWorker(
     groupId: `ituna-gateway-${randomUUID()}`,
     topic: ordersStatus,
     concurrency: 1,
+    commitOffsets: false,
     orderOf: (change) => ({ id: change.orderId, channel: change.channel }),
     handle: async (change) => orders.apply(change, trace.getActiveSpan()?.spanContext().traceId),
   },

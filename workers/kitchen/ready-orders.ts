@@ -34,7 +34,9 @@ export async function followReadyOrders(kafka: Kafka, log: Logger, limit = 1_000
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
   await consumer.connect();
   await consumer.subscribe({ topic: ordersStatus.name, fromBeginning: true });
+  // A group of its own that always starts from the beginning: no offset is ever read back, so none is committed.
   await consumer.run({
+    autoCommit: false,
     eachMessage: async (payload) => {
       const { partition, message } = payload;
       tagConsumerSpan(payload, groupId);
