@@ -22,6 +22,8 @@ export interface LocalBroker {
   dataDir: string;
   /** SIGTERM, then SIGKILL if it has not exited within 20 s; removes a temporary data dir. */
   stop(): Promise<void>;
+  /** Lets this process end while the broker runs (it is still killed when the process exits). */
+  unref(): void;
 }
 
 /** Where and how to start a broker; every field is optional. */
@@ -189,5 +191,5 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     }
     await sleep(100);
   }
-  return { brokers: `127.0.0.1:${port}`, port, pid: child.pid!, dataDir, stop };
+  return { brokers: `127.0.0.1:${port}`, port, pid: child.pid!, dataDir, stop, unref: () => child.unref() };
 }
