@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { createProducer, ensureTopics, publish } from '../../common/kafka.ts';
+import { createLogger } from '../../common/logger.ts';
 import { ALL_TOPICS, controlTopic, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { buildApp } from '../../gateway/app.ts';
 import { createOrderHistory } from '../../gateway/order-history.ts';
@@ -190,5 +191,28 @@ describe('gateway over a real broker', () => {
     assert.match(ui.body, /swagger-ui/i);
     const spec = (await app.inject({ url: '/docs/json' })).json();
     assert.equal(spec.openapi, '3.1.0');
+  });
+
+  it('When requests are served, then each leaves one access-log line with method, URL, status and time, and no token', async () => {
+    const lines: Array<Record<string, any>> = [];
+    const logger = createLogger('ituna-gateway', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const logged = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true, directOrderToken: TOKEN, logger });
+    try {
+      await logged.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json' }, payload: online });
+      await logged.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json' }, payload: { ...online, customerName: '' } });
+      await logged.inject({ method: 'POST', url: '/orders/direct', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, payload: { items: online.items } });
+    } finally {
+      await logged.close();
+    }
+    const access = lines.filter((l) => l.reqId !== undefined && /request/.test(l.msg));
+    assert.deepEqual(
+      access.map((l) => [l.msg, l.req?.method, l.req?.url, l.res?.statusCode, typeof l.responseTime]),
+      [
+        ['request completed', 'POST', '/orders/online', 202, 'number'],
+        ['request completed', 'POST', '/orders/online', 400, 'number'],
+        ['request completed', 'POST', '/orders/direct', 202, 'number'],
+      ],
+    );
+    assert.ok(!lines.some((l) => JSON.stringify(l).includes(TOKEN)), 'the management token reached a log line');
   });
 });
