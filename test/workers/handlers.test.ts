@@ -97,6 +97,40 @@ describe('cookTicket', () => {
     await cookTicket(ticket, context, kitchen);
     assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
   });
+
+  it('When Kafka has not yet acknowledged cooking, then the chef cooks, but the ticket is done only once both are acknowledged', async () => {
+    const { sent, context } = collectingContext();
+    const acks: Array<() => void> = [];
+    const record = context.send;
+    context.send = (messages) => record(messages).then(() => new Promise<void>((resolve) => acks.push(resolve)));
+    const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: new Set<string>() };
+    const orderId = randomUUID();
+    let done = false;
+    const cooked = cookTicket({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] }, context, kitchen).then(() => (done = true));
+    for (let i = 0; i < 50 && acks.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready'], 'ready was sent without waiting for cooking to be acknowledged');
+    acks[1]!();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(done, false, 'done before cooking was acknowledged');
+    assert.equal(kitchen.cooked.has(orderId), false);
+    acks[0]!();
+    await cooked;
+    assert.ok(kitchen.cooked.has(orderId));
+  });
+
+  it('When Kafka refuses the cooking status, then the ticket fails (to be delivered again) and is not counted as cooked', async () => {
+    const { context } = collectingContext();
+    const record = context.send;
+    context.send = async (messages) => {
+      if (messages.some((m) => (ordersStatus.decode(m.message.value as Buffer) as { status: string }).status === 'cooking')) throw new Error('not acknowledged');
+      return record(messages);
+    };
+    const kitchen: Kitchen = { chefs: createChefs(1), delays: parseDelays('cook=20'), cooked: new Set<string>() };
+    const ticket = { orderId: randomUUID(), channel: 'direct' as const, ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] };
+    await assert.rejects(cookTicket(ticket, context, kitchen), /not acknowledged/);
+    assert.equal(kitchen.cooked.has(ticket.orderId), false);
+    assert.equal(kitchen.chefs.busy, 0);
+  });
 });
 
 describe('chefs', () => {
