@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -31,6 +32,12 @@ const row = (what: string, figure: string, limit: string, ratio: string) => {
 async function peakRssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** CPU seconds (user + system) a process has used so far; Linux's clock ticks are 1/100 s. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function intake(url: string) {
@@ -106,15 +113,31 @@ async function pipelineRun(mode: KafkaSendMode) {
     sustained = rate;
   }
   const half = Math.max(10, Math.round(sustained / 2));
+  // Where the two cores go: each process's CPU time over the half-rate run, less what it uses idle (heartbeats,
+  // fetch polls, span exports), per order. This process is the load generator and the OTLP receiver.
+  const processes = [...running.map((s) => ({ name: s.name, pid: s.child.pid! })), { name: 'broker', pid: broker.pid }, { name: 'load + receiver', pid: process.pid }];
+  const cpuNow = () => Promise.all(processes.map((p) => cpuSeconds(p.pid)));
+  await sleep(5000); // the spans of the runs before are exported (OTEL_BSP_SCHEDULE_DELAY) before idle is measured
+  const idleFrom = [await cpuNow(), performance.now()] as const;
+  await sleep(3000);
+  const cpuBefore = await cpuNow();
+  const loadFrom = performance.now();
+  const idlePerMs = cpuBefore.map((c, i) => (c - idleFrom[0][i]!) / (loadFrom - idleFrom[1]));
   const run = await runLoad({ baseUrl: gatewayUrl, scenario: { description: 'bench', startRate: half, stages: [{ seconds, target: half }], maxInFlight: 1000 }, runId: `bench-${mode}-latency` });
   const readyAt = await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 20_000);
+  const [cpuAfter, loadMs] = [await cpuNow(), performance.now() - loadFrom];
+  const busy = cpuAfter.reduce((sum, c, i) => sum + c - cpuBefore[i]!, 0) / ((availableParallelism() * loadMs) / 1000);
+  const cpuMs = processes.map((p, i) => ({
+    name: p.name,
+    ms: (Math.max(0, cpuAfter[i]! - cpuBefore[i]! - idlePerMs[i]! * loadMs) * 1000) / Math.max(1, run.accepted.length),
+  }));
   const latency = percentiles(run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt));
   const rss = await Promise.all(running.map(async (s) => `${s.name} ${(await peakRssMb(s.child.pid!)).toFixed(0)} MB`));
   const services = [...running];
   await stopAll();
   const dropped = services.filter((s) => s.lines.some((line) => line.includes('spans dropped'))).map((s) => s.name);
   if (dropped.length > 0) say(`warning: spans dropped during the pipeline runs (${mode}) by ${dropped.join(', ')}`);
-  return { sustained, half, latency, rss, dropped };
+  return { sustained, half, latency, rss, dropped, cpuMs, busy };
 }
 
 try {
@@ -164,7 +187,7 @@ try {
 
   for (const [mode, how] of MODES) {
     const { traced, untraced } = intakes.get(mode)!;
-    const { sustained, half, latency, rss, dropped } = pipelines.get(mode)!;
+    const { sustained, half, latency, rss, dropped, cpuMs, busy } = pipelines.get(mode)!;
     row(`gateway intake, traced (${how})`, `${traced.rps.toFixed(0)} req/s, p50 ${traced.p50} ms, p99 ${traced.p99} ms`, httpLimit, `${(traced.rps / limit.rps).toFixed(2)}× the HTTP limit`);
     const exported = `${traced.spansPerOrder.toFixed(1)} spans per order received${traced.dropped ? ', SOME DROPPED' : ', none dropped'}`;
     row(`tracing overhead (${how})`, `traced ${traced.rps.toFixed(0)} req/s, ${exported}`, `untraced ${untraced.rps.toFixed(0)} req/s, p99 ${untraced.p99} ms`, `${((1 - traced.rps / untraced.rps) * 100).toFixed(1)}% fewer req/s with tracing`);
@@ -176,6 +199,13 @@ try {
     );
     row(`end-to-end latency at ${half} orders/s (${how})`, `p50 ${latency.p50} ms, p99 ${latency.p99} ms`, kafkaLatency, `p99 ${(latency.p99 / Math.max(1, e2e.p99Ms * 3)).toFixed(1)}× the broker's`);
     row(`peak RSS per process (${how})`, rss.join(', '), '150 MB target', '');
+    const total = cpuMs.reduce((sum, p) => sum + p.ms, 0);
+    row(
+      `CPU per order at ${half} orders/s (${how})`,
+      cpuMs.map((p) => `${p.name} ${p.ms.toFixed(2)} ms`).join(', '),
+      `${availableParallelism()} cores = ${availableParallelism() * 1000} CPU-ms per second`,
+      `${total.toFixed(2)} CPU-ms per order above idle; the cores ${(busy * 100).toFixed(0)}% busy`,
+    );
   }
   const [tuned, plain] = [intakes.get('batched')!, intakes.get('single')!];
   const [tunedRun, plainRun] = [pipelines.get('batched')!, pipelines.get('single')!];
