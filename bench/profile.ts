@@ -1,12 +1,12 @@
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { startLocalBroker } from '../kafka/local-broker.ts';
 import { startService } from '../scripts/services.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import { summarizeProfile } from './cpu-profile.ts';
+import { postOrders } from './intake.ts';
 import type { CpuProfile, Share } from './cpu-profile.ts';
 
 // `npm run bench:profile [-- --untraced] [--seconds N]`: where the gateway's CPU goes under intake load.
@@ -20,7 +20,6 @@ const dir = join(root, '.cache', 'profiles', values.untraced ? 'untraced' : 'tra
 await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });
 
-const body = JSON.stringify({ customerName: 'Aiko Tanaka', deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' }, items: [{ menuItemId: 'tuna-nigiri', quantity: 2 }] });
 const broker = await startLocalBroker();
 const store = await startTraceStoreServer(await openTraceStore({ maxSpans: 500_000 }), { otlpPort: 0, queryPort: 0 });
 const gateway = startService(
@@ -33,8 +32,8 @@ const gateway = startService(
 );
 try {
   const url = (await gateway.ready)!;
-  const result = await autocannon({ url: `${url}/orders/online`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 50, duration: seconds });
-  process.stderr.write(`[profile] ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, ${result.non2xx + result.errors} not 2xx\n`);
+  const result = await postOrders(url, seconds);
+  process.stderr.write(`[profile] ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.failed} not 2xx\n`);
 } finally {
   await gateway.stop();
   await store.close();

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import type { KafkaSendMode } from '../common/batching-publisher.ts';
 import { createKafka, ensureTopics } from '../common/kafka.ts';
 import { createLogger } from '../common/logger.ts';
@@ -13,6 +12,7 @@ import { NODE_FLAGS, startService } from '../scripts/services.ts';
 import type { ServiceName, ServiceProcess } from '../scripts/services.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
+import { ORDER_BODY, postOrders } from './intake.ts';
 import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -21,8 +21,6 @@ import { createInterface } from 'node:readline';
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const seconds = values.quick ? 3 : 10;
 const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-const example = { customerName: 'Aiko Tanaka', deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' }, items: [{ menuItemId: 'tuna-nigiri', quantity: 2 }, { menuItemId: 'miso-soup', quantity: 1 }] };
-const body = JSON.stringify(example);
 const rows: Array<[string, string, string, string]> = [];
 const row = (what: string, figure: string, limit: string, ratio: string) => {
   rows.push([what, figure, limit, ratio]);
@@ -40,10 +38,12 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function intake(url: string) {
-  const result = await autocannon({ url: `${url}/orders/online`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 50, duration: seconds });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors, requests: result.requests.total };
+/** The CPU seconds each of `pids` has used, and when they were read. */
+async function cpuSnapshot(pids: number[]): Promise<{ at: number; seconds: number[] }> {
+  return { seconds: await Promise.all(pids.map(cpuSeconds)), at: performance.now() };
 }
+
+const intake = (url: string) => postOrders(url, seconds);
 
 let broker = await startLocalBroker();
 // The receiver is the embedded trace store, in this process; it keeps the newest 200 000 spans and counts them all.
@@ -116,21 +116,19 @@ async function pipelineRun(mode: KafkaSendMode) {
   // Where the two cores go: each process's CPU time over the half-rate run, less what it uses idle (heartbeats,
   // fetch polls, span exports), per order. This process is the load generator and the OTLP receiver.
   const processes = [...running.map((s) => ({ name: s.name, pid: s.child.pid! })), { name: 'broker', pid: broker.pid }, { name: 'load + receiver', pid: process.pid }];
-  const cpuNow = () => Promise.all(processes.map((p) => cpuSeconds(p.pid)));
+  const pids = processes.map((p) => p.pid);
   await sleep(5000); // the spans of the runs before are exported (OTEL_BSP_SCHEDULE_DELAY) before idle is measured
-  const idleFrom = [await cpuNow(), performance.now()] as const;
+  const idle = await cpuSnapshot(pids);
   await sleep(3000);
-  const cpuBefore = await cpuNow();
-  const loadFrom = performance.now();
-  const idlePerMs = cpuBefore.map((c, i) => (c - idleFrom[0][i]!) / (loadFrom - idleFrom[1]));
+  const loadStart = await cpuSnapshot(pids);
   const run = await runLoad({ baseUrl: gatewayUrl, scenario: { description: 'bench', startRate: half, stages: [{ seconds, target: half }], maxInFlight: 1000 }, runId: `bench-${mode}-latency` });
   const readyAt = await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 20_000);
-  const [cpuAfter, loadMs] = [await cpuNow(), performance.now() - loadFrom];
-  const busy = cpuAfter.reduce((sum, c, i) => sum + c - cpuBefore[i]!, 0) / ((availableParallelism() * loadMs) / 1000);
-  const cpuMs = processes.map((p, i) => ({
-    name: p.name,
-    ms: (Math.max(0, cpuAfter[i]! - cpuBefore[i]! - idlePerMs[i]! * loadMs) * 1000) / Math.max(1, run.accepted.length),
-  }));
+  const loadEnd = await cpuSnapshot(pids);
+  const loadMs = loadEnd.at - loadStart.at;
+  const underLoad = loadEnd.seconds.map((s, i) => s - loadStart.seconds[i]!);
+  const whenIdle = loadStart.seconds.map((s, i) => ((s - idle.seconds[i]!) * loadMs) / (loadStart.at - idle.at));
+  const busy = underLoad.reduce((sum, s) => sum + s, 0) / ((availableParallelism() * loadMs) / 1000);
+  const cpuMs = processes.map((p, i) => ({ name: p.name, ms: (Math.max(0, underLoad[i]! - whenIdle[i]!) * 1000) / Math.max(1, run.accepted.length) }));
   const latency = percentiles(run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt));
   const rss = await Promise.all(running.map(async (s) => `${s.name} ${(await peakRssMb(s.child.pid!)).toFixed(0)} MB`));
   const services = [...running];
@@ -167,7 +165,7 @@ try {
     await freshBroker();
     const untraced = await intake(await start('gateway', { ITUNA_KAFKA_SEND: mode, OTEL_SDK_DISABLED: 'true' }));
     await stopAll();
-    if (traced.non2xx + untraced.non2xx > 0) say(`warning: ${traced.non2xx + untraced.non2xx} non-2xx or failed requests during intake (${mode})`);
+    if (traced.failed + untraced.failed > 0) say(`warning: ${traced.failed + untraced.failed} non-2xx or failed requests during intake (${mode})`);
     intakes.set(mode, { traced, untraced });
   }
 
@@ -177,8 +175,8 @@ try {
     { name: 'bench.producer-performance', partitions: 6 },
     { name: 'bench.end-to-end-latency', partitions: 1 },
   ]);
-  const pp = await producerPerformance(broker.brokers, 'bench.producer-performance', values.quick ? 20_000 : 100_000, body.length + 150);
-  const e2e = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', values.quick ? 300 : 2000, body.length + 150);
+  const pp = await producerPerformance(broker.brokers, 'bench.producer-performance', values.quick ? 20_000 : 100_000, ORDER_BODY.length + 150);
+  const e2e = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', values.quick ? 300 : 2000, ORDER_BODY.length + 150);
   const kafkaLatency = `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${(e2e.p99Ms * 3).toFixed(0)} ms`;
 
   // 4. The pipeline, its end-to-end latency and memory, both ways of sending.

@@ -5,8 +5,6 @@ import { once } from 'node:events';
 import { readFile, readdir } from 'node:fs/promises';
 import { test } from 'node:test';
 
-// `npm run bench -- --quick` end to end: it starts its own brokers and services, prints the whole table and
-// leaves nothing running. What the figures are is for BENCHMARKS.md, not for a test: only their presence is checked.
 /** Processes still running with `marker` in their environment (every child of the bench inherits it). */
 async function processesMarked(marker: string): Promise<string[]> {
   const found: string[] = [];
@@ -17,6 +15,8 @@ async function processesMarked(marker: string): Promise<string[]> {
   return found;
 }
 
+// `npm run bench -- --quick` end to end: it starts its own brokers and services, prints the whole table and
+// leaves nothing running. What the figures are is for BENCHMARKS.md, not for a test: only their presence is checked.
 test('When the benchmark runs briefly, then it prints every figure beside its limit, for both ways of sending', async () => {
   const run = randomUUID();
   const marker = `ITUNA_BENCH_SMOKE=${run}`;

@@ -23,8 +23,8 @@ const online = {
   items: [{ menuItemId: 'tuna-nigiri', quantity: 2 }],
 };
 
-const postOnline = (payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json', ...headers }, payload: payload as object });
+const postOnline = (payload: unknown, headers: Record<string, string> = {}, to: FastifyInstance = app) =>
+  to.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json', ...headers }, payload: payload as object });
 
 describe('gateway over a real broker', () => {
   before(async () => {
@@ -198,9 +198,9 @@ describe('gateway over a real broker', () => {
     const logger = createLogger('ituna-gateway', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
     const logged = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true, directOrderToken: TOKEN, logger });
     try {
-      await logged.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json' }, payload: online });
-      await logged.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json' }, payload: { ...online, customerName: '' } });
-      await logged.inject({ method: 'POST', url: '/orders/direct', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, payload: { items: online.items } });
+      await postOnline(online, {}, logged);
+      await postOnline({ ...online, customerName: '' }, {}, logged);
+      await logged.inject({ method: 'POST', url: '/orders/direct', headers: { authorization: `Bearer ${TOKEN}` }, payload: { items: online.items } });
     } finally {
       await logged.close();
     }

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { parseDelays } from '../../common/delays.ts';
 import type { Outgoing } from '../../common/kafka.ts';
 import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
-import type { OrderPlaced } from '../../common/topics/index.ts';
+import type { KitchenTicket, OrderPlaced } from '../../common/topics/index.ts';
 import type { WorkerContext } from '../../common/worker.ts';
 import { cookTicket } from '../../workers/kitchen/handle.ts';
 import type { Kitchen } from '../../workers/kitchen/handle.ts';
@@ -78,12 +78,15 @@ describe('validateOrder', () => {
   });
 });
 
+/** A direct order's ticket for one edamame. */
+const ticket = (orderId = randomUUID()): KitchenTicket => ({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] });
+
 describe('cookTicket', () => {
   it('When a ticket is cooked, then cooking and then ready are reported and no chef stays busy', async () => {
     const { sent, context } = collectingContext();
     const kitchen: Kitchen = { chefs: createChefs(2), delays: noDelays, cooked: new Set<string>() };
     const orderId = randomUUID();
-    await cookTicket({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] }, context, kitchen);
+    await cookTicket(ticket(orderId), context, kitchen);
     assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
     assert.equal(kitchen.chefs.busy, 0);
     assert.ok(kitchen.cooked.has(orderId));
@@ -92,9 +95,9 @@ describe('cookTicket', () => {
   it('When a ticket comes again after it was cooked, then nothing is cooked or reported twice', async () => {
     const { sent, context } = collectingContext();
     const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: new Set<string>() };
-    const ticket = { orderId: randomUUID(), channel: 'direct' as const, ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] };
-    await cookTicket(ticket, context, kitchen);
-    await cookTicket(ticket, context, kitchen);
+    const again = ticket();
+    await cookTicket(again, context, kitchen);
+    await cookTicket(again, context, kitchen);
     assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
   });
 
@@ -106,7 +109,7 @@ describe('cookTicket', () => {
     const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: new Set<string>() };
     const orderId = randomUUID();
     let done = false;
-    const cooked = cookTicket({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] }, context, kitchen).then(() => (done = true));
+    const cooked = cookTicket(ticket(orderId), context, kitchen).then(() => (done = true));
     for (let i = 0; i < 50 && acks.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready'], 'ready was sent without waiting for cooking to be acknowledged');
     acks[1]!();
@@ -126,9 +129,9 @@ describe('cookTicket', () => {
       return record(messages);
     };
     const kitchen: Kitchen = { chefs: createChefs(1), delays: parseDelays('cook=20'), cooked: new Set<string>() };
-    const ticket = { orderId: randomUUID(), channel: 'direct' as const, ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] };
-    await assert.rejects(cookTicket(ticket, context, kitchen), /not acknowledged/);
-    assert.equal(kitchen.cooked.has(ticket.orderId), false);
+    const refused = ticket();
+    await assert.rejects(cookTicket(refused, context, kitchen), /not acknowledged/);
+    assert.equal(kitchen.cooked.has(refused.orderId), false);
     assert.equal(kitchen.chefs.busy, 0);
   });
 });
