@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalBroker } from '../kafka/local-broker.ts';
-import { startService } from '../scripts/services.ts';
+import { startService } from '../start/services.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import { summarizeProfile } from './cpu-profile.ts';

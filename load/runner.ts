@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { percentiles } from '../common/stats.ts';
-import type { Percentiles } from '../common/stats.ts';
+import { percentiles } from '../report/percentiles.ts';
+import type { Percentiles } from '../report/percentiles.ts';
 import { durationOf, makeOrder, newTraceparent, pickRoute, rateAt } from './scenarios.js';
 import type { Scenario } from './scenarios.js';
 

@@ -1,6 +1,6 @@
-import type { FlatSpan } from '../common/otlp.ts';
-import { percentiles } from '../common/stats.ts';
-import type { Percentiles } from '../common/stats.ts';
+import type { FlatSpan } from '../traces/otlp.ts';
+import { percentiles } from './percentiles.ts';
+import type { Percentiles } from './percentiles.ts';
 
 export type { Percentiles };
 

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { configOrExit, httpUrl, loadConfig } from '../common/config.ts';
-import { createTraceQueryClient } from '../common/trace-query.ts';
+import { createTraceQueryClient } from '../traces/query.ts';
 import { analyzeTraces } from './analyze.ts';
 import { renderHtml, renderText } from './render.ts';
 

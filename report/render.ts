@@ -1,4 +1,5 @@
 import { isWait } from './analyze.ts';
+import { escapeHtml } from '../traces/html.ts';
 import type { BottleneckReport, Percentiles } from './analyze.ts';
 
 const ms = (value: number) => (value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`);
@@ -40,7 +41,6 @@ export function renderText(report: BottleneckReport, title: string): string {
   ].join('\n');
 }
 
-const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** A horizontal bar chart of critical-path share per stage. */
 function shareChart(report: BottleneckReport): string {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { FlatSpan } from '../common/otlp.ts';
+import type { FlatSpan } from '../traces/otlp.ts';
 
 /** What a trace search may ask for; a trace matches when one of its spans does. */
 export interface TraceQuery {

@@ -10,8 +10,8 @@ import { ordersStatus } from '../../common/topics/index.ts';
 import { startLocalBroker } from '../../kafka/local-broker.ts';
 import type { LocalBroker } from '../../kafka/local-broker.ts';
 import { runLoad } from '../../load/runner.ts';
-import { startService } from '../../scripts/services.ts';
-import type { ServiceName, ServiceProcess } from '../../scripts/services.ts';
+import { startService } from '../../start/services.ts';
+import type { ServiceName, ServiceProcess } from '../../start/services.ts';
 
 // Jepsen in miniature: orders under load while each worker is SIGKILLed once and the broker restarted once.
 // Nothing accepted may be lost, and no order may be cooked twice.

@@ -6,8 +6,8 @@ import { after, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalBroker } from '../../kafka/local-broker.ts';
 import type { LocalBroker } from '../../kafka/local-broker.ts';
-import { startService } from '../../scripts/services.ts';
-import type { ServiceProcess } from '../../scripts/services.ts';
+import { startService } from '../../start/services.ts';
+import type { ServiceProcess } from '../../start/services.ts';
 
 // A broker of its own: this test stops and restarts it under a running gateway.
 const order = { customerName: 'Aiko Tanaka', deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' }, items: [{ menuItemId: 'edamame', quantity: 1 }] };

@@ -6,9 +6,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { createProducer, ensureTopics } from '../../common/kafka.ts';
 import { ALL_TOPICS, deadLetterTopicOf, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
-import { readDeadLetters, replayDeadLetters } from '../../scripts/dlq.ts';
-import { startService } from '../../scripts/services.ts';
-import type { ServiceProcess } from '../../scripts/services.ts';
+import { readDeadLetters, replayDeadLetters } from '../../dlq/main.ts';
+import { startService } from '../../start/services.ts';
+import type { ServiceProcess } from '../../start/services.ts';
 import { testBrokers } from '../support/broker.ts';
 
 let brokers: string;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { startService } from '../../scripts/services.ts';
-import type { ServiceProcess } from '../../scripts/services.ts';
+import { startService } from '../../start/services.ts';
+import type { ServiceProcess } from '../../start/services.ts';
 import { testBrokers } from '../support/broker.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import type { OtlpReceiver } from '../support/otlp-receiver.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FlatSpan } from '../../common/otlp.ts';
-import { percentiles } from '../../common/stats.ts';
+import type { FlatSpan } from '../../traces/otlp.ts';
+import { percentiles } from '../../report/percentiles.ts';
 import { analyzeTraces, criticalPath, selfTime } from '../../report/analyze.ts';
 import { renderHtml, renderText } from '../../report/render.ts';
 

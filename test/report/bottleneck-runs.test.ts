@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTraceQueryClient } from '../../common/trace-query.ts';
+import { createTraceQueryClient } from '../../traces/query.ts';
 import { runLoad } from '../../load/runner.ts';
 import type { Scenario } from '../../load/scenarios.js';
 import { analyzeTraces } from '../../report/analyze.ts';

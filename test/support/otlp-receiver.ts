@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { flattenResourceSpans } from '../../common/otlp.ts';
-import type { FlatSpan } from '../../common/otlp.ts';
+import { flattenResourceSpans } from '../../traces/otlp.ts';
+import type { FlatSpan } from '../../traces/otlp.ts';
 
 /** An OTLP/HTTP JSON trace receiver for tests: keeps every span it is sent. */
 export interface OtlpReceiver {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startService } from '../../scripts/services.ts';
-import type { ServiceProcess } from '../../scripts/services.ts';
+import { startService } from '../../start/services.ts';
+import type { ServiceProcess } from '../../start/services.ts';
 
 /** The gateway and both workers as real processes on one broker, exporting spans to `otlpUrl`. */
 export interface Pipeline {
