@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { OnlineOrderRequest, OrderAccepted } from '../gateway/routes/orders.ts';
+import { OnlineOrderRequest, OrderAccepted } from '../gateway/schemas.ts';
 
 // The HTTP limit: the same route, body schema and response as the gateway, answering 202 without Kafka.
 const app = Fastify({ ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } } }).withTypeProvider<TypeBoxTypeProvider>();

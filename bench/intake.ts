@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { exampleOnlineOrder } from '../gateway/routes/orders.ts';
+import { exampleOnlineOrder } from '../gateway/schemas.ts';
 
 /** The order every benchmark posts: the API's own example. */
 export const ORDER_BODY = JSON.stringify(exampleOnlineOrder);

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { IHeaders } from 'kafkajs';
 import { configOrExit, loadConfig } from '../common/config.ts';
-import { createKafka, createProducer, headerText, kafkaBrokers, readTopic } from '../common/kafka.ts';
+import { createKafka, createProducer, headerText, kafkaBrokers } from '../common/kafka/client.ts';
+import { readTopic } from '../common/kafka/follower.ts';
+import { createPublisher } from '../common/kafka/publish.ts';
 import { createLogger } from '../common/logger.ts';
 import { deadLetterTopicOf } from '../common/topics/index.ts';
 
@@ -20,7 +22,8 @@ const DLQ_HEADER = /^ituna\.dlq\./;
 
 /** Every message of `<topic>.dlq`, oldest first. */
 export async function readDeadLetters(brokers: string[], topic: string): Promise<DeadLetter[]> {
-  const kafka = createKafka('ituna-dlq', brokers, createLogger('ituna-dlq', 'warn'));
+  const log = createLogger('ituna-dlq', 'warn');
+  const kafka = createKafka('ituna-dlq', brokers, log);
   return (await readTopic(kafka, deadLetterTopicOf(topic))).map((message) => ({
     offset: message.offset,
     key: message.key?.toString(),
@@ -39,15 +42,12 @@ export async function replayDeadLetters(brokers: string[], topic: string, offset
   const kafka = createKafka('ituna-dlq', brokers, createLogger('ituna-dlq', 'warn'));
   const producer = createProducer(kafka);
   await producer.connect();
-  await producer.send({
-    topic,
-    acks: -1,
-    messages: letters.map((l) => ({
-      key: l.key,
-      value: l.value,
-      headers: Object.fromEntries(Object.entries(l.headers).filter(([name]) => !DLQ_HEADER.test(name))) as IHeaders,
+  await createPublisher(producer, 'single')(
+    letters.map((l) => ({
+      topic,
+      message: { key: l.key, value: l.value, headers: Object.fromEntries(Object.entries(l.headers).filter(([name]) => !DLQ_HEADER.test(name))) as IHeaders },
     })),
-  });
+  );
   await producer.disconnect();
   return letters.length;
 }

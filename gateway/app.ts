@@ -1,34 +1,17 @@
 import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Outgoing } from '../common/kafka.ts';
-import { serverSpanOf } from '../common/telemetry.ts';
-import { trace } from '@opentelemetry/api';
+import type { GatewayDeps } from './deps.ts';
 import { ErrorResponse, HttpError, frameworkErrors, registerErrorHandling } from './errors.ts';
-import type { OrderHistory } from './order-history.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
 import { menuRoutes } from './routes/menu.ts';
 import { orderRoutes } from './routes/orders.ts';
-
-/** What the gateway needs from outside: a way to publish (acknowledged by Kafka), the order history, readiness. */
-export interface GatewayDeps {
-  publish(messages: Outgoing[]): Promise<void>;
-  orders: OrderHistory;
-  isReady(): boolean;
-  directOrderToken?: string;
-  /** Base URL of the trace UI, for links to an order's trace (JAEGER_UI_URL). */
-  traceUiUrl?: string;
-  /** Orders one client (by IP) may place per minute; 0 or absent: no limit. */
-  ordersPerMinute?: number;
-  /** Origins allowed to call the API from a browser; absent: CORS stays off. */
-  corsOrigins?: string[];
-  logger?: FastifyBaseLogger;
-}
+import { tracingHooks } from './tracing.ts';
 
 /**
  * One access-log line per request instead of Fastify's two ("incoming request", then "request completed"): the
@@ -59,14 +42,7 @@ export async function buildApp(deps: GatewayDeps) {
   app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorResponse);
 
-  // W3C Trace Context Level 2: tell the caller which trace its request became.
-  app.addHook('onSend', async (request, reply) => {
-    const span = serverSpanOf(request.raw) ?? trace.getActiveSpan();
-    const ctx = span?.spanContext();
-    if (ctx && trace.isSpanContextValid(ctx)) {
-      reply.header('traceresponse', `00-${ctx.traceId}-${ctx.spanId}-${ctx.traceFlags.toString(16).padStart(2, '0')}`);
-    }
-  });
+  await app.register(tracingHooks);
 
   if (deps.corsOrigins?.length) await app.register(cors, { origin: deps.corsOrigins });
   // Registered everywhere but applied only where a route asks for it (the order routes).
@@ -75,14 +51,6 @@ export async function buildApp(deps: GatewayDeps) {
     enableDraftSpec: true,
     errorResponseBuilder: (_request, context) =>
       new HttpError(429, 'rate_limited', `Too many orders from this client: at most ${context.max} a minute. Retry in ${context.after}.`),
-  });
-
-  // A traceparent that is not W3C is ignored by the propagator (the request starts a new trace); say so.
-  app.addHook('onRequest', async (request) => {
-    const traceparent = request.headers.traceparent;
-    if (typeof traceparent === 'string' && !/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(traceparent.trim())) {
-      request.log.warn({ traceparent: traceparent.slice(0, 80) }, 'ignored a malformed traceparent; this request starts a new trace');
-    }
   });
 
   await app.register(swagger, {

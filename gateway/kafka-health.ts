@@ -1,4 +1,4 @@
-import { canConnect } from '../common/net.ts';
+import { canConnect } from '../common/kafka/reachable.ts';
 
 /** Whether any bootstrap broker accepts connections, checked every `intervalMs`. */
 export interface BrokerWatch {

@@ -1,5 +1,10 @@
-import type { Channel, OrderStatus, RejectionReason } from '../common/orders.ts';
-import { STATUS_RANK } from '../common/orders.ts';
+import type { Channel, OrderStatus, RejectionReason } from '../common/restaurant/order.ts';
+import { STATUS_RANK } from '../common/restaurant/order.ts';
+import type { Kafka } from 'kafkajs';
+import { followTopic } from '../common/kafka/follower.ts';
+import type { Follower } from '../common/kafka/follower.ts';
+import type { Logger } from '../common/logger.ts';
+import { ordersStatus } from '../common/topics/index.ts';
 import type { OrderStatusChange } from '../common/topics/index.ts';
 
 /** What the gateway knows of one order: its status, when it reached each status, and its trace. */
@@ -43,4 +48,15 @@ export function createOrderHistory(limit = 100_000): OrderHistory {
       return orders.size;
     },
   };
+}
+
+/**
+ * Keeps `history` up to date from `orders.status` (every status change from the beginning, then as they come):
+ * how every gateway replica answers GET /orders/{id}. Resolves once it has caught up with the topic.
+ */
+export async function followOrderHistory(kafka: Kafka, log: Logger, history: OrderHistory): Promise<Follower> {
+  const follower = await followTopic(kafka, ordersStatus, { log, onMessage: (change, { traceId }) => history.apply(change, traceId) });
+  await follower.caughtUp;
+  log.info({ orders: history.size }, 'caught up with the order history');
+  return follower;
 }

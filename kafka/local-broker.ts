@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { canConnect } from '../common/net.ts';
+import { canConnect } from '../common/kafka/reachable.ts';
 
 const kafkaDir = import.meta.dirname;
 const cacheRoot = join(kafkaDir, '..', '.cache', 'kafka');

@@ -17,8 +17,8 @@ if (!defined || !(scale > 0 && scale <= 10)) {
 }
 const scenario = { ...defined, stages: defined.stages.map((s) => ({ ...s, seconds: s.seconds * scale })) };
 const runId = values['run-id'] ?? `${name}-${randomBytes(4).toString('hex')}`;
-const token = process.env.ITUNA_DIRECT_ORDER_TOKEN || undefined;
-console.error(`run ${runId}: ${name} — ${scenario.description}${token ? '' : ' (no ITUNA_DIRECT_ORDER_TOKEN: direct orders left out)'}`);
+const token = process.env.ITUNA_MANAGEMENT_TOKEN || process.env.ITUNA_DIRECT_ORDER_TOKEN || undefined;
+console.error(`run ${runId}: ${name} — ${scenario.description}${token ? '' : ' (no ITUNA_MANAGEMENT_TOKEN: direct orders left out)'}`);
 
 const summary = await runLoad({ baseUrl: values.url!, scenario, runId, token, onProgress: (line) => process.stderr.write(`\r${line}   `) });
 const { latency } = summary;

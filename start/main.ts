@@ -1,5 +1,5 @@
 import { configOrExit, hostPortList, loadConfig, text } from '../common/config.ts';
-import { canConnect } from '../common/net.ts';
+import { canConnect } from '../common/kafka/reachable.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import type { TraceStoreServer } from '../tracestore/server.ts';

@@ -1,12 +1,13 @@
 import { deadLetterTopicOf } from './topic.ts';
-import { kitchenTickets } from './kitchen-tickets.ts';
 import { ordersPlaced } from './orders-placed.ts';
+import { kitchenTickets } from './kitchen-tickets.ts';
 import { ordersStatus } from './orders-status.ts';
 import { controlTopic } from './control.ts';
 
+// The topic contracts in the order the data flows: placed orders → kitchen tickets → statuses; settings on the side.
 export * from './topic.ts';
-export * from './kitchen-tickets.ts';
 export * from './orders-placed.ts';
+export * from './kitchen-tickets.ts';
 export * from './orders-status.ts';
 export * from './control.ts';
 

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { CHANNELS, OrderId, OrderItems } from '../orders.ts';
+import { CHANNELS, OrderId, OrderItems } from '../restaurant/order.ts';
 import { defineTopic } from './topic.ts';
 
 export const KitchenTicket = Type.Object(

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { CustomerName, DeliveryAddress, OrderId, OrderItems, TableNumber } from '../orders.ts';
+import { CustomerName, DeliveryAddress, OrderId, OrderItems, TableNumber } from '../restaurant/order.ts';
 import { defineTopic } from './topic.ts';
 
 export const OrderPlaced = Type.Object(

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { CHANNELS, ORDER_STATUSES, OrderId, RejectionReason } from '../orders.ts';
+import { CHANNELS, ORDER_STATUSES, OrderId, RejectionReason } from '../restaurant/order.ts';
 import { defineTopic } from './topic.ts';
 
 export const OrderStatusChange = Type.Object(

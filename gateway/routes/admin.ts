@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { parseDelayChanges } from '../../common/delays.ts';
-import { outgoing } from '../../common/kafka.ts';
+import { parseDelayChanges } from '../../common/restaurant/delays.ts';
+import { outgoing } from '../../common/kafka/publish.ts';
 import { controlTopic } from '../../common/topics/index.ts';
-import type { GatewayDeps } from '../app.ts';
+import type { GatewayDeps } from '../deps.ts';
 import { managementOnly } from '../auth.ts';
 import { ErrorResponse, HttpError } from '../errors.ts';
 
@@ -34,7 +34,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
           503: ErrorResponse,
         },
       },
-      onRequest: managementOnly(deps.directOrderToken, 'Admin routes'),
+      onRequest: managementOnly(deps.managementToken, 'Admin routes'),
     },
     async (request, reply) => {
       if (request.body.delays) {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { MENU } from '../../common/menu.ts';
+import { MENU } from '../../common/restaurant/menu.ts';
 
 const MenuResponse = Type.Array(
   Type.Object({ id: Type.String(), name: Type.String(), priceCents: Type.Integer(), inStock: Type.Boolean() }),

@@ -1,4 +1,4 @@
-// k6 run load/k6/orders.js -e SCENARIO=steady -e BASE_URL=http://localhost:3000 [-e ITUNA_DIRECT_ORDER_TOKEN=…] [-e RUN_ID=…]
+// k6 run load/k6/orders.js -e SCENARIO=steady -e BASE_URL=http://localhost:3000 [-e ITUNA_MANAGEMENT_TOKEN=…] [-e RUN_ID=…]
 // Every request starts its own trace (traceparent) and carries the run id in baggage, so
 // `npm run bottlenecks -- --run <RUN_ID>` reports on exactly this run.
 import http from 'k6/http';
@@ -9,7 +9,7 @@ const name = __ENV.SCENARIO || 'steady';
 const scenario = scenarios[name];
 if (!scenario) throw new Error(`unknown SCENARIO ${name}; one of ${Object.keys(scenarios).join(', ')}`);
 const baseUrl = __ENV.BASE_URL || 'http://localhost:3000';
-const token = __ENV.ITUNA_DIRECT_ORDER_TOKEN;
+const token = __ENV.ITUNA_MANAGEMENT_TOKEN || __ENV.ITUNA_DIRECT_ORDER_TOKEN;
 const runId = __ENV.RUN_ID || `k6-${name}-${randomHex(4)}`;
 
 /** @type {import('k6/options').Options} */

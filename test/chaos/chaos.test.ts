@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import { readTopic } from '../../common/kafka.ts';
+import { readTopic } from '../../common/kafka/follower.ts';
 import { ordersStatus } from '../../common/topics/index.ts';
 import { startLocalBroker } from '../../kafka/local-broker.ts';
 import type { LocalBroker } from '../../kafka/local-broker.ts';
@@ -35,7 +35,7 @@ function start(name: ServiceName): Promise<string | undefined> {
     ITUNA_DELAYS: 'address=1,name=1,inventory=2,cook=3~2',
     ITUNA_KITCHEN_CHEFS: '6',
     ITUNA_ORDERS_PER_MINUTE: '0',
-    ITUNA_DIRECT_ORDER_TOKEN: TOKEN,
+    ITUNA_MANAGEMENT_TOKEN: TOKEN,
     PORT: '0',
     LOG_LEVEL: 'info',
   });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, flag, httpUrl, integer, loadConfig, oneOf, text } from '../../common/config.ts';
-import { kafkaBrokers } from '../../common/kafka.ts';
-import { telemetryConfigSchema } from '../../common/telemetry.ts';
+import { kafkaBrokers } from '../../common/kafka/client.ts';
+import { telemetryConfigSchema } from '../../common/telemetry/sdk.ts';
 
 const schema = { PORT: integer(3000, 0, 65535), HOST: text('127.0.0.1'), LOG_LEVEL: oneOf(['info', 'debug'], 'info'), DEBUG: flag(false) };
 

@@ -9,16 +9,13 @@ import { testBrokers } from '../support/broker.ts';
 import { startPipeline } from '../support/pipeline.ts';
 import type { Pipeline } from '../support/pipeline.ts';
 import { hasKcat, readTopicWithKcat } from '../support/kcat.ts';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import type { OtlpReceiver } from '../support/otlp-receiver.ts';
+import { startTraceReceiver } from '../support/trace-receiver.ts';
+import type { TraceReceiver } from '../support/trace-receiver.ts';
+import { onlineOrder, onsiteOrder } from '../support/fixtures.ts';
 
 // The whole pipeline as real processes on the real broker, traced into an OTLP receiver of the test's own.
 const TOKEN = `e2e-${randomBytes(8).toString('hex')}`;
-const items = [
-  { menuItemId: 'tuna-nigiri', quantity: 2 },
-  { menuItemId: 'miso-soup', quantity: 1 },
-];
-const address = { street: '12 Fulton Street', city: 'New York', zip: '10038' };
+const { items, deliveryAddress: address } = onlineOrder;
 
 interface Placed {
   orderId: string;
@@ -27,7 +24,7 @@ interface Placed {
 }
 
 let brokers: string;
-let receiver: OtlpReceiver;
+let receiver: TraceReceiver;
 let gatewayUrl: string;
 let pipeline: Pipeline;
 let services: ServiceProcess[] = [];
@@ -117,8 +114,8 @@ function assertOneConnectedTrace(spans: FlatSpan[], orderId: string, channel: st
 for (const send of ['batched', 'single'] as const) describe(`the traced order pipeline, end to end (ITUNA_KAFKA_SEND=${send})`, { timeout: 180_000 }, () => {
   before(async () => {
     brokers = await testBrokers();
-    receiver = await startOtlpReceiver();
-    pipeline = await startPipeline(brokers, receiver.url, { ITUNA_DELAYS: 'address=2,name=1,inventory=3,cook=5', ITUNA_DIRECT_ORDER_TOKEN: TOKEN, ITUNA_KAFKA_SEND: send });
+    receiver = await startTraceReceiver();
+    pipeline = await startPipeline(brokers, receiver.url, { ITUNA_DELAYS: 'address=2,name=1,inventory=3,cook=5', ITUNA_MANAGEMENT_TOKEN: TOKEN, ITUNA_KAFKA_SEND: send });
     gatewayUrl = pipeline.gatewayUrl;
     services = pipeline.services;
   });
@@ -130,7 +127,7 @@ for (const send of ['batched', 'single'] as const) describe(`the traced order pi
   });
 
   it('When a website order is placed, then it is one trace from the HTTP call through validation to the kitchen', async (t) => {
-    const placed = await post('/orders/online', { customerName: 'Aiko Tanaka', deliveryAddress: address, items });
+    const placed = await post('/orders/online', onlineOrder);
     assert.equal(placed.response.headers.get('location'), `/orders/${placed.orderId}`);
     assert.match(placed.response.headers.get('traceresponse') ?? '', new RegExp(`^00-${placed.traceId}-[0-9a-f]{16}-01$`));
 
@@ -173,7 +170,7 @@ for (const send of ['batched', 'single'] as const) describe(`the traced order pi
   });
 
   it("When a worker logs an order, then the JSON line carries the order id and the order's trace and span ids", async () => {
-    const placed = await post('/orders/online', { customerName: 'Aiko Tanaka', deliveryAddress: address, items });
+    const placed = await post('/orders/online', onlineOrder);
     await orderWhenSettled(placed.orderId);
     const spans = await traceWith(placed.traceId, ['validate order', 'cook order']);
     for (const [service, message] of [
@@ -189,7 +186,7 @@ for (const send of ['batched', 'single'] as const) describe(`the traced order pi
   });
 
   it('When an order is placed at a table, then it is validated and cooked in one trace', async () => {
-    const placed = await post('/orders/onsite', { table: 7, customerName: 'Kenji Sato', items });
+    const placed = await post('/orders/onsite', onsiteOrder);
     assert.equal((await orderWhenSettled(placed.orderId)).status, 'ready');
     const spans = await traceWith(placed.traceId, ['POST /orders/onsite', 'validate order', 'cook order']);
     assertOneConnectedTrace(spans, placed.orderId, 'onsite');
@@ -208,7 +205,7 @@ for (const send of ['batched', 'single'] as const) describe(`the traced order pi
 
   it('When an order fails its checks, then it is rejected with reasons and never reaches the kitchen', async () => {
     const placed = await post('/orders/online', {
-      customerName: 'Aiko Tanaka',
+      ...onlineOrder,
       deliveryAddress: { ...address, zip: '94103' },
       items: [{ menuItemId: 'unicorn-roll', quantity: 1 }],
     });
@@ -230,7 +227,7 @@ for (const send of ['batched', 'single'] as const) describe(`the traced order pi
     const clientSpanId = randomBytes(8).toString('hex');
     const placed = await post(
       '/orders/online',
-      { customerName: 'Aiko Tanaka', deliveryAddress: address, items },
+      onlineOrder,
       { traceparent: `00-${clientTraceId}-${clientSpanId}-01` },
     );
     assert.equal(placed.traceId, clientTraceId);
@@ -264,7 +261,7 @@ for (const send of ['batched', 'single'] as const) describe(`the traced order pi
       t.skip('kcat is not installed (apt-get install -y kcat)');
       return;
     }
-    const placed = await post('/orders/online', { customerName: 'Aiko Tanaka', deliveryAddress: address, items });
+    const placed = await post('/orders/online', onlineOrder);
     await orderWhenSettled(placed.orderId);
     for (const topic of ['orders.placed', 'kitchen.tickets', 'orders.status']) {
       const messages = (await readTopicWithKcat(brokers, topic)).filter((m) => m.key === placed.orderId);

@@ -8,9 +8,10 @@ import { startLocalBroker } from '../../kafka/local-broker.ts';
 import type { LocalBroker } from '../../kafka/local-broker.ts';
 import { startService } from '../../start/services.ts';
 import type { ServiceProcess } from '../../start/services.ts';
+import { onlineOrder } from '../support/fixtures.ts';
 
 // A broker of its own: this test stops and restarts it under a running gateway.
-const order = { customerName: 'Aiko Tanaka', deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' }, items: [{ menuItemId: 'edamame', quantity: 1 }] };
+const order = onlineOrder;
 let broker: LocalBroker | undefined;
 let gateway: ServiceProcess | undefined;
 let dataDir: string;

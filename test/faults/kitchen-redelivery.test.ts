@@ -4,18 +4,19 @@ import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics, readTopic } from '../../common/kafka.ts';
+import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
+import { readTopic } from '../../common/kafka/follower.ts';
 import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import { startService } from '../../start/services.ts';
 import type { ServiceProcess } from '../../start/services.ts';
 import { testBrokers } from '../support/broker.ts';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import type { OtlpReceiver } from '../support/otlp-receiver.ts';
+import { startTraceReceiver } from '../support/trace-receiver.ts';
+import type { TraceReceiver } from '../support/trace-receiver.ts';
 
 let brokers: string;
 let kafka: Kafka;
 let producer: Producer;
-let receiver: OtlpReceiver;
+let receiver: TraceReceiver;
 let kitchen: ServiceProcess | undefined;
 
 const startKitchen = async () => {
@@ -35,7 +36,7 @@ before(async () => {
   await ensureTopics(kafka, ALL_TOPICS);
   producer = createProducer(kafka);
   await producer.connect();
-  receiver = await startOtlpReceiver();
+  receiver = await startTraceReceiver();
   await startKitchen();
 });
 after(async () => {

@@ -4,26 +4,20 @@ import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics } from '../../common/kafka.ts';
+import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
 import { ALL_TOPICS, deadLetterTopicOf, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { readDeadLetters, replayDeadLetters } from '../../dlq/main.ts';
 import { startService } from '../../start/services.ts';
 import type { ServiceProcess } from '../../start/services.ts';
 import { testBrokers } from '../support/broker.ts';
+import { onsiteOrder } from '../support/fixtures.ts';
 
 let brokers: string;
 let kafka: Kafka;
 let producer: Producer;
 let validation: ServiceProcess;
 
-const validOrder = (orderId: string) => ({
-  orderId,
-  channel: 'onsite' as const,
-  placedAt: new Date().toISOString(),
-  customerName: 'Kenji Sato',
-  table: 3,
-  items: [{ menuItemId: 'edamame', quantity: 1 }],
-});
+const validOrder = (orderId: string) => ({ orderId, channel: 'onsite' as const, placedAt: new Date().toISOString(), ...onsiteOrder });
 
 /** Waits until orders.status has a status for `orderId`, read by a plain consumer. */
 async function statusOf(orderId: string, timeoutMs = 20_000): Promise<string> {

@@ -4,18 +4,18 @@ import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics } from '../../common/kafka.ts';
+import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
 import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
-import { SHUTDOWN_GRACE_MS } from '../../common/service.ts';
+import { SHUTDOWN_GRACE_MS } from '../../common/service/process.ts';
 import { startService } from '../../start/services.ts';
 import type { ServiceProcess } from '../../start/services.ts';
 import { testBrokers } from '../support/broker.ts';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import type { OtlpReceiver } from '../support/otlp-receiver.ts';
+import { startTraceReceiver } from '../support/trace-receiver.ts';
+import type { TraceReceiver } from '../support/trace-receiver.ts';
 
 let brokers: string;
 let producer: Producer;
-let receiver: OtlpReceiver;
+let receiver: TraceReceiver;
 const kitchens: ServiceProcess[] = [];
 
 const startKitchen = async () => {
@@ -31,7 +31,7 @@ before(async () => {
   await ensureTopics(kafka, ALL_TOPICS);
   producer = createProducer(kafka);
   await producer.connect();
-  receiver = await startOtlpReceiver();
+  receiver = await startTraceReceiver();
 });
 after(async () => {
   await Promise.all(kitchens.map((k) => k.stop()));

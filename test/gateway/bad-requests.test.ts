@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics, publish } from '../../common/kafka.ts';
-import { ALL_TOPICS } from '../../common/topics/index.ts';
-import { buildApp } from '../../gateway/app.ts';
-import { createOrderHistory } from '../../gateway/order-history.ts';
-import { testBrokers } from '../support/broker.ts';
+import { onlineOrder, onsiteOrder } from '../support/fixtures.ts';
+import { buildTestGateway } from '../support/gateway.ts';
+import type { TestGateway } from '../support/gateway.ts';
 
 // Hostile and broken requests, each answered with a clear 4xx JSON error — never a 5xx, never a stack trace.
 const TOKEN = 'bad-requests-token';
-const address = { street: '12 Fulton Street', city: 'New York', zip: '10038' };
-const items = [{ menuItemId: 'tuna-nigiri', quantity: 2 }];
-const online = { customerName: 'Aiko Tanaka', deliveryAddress: address, items };
-const onsite = { table: 7, customerName: 'Kenji Sato', items };
+const online = onlineOrder;
+const onsite = onsiteOrder;
+const { deliveryAddress: address, items } = online;
 const json = { 'content-type': 'application/json' };
 
 interface Row {
@@ -107,21 +102,16 @@ const rows: Row[] = [
   { name: 'settings with a bad delay', method: 'PUT', url: '/admin/settings', headers: { ...json, authorization: `Bearer ${TOKEN}` }, payload: { delays: 'cook=-5' }, status: 400, code: 'invalid_request', field: 'delays' },
 ];
 
-let producer: Producer;
+let gateway: TestGateway;
 let app: FastifyInstance;
 
 describe('hostile and broken requests', () => {
   before(async () => {
-    const kafka = new Kafka({ clientId: 'bad-requests-test', brokers: (await testBrokers()).split(','), logLevel: logLevel.NOTHING });
-    await ensureTopics(kafka, ALL_TOPICS);
-    producer = createProducer(kafka);
-    await producer.connect();
-    app = await buildApp({ publish: (m) => publish(producer, m), orders: createOrderHistory(), isReady: () => true, directOrderToken: TOKEN });
+    // HTTP behaviour only: the gateway records what it would publish, no broker needed.
+    gateway = await buildTestGateway({ managementToken: TOKEN });
+    app = gateway.app;
   });
-  after(async () => {
-    await app?.close();
-    await producer?.disconnect();
-  });
+  after(() => gateway?.close());
 
   let serverErrors = 0;
   for (const row of rows) {

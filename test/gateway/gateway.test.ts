@@ -2,42 +2,32 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics, publish } from '../../common/kafka.ts';
+import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../common/logger.ts';
-import { ALL_TOPICS, controlTopic, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
-import { buildApp } from '../../gateway/app.ts';
-import { createOrderHistory } from '../../gateway/order-history.ts';
+import { controlTopic, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { testBrokers } from '../support/broker.ts';
+import { onlineOrder } from '../support/fixtures.ts';
+import { buildTestGateway } from '../support/gateway.ts';
+import type { TestGateway } from '../support/gateway.ts';
 
 // The gateway on a real producer and broker, driven through Fastify's inject.
 const TOKEN = 'gateway-test-token';
+let brokers: string;
+let gateway: TestGateway;
 let kafka: Kafka;
-let producer: Producer;
 let app: FastifyInstance;
-const orders = createOrderHistory();
-const online = {
-  customerName: 'Aiko Tanaka',
-  deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' },
-  items: [{ menuItemId: 'tuna-nigiri', quantity: 2 }],
-};
+const online = onlineOrder;
 
 const postOnline = (payload: unknown, headers: Record<string, string> = {}, to: FastifyInstance = app) =>
   to.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json', ...headers }, payload: payload as object });
 
 describe('gateway over a real broker', () => {
   before(async () => {
-    kafka = new Kafka({ clientId: 'gateway-test', brokers: (await testBrokers()).split(','), logLevel: logLevel.NOTHING });
-    await ensureTopics(kafka, ALL_TOPICS);
-    producer = createProducer(kafka);
-    await producer.connect();
-    app = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true, directOrderToken: TOKEN });
+    brokers = await testBrokers();
+    gateway = await buildTestGateway({ brokers, managementToken: TOKEN });
+    ({ app, kafka } = gateway as TestGateway & { kafka: Kafka });
   });
-  after(async () => {
-    await app?.close();
-    await producer?.disconnect();
-  });
+  after(() => gateway?.close());
 
   it('When a valid website order is posted, then it is on orders.placed (keyed by its id) before the 202', async () => {
     const response = await postOnline(online);
@@ -66,7 +56,7 @@ describe('gateway over a real broker', () => {
     await consumer.disconnect();
     assert.deepEqual((seen.get(ordersPlaced.name) as { items: unknown }).items, online.items);
     assert.equal((seen.get(ordersStatus.name) as { status: string }).status, 'accepted');
-    assert.equal(orders.get(orderId)?.status, 'accepted');
+    assert.equal(gateway.orders.get(orderId)?.status, 'accepted');
   });
 
   it('When GET /orders/{id} asks for an unknown or malformed id, then it answers 404 or 400 in JSON', async () => {
@@ -117,8 +107,8 @@ describe('gateway over a real broker', () => {
   });
 
   it('When no management token is configured, then direct orders answer 503 "not configured"', async () => {
-    const bare = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true });
-    const response = await bare.inject({ method: 'POST', url: '/orders/direct', headers: { authorization: 'Bearer x' }, payload: { items: online.items } });
+    const bare = await buildTestGateway();
+    const response = await bare.app.inject({ method: 'POST', url: '/orders/direct', headers: { authorization: 'Bearer x' }, payload: { items: online.items } });
     await bare.close();
     assert.equal(response.statusCode, 503);
     assert.equal(response.json().error.code, 'not_configured');
@@ -152,9 +142,9 @@ describe('gateway over a real broker', () => {
   });
 
   it('When one client places more orders a minute than allowed, then it gets 429 with rate-limit headers, and may still read orders', async () => {
-    const limited = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true, ordersPerMinute: 2 });
+    const limited = await buildTestGateway({ ordersPerMinute: 2 });
     try {
-      const place = () => limited.inject({ method: 'POST', url: '/orders/online', payload: online });
+      const place = () => limited.app.inject({ method: 'POST', url: '/orders/online', payload: online });
       const first = await place();
       assert.equal(first.statusCode, 202);
       assert.equal(first.headers['ratelimit-limit'], '2');
@@ -165,7 +155,7 @@ describe('gateway over a real broker', () => {
       assert.equal(refused.json().error.code, 'rate_limited');
       assert.match(String(refused.headers['retry-after']), /^\d+$/);
       assert.ok(refused.headers['ratelimit-reset'] !== undefined);
-      assert.equal((await limited.inject({ url: `/orders/${first.json().orderId}` })).statusCode, 200, 'reading is not limited');
+      assert.equal((await limited.app.inject({ url: `/orders/${first.json().orderId}` })).statusCode, 200, 'reading is not limited');
     } finally {
       await limited.close();
     }
@@ -175,9 +165,9 @@ describe('gateway over a real broker', () => {
     const preflight = (target: FastifyInstance) =>
       target.inject({ method: 'OPTIONS', url: '/orders/online', headers: { origin: 'https://sushi.example', 'access-control-request-method': 'POST' } });
     assert.equal((await preflight(app)).headers['access-control-allow-origin'], undefined);
-    const open = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true, corsOrigins: ['https://sushi.example'] });
+    const open = await buildTestGateway({ corsOrigins: ['https://sushi.example'] });
     try {
-      assert.equal((await preflight(open)).headers['access-control-allow-origin'], 'https://sushi.example');
+      assert.equal((await preflight(open.app)).headers['access-control-allow-origin'], 'https://sushi.example');
     } finally {
       await open.close();
     }
@@ -196,11 +186,11 @@ describe('gateway over a real broker', () => {
   it('When requests are served, then each leaves one access-log line with method, URL, status and time, and no token', async () => {
     const lines: Array<Record<string, any>> = [];
     const logger = createLogger('ituna-gateway', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const logged = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true, directOrderToken: TOKEN, logger });
+    const logged = await buildTestGateway({ managementToken: TOKEN, logger });
     try {
-      await postOnline(online, {}, logged);
-      await postOnline({ ...online, customerName: '' }, {}, logged);
-      await logged.inject({ method: 'POST', url: '/orders/direct', headers: { authorization: `Bearer ${TOKEN}` }, payload: { items: online.items } });
+      await postOnline(online, {}, logged.app);
+      await postOnline({ ...online, customerName: '' }, {}, logged.app);
+      await logged.app.inject({ method: 'POST', url: '/orders/direct', headers: { authorization: `Bearer ${TOKEN}` }, payload: { items: online.items } });
     } finally {
       await logged.close();
     }

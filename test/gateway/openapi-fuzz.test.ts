@@ -2,14 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, it } from 'node:test';
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics, publish } from '../../common/kafka.ts';
-import { ALL_TOPICS } from '../../common/topics/index.ts';
-import { buildApp } from '../../gateway/app.ts';
-import { createOrderHistory } from '../../gateway/order-history.ts';
-import { testBrokers } from '../support/broker.ts';
+import { buildTestGateway } from '../support/gateway.ts';
+import type { TestGateway } from '../support/gateway.ts';
 
 // Requests generated from the committed OpenAPI spec — its example bodies, mutated, and arbitrary JSON — sent to a
 // real server over HTTP. Whatever arrives, the answer is JSON and never a 5xx.
@@ -24,8 +18,7 @@ interface Operation {
   example?: Json;
 }
 
-let producer: Producer;
-let app: FastifyInstance;
+let gateway: TestGateway;
 let base: string;
 let operations: Operation[];
 
@@ -38,17 +31,11 @@ before(async () => {
       example: operation.requestBody?.content?.['application/json']?.example,
     })),
   );
-  const kafka = new Kafka({ clientId: 'fuzz-test', brokers: (await testBrokers()).split(','), logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, ALL_TOPICS);
-  producer = createProducer(kafka);
-  await producer.connect();
-  app = await buildApp({ publish: (m) => publish(producer, m), orders: createOrderHistory(), isReady: () => true, directOrderToken: TOKEN });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  // HTTP behaviour only: the gateway records what it would publish, no broker needed.
+  gateway = await buildTestGateway({ managementToken: TOKEN });
+  base = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
 });
-after(async () => {
-  await app?.close();
-  await producer?.disconnect();
-});
+after(() => gateway?.close());
 
 /** Every path into a JSON value, so a mutation can land anywhere in it. */
 function pathsOf(value: Json, prefix: Array<string | number> = []): Array<Array<string | number>> {

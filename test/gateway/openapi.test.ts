@@ -4,7 +4,7 @@ import { it } from 'node:test';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { generateOpenApi } from '../../gateway/openapi.ts';
-import { OnlineOrderRequest, OnsiteOrderRequest, DirectOrderRequest } from '../../gateway/routes/orders.ts';
+import { OnlineOrderRequest, OnsiteOrderRequest, DirectOrderRequest } from '../../gateway/schemas.ts';
 import { checkAddress, checkInventory, checkName } from '../../workers/validation/checks.ts';
 
 it('When the routes change, then the committed openapi/openapi.json must be regenerated (npm run openapi)', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { OrderStatus } from '../../common/orders.ts';
+import type { OrderStatus } from '../../common/restaurant/order.ts';
 import { createOrderHistory } from '../../gateway/order-history.ts';
 
 const change = (orderId: string, status: OrderStatus, second: number) => ({

@@ -1,34 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Producer } from 'kafkajs';
 import type { Browser } from 'playwright-core';
-import { createProducer, ensureTopics, publish } from '../../common/kafka.ts';
-import { ALL_TOPICS } from '../../common/topics/index.ts';
-import { buildApp } from '../../gateway/app.ts';
-import { createOrderHistory } from '../../gateway/order-history.ts';
 import { launchChromium } from '../support/browser.ts';
 import { testBrokers } from '../support/broker.ts';
+import { buildTestGateway } from '../support/gateway.ts';
+import type { TestGateway } from '../support/gateway.ts';
 
-let producer: Producer;
+let gateway: TestGateway;
 let app: FastifyInstance;
 let browser: Browser | undefined;
-const orders = createOrderHistory();
 
 before(async () => {
-  const kafka = new Kafka({ clientId: 'swagger-ui-test', brokers: (await testBrokers()).split(','), logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, ALL_TOPICS);
-  producer = createProducer(kafka);
-  await producer.connect();
-  app = await buildApp({ publish: (m) => publish(producer, m), orders, isReady: () => true });
+  gateway = await buildTestGateway({ brokers: await testBrokers() });
+  app = gateway.app;
   await app.listen({ port: 0, host: '127.0.0.1' });
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
-  await app?.close();
-  await producer?.disconnect();
+  await gateway?.close();
 });
 
 it('When a user clicks "Try it out" and "Execute" on POST /orders/online in Swagger UI, then the example order is accepted', async (t) => {
@@ -52,6 +43,6 @@ it('When a user clicks "Try it out" and "Execute" on POST /orders/online in Swag
   assert.equal((await status.textContent())?.trim().slice(0, 3), '202');
   const body = JSON.parse((await operation.locator('.live-responses-table tbody .response-col_description pre').first().textContent()) ?? '{}');
   assert.equal(body.status, 'accepted');
-  assert.equal(orders.get(body.orderId)?.status, 'accepted', 'the order went through the real producer');
+  assert.equal(gateway.orders.get(body.orderId)?.status, 'accepted', 'the order went through the real producer');
   assert.deepEqual(external, [], 'Swagger UI loads nothing from outside');
 });

@@ -4,23 +4,24 @@ import { after, before, it } from 'node:test';
 import { startService } from '../../start/services.ts';
 import type { ServiceProcess } from '../../start/services.ts';
 import { testBrokers } from '../support/broker.ts';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import type { OtlpReceiver } from '../support/otlp-receiver.ts';
+import { startTraceReceiver } from '../support/trace-receiver.ts';
+import type { TraceReceiver } from '../support/trace-receiver.ts';
+import { onlineOrder } from '../support/fixtures.ts';
 
 // How far the gateway trusts what callers send about tracing, checked on real gateway processes.
 const TOKEN = `secret-${randomBytes(8).toString('hex')}`;
-const order = { customerName: 'Aiko Tanaka', deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' }, items: [{ menuItemId: 'edamame', quantity: 1 }] };
-let receiver: OtlpReceiver;
+const order = onlineOrder;
+let receiver: TraceReceiver;
 const gateways: ServiceProcess[] = [];
 
-async function gateway(trust: boolean): Promise<{ url: string; process: ServiceProcess }> {
+async function gateway(trust: boolean, tokenVariable = 'ITUNA_MANAGEMENT_TOKEN'): Promise<{ url: string; process: ServiceProcess }> {
   const service = startService('gateway', {
     KAFKA_BROKERS: await testBrokers(),
     PORT: '0',
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_BSP_SCHEDULE_DELAY: '100',
     ITUNA_TRUST_INCOMING_TRACE_CONTEXT: String(trust),
-    ITUNA_DIRECT_ORDER_TOKEN: TOKEN,
+    [tokenVariable]: TOKEN,
   });
   gateways.push(service);
   return { url: (await service.ready)!, process: service };
@@ -30,7 +31,7 @@ const post = (url: string, path: string, body: unknown, headers: Record<string, 
   fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
 before(async () => {
-  receiver = await startOtlpReceiver();
+  receiver = await startTraceReceiver();
 });
 after(async () => {
   await Promise.all(gateways.map((g) => g.stop()));
@@ -69,4 +70,10 @@ it('When management places a direct order, then its token appears in no log line
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.ok(process.lines.length > 0);
   assert.ok(!process.lines.some((l) => l.includes(TOKEN)), 'the token leaked into the logs');
+});
+
+it('When the token is given under its old name ITUNA_DIRECT_ORDER_TOKEN, then it still works and the gateway says the name is deprecated', async () => {
+  const { url, process } = await gateway(true, 'ITUNA_DIRECT_ORDER_TOKEN');
+  assert.equal((await post(url, '/orders/direct', { items: order.items }, { authorization: `Bearer ${TOKEN}` })).status, 202);
+  assert.ok(process.lines.some((l) => /ITUNA_DIRECT_ORDER_TOKEN is deprecated.*ITUNA_MANAGEMENT_TOKEN/.test(l)), 'a deprecation line names the new variable');
 });

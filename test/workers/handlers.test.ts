@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { parseDelays } from '../../common/delays.ts';
-import type { Outgoing } from '../../common/kafka.ts';
+import { parseDelays } from '../../common/restaurant/delays.ts';
+import type { Outgoing } from '../../common/kafka/publish.ts';
 import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import type { KitchenTicket, OrderPlaced } from '../../common/topics/index.ts';
-import type { WorkerContext } from '../../common/worker.ts';
-import { cookTicket } from '../../workers/kitchen/handle.ts';
-import type { Kitchen } from '../../workers/kitchen/handle.ts';
+import type { WorkerContext } from '../../common/kafka/worker.ts';
+import { cookTicket } from '../../workers/kitchen/worker.ts';
+import type { Kitchen } from '../../workers/kitchen/worker.ts';
 import { createChefs } from '../../workers/kitchen/chefs.ts';
-import { validateOrder } from '../../workers/validation/handle.ts';
+import { validateOrder } from '../../workers/validation/worker.ts';
+import { placedOrder } from '../support/fixtures.ts';
 
 /** A handler context that keeps what the handler sends, decoded with the topics' own contracts. */
 function collectingContext() {
@@ -31,15 +32,7 @@ function collectingContext() {
 }
 
 const noDelays = parseDelays('');
-const order = (overrides: Partial<OrderPlaced> = {}): OrderPlaced => ({
-  orderId: randomUUID(),
-  channel: 'online',
-  placedAt: new Date().toISOString(),
-  customerName: 'Aiko Tanaka',
-  deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' },
-  items: [{ menuItemId: 'tuna-nigiri', quantity: 2 }],
-  ...overrides,
-});
+const order = (overrides: Partial<OrderPlaced> = {}): OrderPlaced => ({ ...placedOrder(randomUUID()), ...overrides });
 
 describe('validateOrder', () => {
   it('When every check passes, then a kitchen ticket and a validated status are sent, keyed by the order', async () => {

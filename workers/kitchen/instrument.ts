@@ -1,3 +1,4 @@
-import { startTelemetry } from '../../common/telemetry.ts';
+import { ORDER_BAGGAGE_KEYS } from '../../common/restaurant/baggage.ts';
+import { startTelemetry } from '../../common/telemetry/sdk.ts';
 
-startTelemetry('ituna-kitchen');
+startTelemetry('ituna-kitchen', { baggageAttributes: ORDER_BAGGAGE_KEYS });

@@ -1,19 +1,19 @@
 import { configOrExit, integer, loadConfig } from '../../common/config.ts';
-import { delaysVariable, parseDelayChanges } from '../../common/delays.ts';
-import { serviceConfigSchema, startWorkerProcess } from '../../common/service.ts';
+import { delaysVariable, parseDelayChanges } from '../../common/restaurant/delays.ts';
+import { serviceConfigSchema, startWorkerService } from '../../common/service/process.ts';
 import { createChefs } from './chefs.ts';
-import { kitchenWorker } from './handle.ts';
+import { kitchenWorker } from './worker.ts';
 import { followReadyOrders } from './ready-orders.ts';
 
 const config = configOrExit(() =>
   loadConfig({ ...serviceConfigSchema, ITUNA_DELAYS: delaysVariable, ITUNA_KITCHEN_CHEFS: integer(2, 1, 64) }, process.env),
 );
-await startWorkerProcess('ituna-kitchen', config, async ({ kafka, log }) => {
+await startWorkerService('ituna-kitchen', config, async ({ kafka, log }) => {
   const cooked = await followReadyOrders(kafka, log);
   const kitchen = { chefs: createChefs(config.ITUNA_KITCHEN_CHEFS), delays: config.ITUNA_DELAYS, cooked };
   return {
     definition: kitchenWorker(kitchen),
-    onControl: (change) => {
+    onSettings: (change) => {
       if (change.delays) Object.assign(kitchen.delays, parseDelayChanges(change.delays));
       if (change.kitchenChefs) kitchen.chefs.resize(change.kitchenChefs);
     },

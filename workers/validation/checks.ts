@@ -1,5 +1,5 @@
-import { findMenuItem } from '../../common/menu.ts';
-import type { CheckName, DeliveryAddress, OrderItem } from '../../common/orders.ts';
+import { findMenuItem } from '../../common/restaurant/menu.ts';
+import type { CheckName, DeliveryAddress, OrderItem } from '../../common/restaurant/order.ts';
 
 /** What one check found: `skipped` when it does not apply to the order's channel. */
 export interface CheckResult {

@@ -1,3 +1,4 @@
-import { startTelemetry } from '../../common/telemetry.ts';
+import { ORDER_BAGGAGE_KEYS } from '../../common/restaurant/baggage.ts';
+import { startTelemetry } from '../../common/telemetry/sdk.ts';
 
-startTelemetry('ituna-order-validation');
+startTelemetry('ituna-order-validation', { baggageAttributes: ORDER_BAGGAGE_KEYS });

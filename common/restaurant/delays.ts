@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Parser } from './config.ts';
+import type { Parser } from '../config.ts';
 
 /** The stages whose work is simulated: the three validation checks and cooking one order line. */
 export const DELAY_STAGES = ['address', 'name', 'inventory', 'cook'] as const;

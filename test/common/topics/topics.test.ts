@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ALL_TOPICS, MessageDecodeError, deadLetterTopicOf, kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
+import { ALL_TOPICS, MessageDecodeError, deadLetterTopicOf, kitchenTickets, ordersPlaced, ordersStatus } from '../../../common/topics/index.ts';
+import { placedOrder } from '../../support/fixtures.ts';
 
-const placed = {
-  orderId: randomUUID(),
-  channel: 'online' as const,
-  placedAt: new Date().toISOString(),
-  customerName: 'Aiko Tanaka',
-  deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' },
-  items: [{ menuItemId: 'tuna-nigiri', quantity: 2 }],
-};
+const placed = placedOrder(randomUUID());
 
 function decodeError(run: () => unknown): MessageDecodeError {
   try {

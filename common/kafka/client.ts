@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls } from 'node:tls';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { ISocketFactory, KafkaMessage, Message, Producer } from 'kafkajs';
-import type { Static, TSchema } from 'typebox';
-import { hostPortList } from './config.ts';
-import type { Logger } from './logger.ts';
-import type { Topic } from './topics/index.ts';
+import type { ISocketFactory, KafkaMessage, Producer } from 'kafkajs';
+import { hostPortList } from '../config.ts';
+import type { Logger } from '../logger.ts';
 
 /** KAFKA_BROKERS: bootstrap servers; unset means the local broker that `npm start` runs. */
 export const kafkaBrokers = (raw: string | undefined) => hostPortList()(raw) ?? ['127.0.0.1:9092'];
@@ -82,32 +79,12 @@ export function createProducer(kafka: Kafka): Producer {
   });
 }
 
-/** A message ready for a topic: the value checked against the topic's contract, keyed by order. */
-export interface Outgoing {
-  topic: string;
-  message: Message;
-}
-
-/** Encodes a value for its topic (throws if it breaks the contract, so a consumer never receives what it would reject). */
-export function outgoing<S extends TSchema>(topic: Topic<S>, value: Static<S>): Outgoing {
-  return {
-    topic: topic.name,
-    message: { key: topic.key(value), value: topic.encode(value), headers: { 'content-type': 'application/json' } },
-  };
-}
-
-/** Sends messages in one produce request and resolves once the broker has acknowledged every one of them. */
-export async function publish(producer: Producer, messages: Outgoing[]): Promise<void> {
-  await producer.sendBatch({ acks: -1, topicMessages: messages.map(({ topic, message }) => ({ topic, messages: [message] })) });
-}
-
 /** A header's value as text (kafkajs hands headers over as Buffers). */
 export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string): string | undefined {
   const value = message.headers?.[name];
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined ? undefined : first.toString();
 }
-
 
 /**
  * Each non-empty partition of `topic` with the offset just past its last message. A topic created a moment ago
@@ -122,7 +99,7 @@ export async function endOffsets(kafka: Kafka, topic: string, attempts = 50): Pr
         const offsets = await admin.fetchTopicOffsets(topic);
         return offsets.filter((p) => Number(p.high) > Number(p.low)).map((p) => ({ partition: p.partition, end: Number(p.high) }));
       } catch (error) {
-        if (!(error as { retriable?: boolean }).retriable || attempt >= attempts) throw error;
+        if (!isKafkaFailure(error) || attempt >= attempts) throw error;
         await sleep(200);
       }
     }
@@ -131,24 +108,10 @@ export async function endOffsets(kafka: Kafka, topic: string, attempts = 50): Pr
   }
 }
 
-/** Every message of `topic` from the beginning up to its end as it is now, oldest first within each partition. */
-export async function readTopic(kafka: Kafka, topic: string): Promise<Array<KafkaMessage & { partition: number }>> {
-  const ends = await endOffsets(kafka, topic);
-  const messages: Array<KafkaMessage & { partition: number }> = [];
-  if (ends.length === 0) return messages;
-  const remaining = new Map(ends.map((p) => [p.partition, p.end]));
-  const consumer = kafka.consumer({ groupId: `ituna-reader-${randomUUID()}`, maxWaitTimeInMs: FETCH_WAIT_MS });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        messages.push({ ...message, partition });
-        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
-        if (remaining.size === 0) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return messages;
+/**
+ * Whether an error is Kafka itself failing (a broker away, a request not acknowledged, a leader moving) rather
+ * than something wrong with a message: such errors are retried or handed back to kafkajs, never dead-lettered.
+ */
+export function isKafkaFailure(error: unknown): boolean {
+  return error instanceof Error && error.name.startsWith('KafkaJS');
 }

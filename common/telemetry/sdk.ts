@@ -1,21 +1,18 @@
-import { IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import module from 'node:module';
-import { DiagLogLevel, context, defaultTextMapGetter, diag, propagation, trace } from '@opentelemetry/api';
+import { DiagLogLevel, SamplingDecision, context, defaultTextMapGetter, diag, propagation } from '@opentelemetry/api';
 import type { Context, Span, TextMapPropagator } from '@opentelemetry/api';
-import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator, isTracingSuppressed } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
-import type { ReadableSpan, SpanExporter, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
+import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, Sampler, SpanExporter, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { register as registerImportHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
-import { configOrExit, decimal, flag, httpUrl, integer, loadConfig, oneOf, text } from './config.ts';
-
-/** Baggage keys that become attributes of every span started under them (the order's identity and the load run). */
-export const ORDER_BAGGAGE_KEYS = ['ituna.order.id', 'ituna.order.channel', 'ituna.run.id'] as const;
+import { configOrExit, decimal, flag, httpUrl, integer, loadConfig, oneOf, text } from '../config.ts';
 
 const SAMPLERS = [
   'always_on',
@@ -56,23 +53,54 @@ function propagatorFor(trustHttp: boolean): TextMapPropagator {
 }
 
 /**
- * Copies the order's baggage onto each span as it starts, so every span of an order — in every service,
- * on both sides of Kafka — carries `ituna.order.id` and `ituna.order.channel` without each call site
- * remembering to set them.
+ * Copies the named baggage entries onto each span as it starts, so every span started under them — in every
+ * service, on both sides of Kafka — carries them without each call site remembering to set them.
  */
-const baggageAttributes: SpanProcessor = {
-  onStart(span: SdkSpan, parentContext: Context) {
-    const baggage = propagation.getBaggage(parentContext);
-    if (!baggage) return;
-    for (const key of ORDER_BAGGAGE_KEYS) {
-      const entry = baggage.getEntry(key);
-      if (entry) span.setAttribute(key, entry.value);
-    }
-  },
-  onEnd(_span: ReadableSpan) {},
-  forceFlush: async () => {},
-  shutdown: async () => {},
-};
+function baggageAttributes(keys: readonly string[]): SpanProcessor {
+  return {
+    onStart(span: SdkSpan, parentContext: Context) {
+      const baggage = propagation.getBaggage(parentContext);
+      if (!baggage) return;
+      for (const key of keys) {
+        const entry = baggage.getEntry(key);
+        if (entry) span.setAttribute(key, entry.value);
+      }
+    },
+    onEnd(_span: ReadableSpan) {},
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+}
+
+/** The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name, as the specification defines them. */
+function configuredSampler(name: (typeof SAMPLERS)[number], ratio = 1): Sampler {
+  const root = { always_on: new AlwaysOnSampler(), always_off: new AlwaysOffSampler(), traceidratio: new TraceIdRatioBasedSampler(ratio) };
+  switch (name) {
+    case 'always_on':
+    case 'always_off':
+    case 'traceidratio':
+      return root[name];
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: root.always_on });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: root.always_off });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: root.traceidratio });
+  }
+}
+
+/**
+ * Drops spans started while the active context suppresses tracing, even when the instrumentation hands the span
+ * an explicit parent context of its own (the kafkajs instrumentation parents each consumer span on the context it
+ * extracts from the message's headers). That is how code that only reads — a follower catching up with a topic's
+ * history — keeps the instrumentation from adding spans to traces that finished long ago.
+ */
+function honouringSuppression(sampler: Sampler): Sampler {
+  return {
+    shouldSample: (...args) => (isTracingSuppressed(context.active()) ? { decision: SamplingDecision.NOT_RECORD } : sampler.shouldSample(...args)),
+    toString: () => `HonouringSuppression{${sampler.toString()}}`,
+  };
+}
 
 /** A JSON log line in the services' format, for the SDK's own reports (pino is not loaded yet when telemetry starts). */
 const say = (service: string, level: number, msg: string, extra: object = {}): void =>
@@ -132,19 +160,25 @@ export function reportDroppedSpans(service: string, everyMs = 10_000, write = sa
 
 let sdk: NodeSDK | undefined;
 
-// The HTTP SERVER span of each incoming request, so the gateway can name it in `traceresponse` and tag it with the order.
-const serverSpans = new WeakMap<IncomingMessage, Span>();
-
-/** The HTTP SERVER span that the http instrumentation opened for this incoming request. */
-export function serverSpanOf(request: IncomingMessage): Span | undefined {
-  return serverSpans.get(request);
+/** What a service tells the telemetry module about itself; the module knows no routes and no domain. */
+export interface TelemetryOptions {
+  /** Incoming HTTP requests whose path matches get no spans (probes, docs). */
+  ignoreIncomingPaths?: RegExp;
+  /** Baggage entries copied onto every span started under them. */
+  baggageAttributes?: readonly string[];
+  /** Called with each incoming request's HTTP SERVER span, as it starts. */
+  onIncomingRequestSpan?: (request: IncomingMessage, span: Span) => void;
 }
 
 /**
  * Starts tracing for one service. Must run before fastify, kafkajs, pino or http are imported, which is
  * why each process loads it with `node --import` through its own `instrument.ts`.
  */
-export function startTelemetry(defaultServiceName: string, env: Record<string, string | undefined> = process.env): void {
+export function startTelemetry(
+  defaultServiceName: string,
+  options: TelemetryOptions = {},
+  env: Record<string, string | undefined> = process.env,
+): void {
   const config = configOrExit(() => loadConfig(telemetryConfigSchema, env));
   if (config.OTEL_SDK_DISABLED) return;
 
@@ -153,17 +187,19 @@ export function startTelemetry(defaultServiceName: string, env: Record<string, s
   else module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
   const serviceName = config.OTEL_SERVICE_NAME ?? defaultServiceName;
+  const ignored = (url: string | undefined) => options.ignoreIncomingPaths?.test(url ?? '') ?? false;
   reportDroppedSpans(serviceName);
   sdk = new NodeSDK({
     serviceName,
     textMapPropagator: propagatorFor(config.ITUNA_TRUST_INCOMING_TRACE_CONTEXT),
+    sampler: honouringSuppression(configuredSampler(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG)),
     // Traces only. Left to itself the SDK would also export every log line and the instrumentations' metrics over
     // OTLP to the same endpoint, which neither Jaeger here nor the embedded store takes: work and requests for nothing.
     // Logs stay pino JSON lines on stdout, carrying trace_id and span_id.
     metricReaders: [],
     logRecordProcessors: [],
     spanProcessors: [
-      baggageAttributes,
+      baggageAttributes(options.baggageAttributes ?? []),
       // Built by hand, the batch processor no longer reads OTEL_BSP_* itself.
       new BatchSpanProcessor({
         exporter: reportingOutages(new OTLPTraceExporter(), serviceName),
@@ -175,13 +211,13 @@ export function startTelemetry(defaultServiceName: string, env: Record<string, s
     ],
     instrumentations: [
       new HttpInstrumentation({
-        // Probes would bury the orders' traces; they stay visible in logs.
-        ignoreIncomingRequestHook: (request) => /^\/(healthz|readyz)\b/.test(request.url ?? ''),
+        ignoreIncomingRequestHook: (request) => ignored(request.url),
         requestHook: (span, request) => {
-          if (request instanceof IncomingMessage) serverSpans.set(request, span);
+          // Called for outgoing requests too; only an incoming one has no getHeader().
+          if (options.onIncomingRequestSpan && !('getHeader' in request)) options.onIncomingRequestSpan(request, span);
         },
       }),
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, ignorePaths: ({ url }: { url: string }) => /^\/(healthz|readyz|docs)/.test(url) }),
+      new FastifyOtelInstrumentation({ registerOnInitialization: true, ignorePaths: ({ url }: { url: string }) => ignored(url) }),
       new KafkaJsInstrumentation(),
       new PinoInstrumentation({ disableLogSending: true }),
     ],
@@ -194,21 +230,4 @@ export async function stopTelemetry(): Promise<void> {
   const running = sdk;
   sdk = undefined;
   await running?.shutdown();
-}
-
-/** Runs `work` with the order's identity in baggage, so every span started inside (and across Kafka) records it. */
-export function withOrderBaggage<T>(order: { id: string; channel: string }, work: () => T): T {
-  const current = propagation.getBaggage(context.active()) ?? propagation.createBaggage();
-  const baggage = current
-    .setEntry('ituna.order.id', { value: order.id })
-    .setEntry('ituna.order.channel', { value: order.channel });
-  return context.with(propagation.setBaggage(context.active(), baggage), work);
-}
-
-/** The span error pattern: status ERROR, an `exception` event and `error.type`. */
-export function recordSpanError(span: Span, error: unknown, errorType?: string): void {
-  const err = error instanceof Error ? error : new Error(String(error));
-  span.recordException(err);
-  span.setStatus({ code: 2, message: err.message });
-  span.setAttribute('error.type', errorType ?? (err as { code?: string }).code ?? err.name);
 }

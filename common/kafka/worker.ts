@@ -2,19 +2,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Static, TSchema } from 'typebox';
-import { createPublisher } from './batching-publisher.ts';
-import type { KafkaSendMode } from './batching-publisher.ts';
-import { FETCH_WAIT_MS, createProducer } from './kafka.ts';
-import type { Outgoing } from './kafka.ts';
-import type { Logger } from './logger.ts';
-import { recordSpanError, withOrderBaggage } from './telemetry.ts';
-import { MessageDecodeError, deadLetterTopicOf } from './topics/index.ts';
-import type { Topic } from './topics/index.ts';
+import type { Logger } from '../logger.ts';
+import { recordSpanError, withBaggage } from '../telemetry/spans.ts';
+import { MessageDecodeError, deadLetterTopicOf } from '../topics/topic.ts';
+import type { Topic } from '../topics/topic.ts';
+import { FETCH_WAIT_MS, createProducer, isKafkaFailure } from './client.ts';
+import { consumerSpanAttributes } from './consumer-span.ts';
+import { createPublisher } from './publish.ts';
+import type { KafkaSendMode, Outgoing, Publish } from './publish.ts';
 
 /** What a handler may do besides computing: log, and send messages that are acknowledged before its message counts as done. */
 export interface WorkerContext {
   log: Logger;
-  send(messages: Outgoing[]): Promise<void>;
+  send: Publish;
   /** When this worker took the message from Kafka (ISO time). */
   receivedAt: string;
 }
@@ -35,15 +35,13 @@ export interface WorkerDefinition<S extends TSchema> {
   topic: Topic<S>;
   /** Messages handled at once, each from a different partition (a partition's messages stay in order). */
   concurrency: number;
-  orderOf(value: Static<S>): { id: string; channel: string };
+  /** What the message is about, as baggage entries: set on its consumer span and carried by everything it causes. */
+  baggageOf(value: Static<S>): Record<string, string>;
+  /** Fields on every log line about the message (e.g. its order id). */
+  logFieldsOf(value: Static<S>): Record<string, string>;
   handle(value: Static<S>, context: WorkerContext): Promise<void>;
   /** Backoff before each retry of a failing handler; the message is dead-lettered after the last. */
   retryDelaysMs?: number[];
-  /**
-   * false for a follower: a process that reads the whole topic into a local view under a group of its own and never
-   * resumes from a committed offset, so committing would be a request to the broker for nothing.
-   */
-  commitOffsets?: boolean;
 }
 
 /** A worker that is consuming; `stop` finishes the messages in hand, commits their offsets and disconnects. */
@@ -51,23 +49,9 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/**
- * Completes the instrumentation's CONSUMER span of a message: partition, consumer group, and how long the
- * message waited in Kafka. Every consumer of the project calls it first thing, so every consumer span has them.
- */
-export function tagConsumerSpan({ partition, message }: Pick<EachMessagePayload, 'partition' | 'message'>, groupId: string) {
-  const span = trace.getActiveSpan();
-  span?.setAttributes({
-    'messaging.destination.partition.id': String(partition),
-    'messaging.consumer.group.name': groupId,
-    'ituna.queue.wait_ms': Math.max(0, Date.now() - Number(message.timestamp)),
-  });
-  return span;
-}
-
-/** Headers that say where a dead letter came from and why, next to the original headers and bytes. */
-function deadLetterHeaders(payload: EachMessagePayload, code: string, error: Error): IHeaders {
-  return {
+/** A message that could not be handled, for `<topic>.dlq`: original key, bytes and headers, plus where it came from and why. */
+function deadLetter(payload: EachMessagePayload, code: string, error: Error): Outgoing {
+  const headers: IHeaders = {
     ...payload.message.headers,
     'ituna.dlq.source.topic': payload.topic,
     'ituna.dlq.source.partition': String(payload.partition),
@@ -76,6 +60,7 @@ function deadLetterHeaders(payload: EachMessagePayload, code: string, error: Err
     'ituna.dlq.error.message': error.message.slice(0, 1000),
     'ituna.dlq.failed_at': new Date().toISOString(),
   };
+  return { topic: deadLetterTopicOf(payload.topic), message: { key: payload.message.key, value: payload.message.value, headers } };
 }
 
 /**
@@ -104,51 +89,44 @@ export async function runWorker<S extends TSchema>(
   await consumer.connect();
   await consumer.subscribe({ topic: topic.name, fromBeginning: true });
 
-  const deadLetter = async (payload: EachMessagePayload, code: string, error: Error, log: Logger) => {
+  const sendToDeadLetters = async (payload: EachMessagePayload, code: string, error: Error, log: Logger) => {
     const span = trace.getActiveSpan();
     if (span) recordSpanError(span, error, code);
     log.warn({ err: error, code, partition: payload.partition, offset: payload.message.offset }, 'message dead-lettered');
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        {
-          topic: deadLetterTopicOf(payload.topic),
-          messages: [{ key: payload.message.key, value: payload.message.value, headers: deadLetterHeaders(payload, code, error) }],
-        },
-      ],
-    });
+    await send([deadLetter(payload, code, error)]);
   };
 
   const eachMessage = async (payload: EachMessagePayload) => {
     const receivedAt = new Date().toISOString();
     const { message } = payload;
-    const span = tagConsumerSpan(payload, groupId);
+    const span = trace.getActiveSpan();
+    span?.setAttributes(consumerSpanAttributes(payload, groupId));
 
     let value: Static<S>;
     try {
       value = topic.decode(message.value);
     } catch (error) {
       if (!(error instanceof MessageDecodeError)) throw error;
-      return deadLetter(payload, error.code, new Error(`${error.message}${error.details.length ? `: ${error.details.join('; ')}` : ''}`), deps.log);
+      return sendToDeadLetters(payload, error.code, new Error(`${error.message}${error.details.length ? `: ${error.details.join('; ')}` : ''}`), deps.log);
     }
 
-    const order = definition.orderOf(value);
-    span?.setAttributes({ 'ituna.order.id': order.id, 'ituna.order.channel': order.channel });
-    const log = deps.log.child({ orderId: order.id });
+    const baggage = definition.baggageOf(value);
+    span?.setAttributes(baggage);
+    const log = deps.log.child(definition.logFieldsOf(value));
     const context: WorkerContext = { log, send, receivedAt };
 
     for (let attempt = 0; ; attempt++) {
       try {
-        await withOrderBaggage(order, () => definition.handle(value, context));
+        await withBaggage(baggage, () => definition.handle(value, context));
         return;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
         // Kafka itself failing (a send not acknowledged, a broker away) is not this message's fault: give it back
         // to kafkajs, which restarts the consumer with backoff and delivers the message again once Kafka is back.
-        if (err.name.startsWith('KafkaJS')) throw err;
+        if (isKafkaFailure(err)) throw err;
         const retryIn = retryDelaysMs[attempt];
         if (err instanceof PermanentError || retryIn === undefined) {
-          return deadLetter(payload, err instanceof PermanentError ? err.code : 'handler_failed', err, log);
+          return sendToDeadLetters(payload, err instanceof PermanentError ? err.code : 'handler_failed', err, log);
         }
         log.warn({ err, attempt: attempt + 1, retryInMs: retryIn }, 'handler failed; retrying');
         span?.addEvent('retry', { 'ituna.retry.attempt': attempt + 1, 'error.message': err.message });
@@ -164,7 +142,7 @@ export async function runWorker<S extends TSchema>(
     deps.log.fatal({ err: payload.error, groupId }, 'consumer stopped for good; exiting');
     process.exit(1);
   });
-  await consumer.run({ partitionsConsumedConcurrently: definition.concurrency, autoCommit: definition.commitOffsets ?? true, eachMessage });
+  await consumer.run({ partitionsConsumedConcurrently: definition.concurrency, eachMessage });
   deps.log.info({ topic: topic.name, groupId, concurrency: definition.concurrency }, 'worker consuming');
 
   return {

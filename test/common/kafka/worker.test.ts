@@ -4,11 +4,12 @@ import { after, before, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import Type from 'typebox';
-import { createKafka, ensureTopics, readTopic } from '../../common/kafka.ts';
-import { deadLetterTopicOf, defineTopic } from '../../common/topics/index.ts';
-import { PermanentError, runWorker } from '../../common/worker.ts';
-import type { RunningWorker } from '../../common/worker.ts';
-import { testBrokers } from '../support/broker.ts';
+import { createKafka, ensureTopics } from '../../../common/kafka/client.ts';
+import { readTopic } from '../../../common/kafka/follower.ts';
+import { deadLetterTopicOf, defineTopic } from '../../../common/topics/index.ts';
+import { PermanentError, runWorker } from '../../../common/kafka/worker.ts';
+import type { RunningWorker } from '../../../common/kafka/worker.ts';
+import { testBrokers } from '../../support/broker.ts';
 
 // The shared consumer loop on a topic of the test's own: retries, dead letters, and carrying on.
 const topic = defineTopic({
@@ -32,7 +33,8 @@ before(async () => {
       topic,
       concurrency: 1,
       retryDelaysMs: [50, 100, 200],
-      orderOf: (v) => ({ id: v.id, channel: 'online' }),
+      baggageOf: (v) => ({ 'ituna.order.id': v.id }),
+      logFieldsOf: (v) => ({ orderId: v.id }),
       handle: async (v) => {
         const n = (attempts.get(v.id) ?? 0) + 1;
         attempts.set(v.id, n);

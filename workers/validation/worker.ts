@@ -1,10 +1,11 @@
 import { trace } from '@opentelemetry/api';
-import { simulateWork } from '../../common/delays.ts';
-import type { Delays } from '../../common/delays.ts';
-import { outgoing } from '../../common/kafka.ts';
+import { simulateWork } from '../../common/restaurant/delays.ts';
+import type { Delays } from '../../common/restaurant/delays.ts';
+import { outgoing } from '../../common/kafka/publish.ts';
+import { orderBaggage } from '../../common/restaurant/baggage.ts';
 import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import type { OrderPlaced } from '../../common/topics/index.ts';
-import type { WorkerContext, WorkerDefinition } from '../../common/worker.ts';
+import type { WorkerContext, WorkerDefinition } from '../../common/kafka/worker.ts';
 import { checkAddress, checkInventory, checkName } from './checks.ts';
 import type { CheckResult } from './checks.ts';
 
@@ -63,7 +64,8 @@ export function validationWorker(delays: Delays, concurrency: number): WorkerDef
     groupId: 'ituna-order-validation',
     topic: ordersPlaced,
     concurrency,
-    orderOf: (order) => ({ id: order.orderId, channel: order.channel }),
+    baggageOf: orderBaggage,
+    logFieldsOf: (order) => ({ orderId: order.orderId }),
     handle: (order, context) => validateOrder(order, context, delays),
   };
 }

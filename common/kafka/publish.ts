@@ -1,13 +1,35 @@
 import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { Producer } from 'kafkajs';
-import { publish } from './kafka.ts';
-import type { Outgoing } from './kafka.ts';
-import { oneOf } from './config.ts';
-import { recordSpanError } from './telemetry.ts';
+import type { Message, Producer } from 'kafkajs';
+import type { Static, TSchema } from 'typebox';
+import { oneOf } from '../config.ts';
+import { recordSpanError } from '../telemetry/spans.ts';
+import type { Topic } from '../topics/topic.ts';
 
-const tracer = trace.getTracer('ituna-batching-publisher');
+const tracer = trace.getTracer('ituna-publisher');
+
+/** A message ready for a topic: the value checked against the topic's contract, keyed by order. */
+export interface Outgoing {
+  topic: string;
+  message: Message;
+}
+
+/** Encodes a value for its topic (throws if it breaks the contract, so a consumer never receives what it would reject). */
+export function outgoing<S extends TSchema>(topic: Topic<S>, value: Static<S>): Outgoing {
+  return {
+    topic: topic.name,
+    message: { key: topic.key(value), value: topic.encode(value), headers: { 'content-type': 'application/json' } },
+  };
+}
+
+/** Sends messages and resolves once Kafka has acknowledged every one of them (acks from all in-sync replicas). */
+export type Publish = (messages: Outgoing[]) => Promise<void>;
+
+/** The one produce request of the project: every message of `messages` in one batch, acknowledged by all in-sync replicas. */
+function sendBatch(producer: Producer, messages: Outgoing[]): Promise<unknown> {
+  return producer.sendBatch({ acks: -1, topicMessages: messages.map(({ topic, message }) => ({ topic, messages: [message] })) });
+}
 
 interface Pending {
   messages: Outgoing[];
@@ -25,7 +47,7 @@ interface Pending {
  * overwrite the headers. So each message gets its `send <topic>` PRODUCER span here, in its caller's context,
  * with the W3C headers injected from that span; the batch itself is sent with tracing suppressed.
  */
-export function createBatchingPublisher(producer: Producer): (messages: Outgoing[]) => Promise<void> {
+function createBatchingPublisher(producer: Producer): Publish {
   let queue: Pending[] = [];
   let inFlight = false;
 
@@ -36,9 +58,7 @@ export function createBatchingPublisher(producer: Producer): (messages: Outgoing
     queue = [];
     const size = batch.reduce((n, p) => n + p.messages.length, 0);
     try {
-      await context.with(suppressTracing(context.active()), () =>
-        producer.sendBatch({ acks: -1, topicMessages: batch.flatMap((p) => p.messages.map(({ topic, message }) => ({ topic, messages: [message] }))) }),
-      );
+      await context.with(suppressTracing(context.active()), () => sendBatch(producer, batch.flatMap((p) => p.messages)));
       for (const pending of batch) {
         pending.spans.forEach((span) => (span.setAttribute('ituna.batch.messages', size), span.end()));
         pending.resolve();
@@ -85,6 +105,6 @@ export const kafkaSendMode = oneOf(['batched', 'single'], 'batched');
 export type KafkaSendMode = ReturnType<typeof kafkaSendMode>;
 
 /** The process's way of sending: group commit, or one awaited send per call. */
-export function createPublisher(producer: Producer, mode: KafkaSendMode): (messages: Outgoing[]) => Promise<void> {
-  return mode === 'batched' ? createBatchingPublisher(producer) : (messages) => publish(producer, messages);
+export function createPublisher(producer: Producer, mode: KafkaSendMode): Publish {
+  return mode === 'batched' ? createBatchingPublisher(producer) : async (messages) => void (await sendBatch(producer, messages));
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { it } from 'node:test';
-import { startService } from '../start/services.ts';
-import type { ServiceName } from '../start/services.ts';
+import { startService } from '../../start/services.ts';
+import type { ServiceName } from '../../start/services.ts';
 
 // No broker needed: a bad variable must stop the process before it connects to anything.
 const cases: Array<[ServiceName, Record<string, string>, RegExp[]]> = [

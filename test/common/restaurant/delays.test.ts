@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_DELAYS, drawDelay, parseDelays } from '../../common/delays.ts';
-import { loadConfig } from '../../common/config.ts';
-import { delaysVariable } from '../../common/delays.ts';
+import { DEFAULT_DELAYS, drawDelay, parseDelays } from '../../../common/restaurant/delays.ts';
+import { loadConfig } from '../../../common/config.ts';
+import { delaysVariable } from '../../../common/restaurant/delays.ts';
 
 describe('ITUNA_DELAYS', () => {
   it('When stages are given with and without jitter, then each is read and the others take no time', () => {

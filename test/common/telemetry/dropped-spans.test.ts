@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diag } from '@opentelemetry/api';
-import { reportDroppedSpans } from '../../common/telemetry.ts';
+import { reportDroppedSpans } from '../../../common/telemetry/sdk.ts';
 
 it('When the span queue overflows again and again, then one warning a period says how many spans were dropped', async () => {
   const lines: Array<{ level: number; msg: string; extra?: Record<string, unknown> }> = [];

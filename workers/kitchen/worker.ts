@@ -1,10 +1,11 @@
 import { trace } from '@opentelemetry/api';
-import { simulateWork } from '../../common/delays.ts';
-import type { Delays } from '../../common/delays.ts';
-import { outgoing } from '../../common/kafka.ts';
+import { simulateWork } from '../../common/restaurant/delays.ts';
+import type { Delays } from '../../common/restaurant/delays.ts';
+import { outgoing } from '../../common/kafka/publish.ts';
+import { orderBaggage } from '../../common/restaurant/baggage.ts';
 import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import type { KitchenTicket } from '../../common/topics/index.ts';
-import type { WorkerContext, WorkerDefinition } from '../../common/worker.ts';
+import type { WorkerContext, WorkerDefinition } from '../../common/kafka/worker.ts';
 import type { Chefs } from './chefs.ts';
 
 const tracer = trace.getTracer('ituna-kitchen');
@@ -70,7 +71,8 @@ export function kitchenWorker(kitchen: Kitchen): WorkerDefinition<typeof kitchen
     groupId: 'ituna-kitchen',
     topic: kitchenTickets,
     concurrency: kitchenTickets.partitions,
-    orderOf: (ticket) => ({ id: ticket.orderId, channel: ticket.channel }),
+    baggageOf: orderBaggage,
+    logFieldsOf: (ticket) => ({ orderId: ticket.orderId }),
     handle: (ticket, context) => cookTicket(ticket, context, kitchen),
   };
 }

@@ -1,0 +1,111 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import closeWithGrace from 'close-with-grace';
+import type { Kafka } from 'kafkajs';
+import type { TSchema } from 'typebox';
+import { text } from '../config.ts';
+import { createKafka, ensureTopics, kafkaBrokers } from '../kafka/client.ts';
+import { kafkaSendMode } from '../kafka/publish.ts';
+import type { KafkaSendMode } from '../kafka/publish.ts';
+import { runWorker } from '../kafka/worker.ts';
+import type { WorkerDefinition } from '../kafka/worker.ts';
+import { createLogger, logLevel } from '../logger.ts';
+import type { Logger } from '../logger.ts';
+import { stopTelemetry } from '../telemetry/sdk.ts';
+import { ALL_TOPICS } from '../topics/index.ts';
+import type { ControlChange } from '../topics/index.ts';
+import { followSettings } from './settings.ts';
+
+/** How long a process may take to finish in-flight work, commit and flush spans after SIGTERM/SIGINT. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** The part of the grace period spans may take to flush; an unreachable trace backend must not hold the exit. */
+const TELEMETRY_FLUSH_MS = 3_000;
+
+/** On SIGTERM/SIGINT (or a crash): run `stop`, flush telemetry, exit — forced after SHUTDOWN_GRACE_MS. */
+export function stopGracefully(log: Logger, stop: () => Promise<void>): void {
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'stopping after an unexpected error');
+    else log.info({ signal }, 'stopping');
+    try {
+      await stop();
+    } finally {
+      const flushed = await Promise.race([
+        stopTelemetry().then(
+          () => true,
+          () => false,
+        ),
+        sleep(TELEMETRY_FLUSH_MS, false),
+      ]);
+      if (!flushed) log.warn({ waitedMs: TELEMETRY_FLUSH_MS }, 'the trace backend did not take the last spans; exiting without them');
+    }
+  });
+}
+
+/** Variables every process reads. */
+export const serviceConfigSchema = {
+  OTEL_SERVICE_NAME: text(),
+  KAFKA_BROKERS: kafkaBrokers,
+  LOG_LEVEL: logLevel,
+  ITUNA_KAFKA_SEND: kafkaSendMode,
+};
+
+/** The configuration every service gets from `serviceConfigSchema`. */
+export interface ServiceConfig {
+  OTEL_SERVICE_NAME: string | undefined;
+  KAFKA_BROKERS: string[];
+  LOG_LEVEL: string;
+  ITUNA_KAFKA_SEND: KafkaSendMode;
+}
+
+/** What a service's setup gets: its logger, its Kafka client (topics already created) and its configuration. */
+export interface ServiceDeps {
+  kafka: Kafka;
+  log: Logger;
+  sendMode: KafkaSendMode;
+}
+
+/**
+ * Runs a service as a process: logger, Kafka client, the topics, then the service's own `setup`, and a graceful
+ * stop on signals that calls what `setup` returned.
+ */
+export async function startService(
+  defaultServiceName: string,
+  config: ServiceConfig,
+  setup: (deps: ServiceDeps) => Promise<{ stop(): Promise<void> }>,
+): Promise<void> {
+  const service = config.OTEL_SERVICE_NAME ?? defaultServiceName;
+  const log = createLogger(service, config.LOG_LEVEL);
+  const kafka = createKafka(service, config.KAFKA_BROKERS, log);
+  // Signals are handled from the start: a service says it is ready inside `setup`, and may be stopped right then.
+  let running: { stop(): Promise<void> } | undefined;
+  stopGracefully(log, async () => running?.stop());
+  await ensureTopics(kafka, ALL_TOPICS);
+  running = await setup({ kafka, log, sendMode: config.ITUNA_KAFKA_SEND });
+}
+
+/**
+ * Runs a worker as a process (see `startService`): the worker's own followers from `setup`, the settings changes,
+ * then the consumer loop.
+ */
+export function startWorkerService<S extends TSchema>(
+  defaultServiceName: string,
+  config: ServiceConfig,
+  setup: (deps: ServiceDeps) => Promise<{
+    definition: WorkerDefinition<S>;
+    onSettings: (change: ControlChange) => void;
+    stop?: () => Promise<void>;
+  }>,
+): Promise<void> {
+  return startService(defaultServiceName, config, async (deps) => {
+    const { definition, onSettings, stop } = await setup(deps);
+    const settings = await followSettings(deps.kafka, deps.log, onSettings);
+    const worker = await runWorker(definition, deps);
+    return {
+      async stop() {
+        // The worker first: it finishes the messages in hand and commits; the followers only read.
+        await worker.stop();
+        await Promise.all([settings.stop(), stop?.()]);
+      },
+    };
+  });
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
+import { createPublisher } from '../../common/kafka/publish.ts';
+import type { Outgoing } from '../../common/kafka/publish.ts';
+import { ALL_TOPICS } from '../../common/topics/index.ts';
+import { buildApp } from '../../gateway/app.ts';
+import type { GatewayDeps } from '../../gateway/deps.ts';
+import { createOrderHistory } from '../../gateway/order-history.ts';
+import type { OrderHistory } from '../../gateway/order-history.ts';
+
+/** A gateway built for a test, and what it published. */
+export interface TestGateway {
+  app: FastifyInstance;
+  /** The Kafka client of a gateway on a broker; undefined for one that only records what it publishes. */
+  kafka?: Kafka;
+  orders: OrderHistory;
+  /** Every message a recording gateway was asked to publish (empty on a broker). */
+  published: Outgoing[];
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the gateway app as `server.ts` does, on a real producer when `brokers` are given (the topics created),
+ * otherwise recording what it publishes — for tests of HTTP behaviour alone, which need no broker.
+ */
+export async function buildTestGateway({ brokers, ...deps }: Partial<GatewayDeps> & { brokers?: string } = {}): Promise<TestGateway> {
+  const published: Outgoing[] = [];
+  let kafka: Kafka | undefined;
+  let producer: Producer | undefined;
+  let publish: GatewayDeps['publish'] = async (messages) => void published.push(...messages);
+  if (brokers) {
+    kafka = new Kafka({ clientId: 'gateway-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+    await ensureTopics(kafka, ALL_TOPICS);
+    producer = createProducer(kafka);
+    await producer.connect();
+    publish = createPublisher(producer, 'single');
+  }
+  const orders = deps.orders ?? createOrderHistory();
+  const app = await buildApp({ publish, isReady: () => true, ...deps, orders });
+  return {
+    app,
+    kafka,
+    orders,
+    published,
+    async close() {
+      await app.close();
+      await producer?.disconnect();
+    },
+  };
+}
