@@ -80,7 +80,7 @@ function detailOf(d) {
   box.append(el('h3', 'Events (' + d.events.length + ')'));
   for (const e of d.events) { box.append(el('div', '+' + ms(e.offset) + '  ' + e.name)); box.append(table(Object.entries(e.attributes))); }
   box.append(el('h3', 'Links (' + d.links.length + ')'));
-  for (const l of d.links) { const a = el('a', l.traceId + ' / ' + l.spanId); if (/^[0-9a-f]{32}$/.test(l.traceId)) a.href = '/trace/' + l.traceId; box.append(el('div')).append(a); }
+  for (const l of d.links) { const a = el('a', l.traceId + ' / ' + l.spanId); if (/^[0-9a-f]{32}$/.test(l.traceId)) a.href = '/trace/' + l.traceId; const line = el('div'); line.append(a); box.append(line); }
   return box;
 }
 function toggle(row) {
