@@ -41,7 +41,7 @@ export function compareReports(baseline: NamedReport, current: NamedReport): Com
   const statements: string[] = [];
   const [was, is] = [baseline.report.bottleneck, current.report.bottleneck];
   if (was && is && was.station !== is.station) {
-    statements.push(`bottleneck moved from ${was.station} to ${is.station} (${share(was.stationShare)} → ${share(is.stationShare)} of the critical path is now ${is.station})`);
+    statements.push(`bottleneck moved from ${was.station} (${share(was.stationShare)} of the critical path) to ${is.station} (${share(is.stationShare)})`);
   } else if (was && is) {
     statements.push(`bottleneck stays at ${is.station}: ${share(was.stationShare)} → ${share(is.stationShare)} of the critical path`);
   } else if (is) {

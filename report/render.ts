@@ -10,6 +10,12 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** A change of share in percentage points, with a true minus: "−79.2 pt". */
+const signedPoints = (change: number) => {
+  const points = Math.round(change * 1000) / 10;
+  return points === 0 ? '±0 pt' : `${points > 0 ? '+' : '−'}${Math.abs(points).toFixed(1)} pt`;
+};
+
 const latency = (p: Percentiles) => [String(p.count), ms(p.p50), ms(p.p95), ms(p.p99)];
 
 /** End-to-end figures exist only for finished orders: "—" when none finished. */
@@ -62,7 +68,7 @@ export function renderCompareText(comparison: Comparison): string {
         cell(b?.self, 'p50'), cell(b?.self, 'p95'), cell(b?.self, 'p99'), b ? pct(b.share) : '—',
         cell(a?.self, 'p50'), cell(a?.self, 'p95'), cell(a?.self, 'p99'), a ? pct(a.share) : '—',
         b && a ? formatChange(b.self.p95, a.self.p95) : '—',
-        `${(((a?.share ?? 0) - (b?.share ?? 0)) * 100).toFixed(1)} pt`,
+        signedPoints((a?.share ?? 0) - (b?.share ?? 0)),
       ];
     }),
   );

@@ -18,7 +18,7 @@ export interface OrderShape {
 
 /**
  * The spans of one online order shaped like the pipeline's (HTTP span, Fastify's spans, both Kafka hops, the checks,
- * the kitchen, every status message with the two followers' spans): 29 spans with the default two dishes.
+ * the kitchen, every status message with the two followers' spans): 24 spans and one per dish (two by default).
  */
 export function orderTrace(shape: OrderShape = {}): FlatSpan[] {
   const { startMs = Date.now(), runId, placedWaitMs = 4, inventoryMs = 30, kitchenWaitMs = 20, chefWaitMs = 5, cookMs = 80, dishes = 2, stopAt } = shape;

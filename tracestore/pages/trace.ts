@@ -47,6 +47,7 @@ details.path td,details.path th{padding:2px 10px 2px 0;text-align:left}details.p
 .controls{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;margin:8px 0}
 .key{display:inline-block;width:22px;height:10px;vertical-align:middle;margin-right:3px}
 .waterfall{border-top:1px solid #d0d7de}.row{display:grid;grid-template-columns:minmax(180px,34%) 1fr;border-bottom:1px solid #eef0f2}
+.row:not(.axis){content-visibility:auto;contain-intrinsic-size:auto 35px}
 .row.axis{position:sticky;top:0;background:#fff;z-index:2;border-bottom:1px solid #d0d7de}.row.axis .lane{height:20px}
 .tick{position:absolute;top:3px;font-size:11px;color:#59636e;white-space:nowrap}.tick.end{transform:translateX(-100%)}
 .label{display:flex;align-items:center;gap:4px;min-width:0;padding:2px 4px 2px 0;border-right:1px solid #eef0f2}
