@@ -266,27 +266,37 @@ const originOf = (span: FlatSpan): OtlpOrigin => ({
 
 /**
  * Encodes flat spans back into OTLP JSON `resourceSpans` (the inverse of flattenResourceSpans): trace by trace in the
- * order given, and within a trace one entry per resource and scope the spans arrived in.
+ * order given, each trace's spans in their order, a new resource (and scope) entry wherever the span's origin changes
+ * — the shape Jaeger answers with, where a trace keeps one entry per export that brought it spans.
  */
 export function toResourceSpans(spans: FlatSpan[]): unknown[] {
-  const out: unknown[] = [];
+  const out: Array<{ resource: Record<string, unknown>; scopeSpans: Array<{ scope: object; spans: unknown[]; schemaUrl?: string }>; schemaUrl?: string }> = [];
   for (const trace of Map.groupBy(spans, (span) => span.traceId).values()) {
-    const byResource = Map.groupBy(trace, (span) => JSON.stringify(originOf(span).resource));
-    for (const list of byResource.values()) {
-      const { resource } = originOf(list[0]!);
-      const scopes = [...Map.groupBy(list, (span) => JSON.stringify(originOf(span).scope)).values()];
-      const resourceSpan: Record<string, unknown> = {
-        resource: {
-          ...(resource.attributes.length ? { attributes: resource.attributes } : {}),
-          ...(resource.droppedAttributesCount ? { droppedAttributesCount: resource.droppedAttributesCount } : {}),
-        },
-        scopeSpans: scopes.map((scopeList) => {
-          const { schemaUrl, ...scope } = originOf(scopeList[0]!).scope;
-          return { scope, spans: scopeList.map(otlpSpan), ...(schemaUrl ? { schemaUrl } : {}) };
-        }),
-      };
-      if (resource.schemaUrl) resourceSpan.schemaUrl = resource.schemaUrl;
-      out.push(resourceSpan);
+    let lastResource: string | undefined;
+    let lastScope: string | undefined;
+    for (const span of trace) {
+      const { resource, scope } = originOf(span);
+      const resourceKey = JSON.stringify(resource);
+      const scopeKey = JSON.stringify(scope);
+      if (resourceKey !== lastResource) {
+        out.push({
+          resource: {
+            ...(resource.attributes.length ? { attributes: resource.attributes } : {}),
+            ...(resource.droppedAttributesCount ? { droppedAttributesCount: resource.droppedAttributesCount } : {}),
+          },
+          scopeSpans: [],
+          ...(resource.schemaUrl ? { schemaUrl: resource.schemaUrl } : {}),
+        });
+        lastResource = resourceKey;
+        lastScope = undefined;
+      }
+      const entry = out.at(-1)!;
+      if (scopeKey !== lastScope) {
+        const { schemaUrl, ...scopeFields } = scope;
+        entry.scopeSpans.push({ scope: scopeFields, spans: [], ...(schemaUrl ? { schemaUrl } : {}) });
+        lastScope = scopeKey;
+      }
+      entry.scopeSpans.at(-1)!.spans.push(otlpSpan(span));
     }
   }
   return out;
