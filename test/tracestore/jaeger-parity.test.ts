@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -19,8 +21,7 @@ import { startPipeline, waitUntilSettled } from '../support/pipeline.ts';
 
 // The same OTLP export goes into the embedded store and into a real Jaeger v2 (built with Go when not cached; without
 // Go this fails, it does not skip), and every api/v3 question is asked of both. What may differ, and is normalised:
-// - the order of spans and of resource entries within an answer (Jaeger keeps a trace's resources as separate exports
-//   brought them, the store one entry per resource; both keep every span's resource and scope, which is compared);
+// - how spans are grouped into resource entries (each span is compared with its resource and scope, in answer order);
 // - the order of services and operations (Jaeger lists them from a Go map, in random order);
 // - Jaeger 2.13's memory store hands its adjusters the stored trace itself, so every read appends its warnings to
 //   `@jaeger@warnings` again (and sorts that attribute first, where the first read has it last); the store warns once
@@ -64,8 +65,7 @@ function normalised({ status, body }: Answer): Answer {
         }),
       ),
     );
-    const key = (s: { span: { traceId: string; spanId: string } }) => `${s.span.traceId}/${s.span.spanId}/${JSON.stringify(s)}`;
-    return { status, body: { traceOrder, spans: spans.sort((p, q) => (key(p) < key(q) ? -1 : 1)) } };
+    return { status, body: { traceOrder, spans } };
   }
   if (b?.services) return { status, body: { services: [...b.services].sort() } };
   if (b?.operations) return { status, body: { operations: [...b.operations].sort((p, q) => `${p.name}/${p.spanKind}`.localeCompare(`${q.name}/${q.spanKind}`)) } };
@@ -240,32 +240,78 @@ describe('api/v3 parity between the embedded store and Jaeger v2', { timeout: 1_
   });
 });
 
+/** An OTLP/HTTP endpoint that passes every export on to each of `targets` (their OTLP base URLs). */
+async function startFanOut(targets: string[]): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const answers = await Promise.all(
+      targets.map((target) => fetch(`${target}${request.url}`, { method: 'POST', headers: { 'content-type': request.headers['content-type'] ?? '' }, body: Buffer.concat(chunks) })),
+    );
+    const failed = answers.find((a) => !a.ok);
+    response.writeHead(failed?.status ?? 200, { 'content-type': 'application/json' }).end(failed ? await failed.text() : '{}');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
 describe('the bottleneck report over a real Jaeger v2', { timeout: 1_200_000 }, () => {
   let brokers: string;
   let live: RunningJaeger;
+  let liveStore: TraceStoreServer;
   before(async () => {
     brokers = await testBrokers();
     live = await startJaeger();
+    liveStore = await startTraceStoreServer(await openTraceStore(), { otlpPort: 0, queryPort: 0 });
   });
-  after(() => live?.stop());
+  after(async () => {
+    await live?.stop();
+    await liveStore?.close();
+  });
 
-  it('When one chef cooks slowly on a live pipeline, then `node report/main.ts --run` over Jaeger names the kitchen', async (t) => {
+  it('When one chef cooks slowly on a live pipeline, then `node report/main.ts --run` names the kitchen over Jaeger, and says the same over the store', async (t) => {
     const load: Scenario = { description: 'test load', startRate: 20, stages: [{ seconds: 4, target: 20 }], maxInFlight: 100 };
     const runId = `jaeger-one-chef-${Date.now()}`;
-    const pipeline = await startPipeline(brokers, live.otlpUrl, { ITUNA_DELAYS: 'address=1,name=1,inventory=1,cook=30~5', ITUNA_KITCHEN_CHEFS: '1' });
+    // The SDK's own exports reach Jaeger and the store alike.
+    const fanOut = await startFanOut([live.otlpUrl, liveStore.otlpUrl]);
+    const pipeline = await startPipeline(brokers, fanOut.url, { ITUNA_DELAYS: 'address=1,name=1,inventory=1,cook=30~5', ITUNA_KITCHEN_CHEFS: '1' });
+    let orderIds: string[];
     try {
       const summary = await runLoad({ baseUrl: pipeline.gatewayUrl, scenario: load, runId });
       assert.equal(summary.byStatus[202], summary.sent, JSON.stringify(summary.byStatus));
-      await waitUntilSettled(pipeline.gatewayUrl, summary.accepted.map((a) => a.orderId), 90_000);
+      orderIds = summary.accepted.map((a) => a.orderId);
+      await waitUntilSettled(pipeline.gatewayUrl, orderIds, 90_000);
       await sleep(1500); // the last batch of spans
     } finally {
       await pipeline.stop();
+      await fanOut.close();
     }
-    const { stdout } = await promisify(execFile)(process.execPath, ['report/main.ts', '--run', runId, '--since', '10m'], {
-      cwd: new URL('../..', import.meta.url).pathname,
-      env: { ...process.env, JAEGER_QUERY_URL: live.queryUrl },
-    });
-    t.diagnostic(stdout);
-    assert.match(stdout, /Bottleneck: kitchen/);
+    const report = async (queryUrl: string) =>
+      (
+        await promisify(execFile)(process.execPath, ['report/main.ts', '--run', runId, '--since', '10m'], {
+          cwd: new URL('../..', import.meta.url).pathname,
+          env: { ...process.env, JAEGER_QUERY_URL: queryUrl },
+        })
+      ).stdout;
+    const [overJaeger, overStore] = [await report(live.queryUrl), await report(liveStore.queryUrl)];
+    t.diagnostic(overJaeger);
+    assert.match(overJaeger, /Bottleneck: kitchen/);
+    assert.equal(overStore, overJaeger);
+
+    // Real SDK spans, read back by id from both.
+    const traceIds = (await createTraceQueryClient(liveStore.queryUrl).findTraces({ since: new Date(Date.now() - 600_000), attributes: { 'ituna.run.id': runId } })).map((spans) => spans[0]!.traceId);
+    assert.equal(traceIds.length, orderIds.length, 'one trace per order');
+    for (const traceId of traceIds.slice(0, 5)) {
+      const question = `/api/v3/traces/${traceId}`;
+      const [fromJaeger, fromStore] = await Promise.all([ask(live.queryUrl, question), ask(liveStore.queryUrl, question)]);
+      assert.deepEqual(normalised(fromStore), normalised(fromJaeger), `GET ${question}`);
+    }
   });
 });
