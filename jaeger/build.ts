@@ -42,7 +42,7 @@ export async function buildJaeger({ log = (line: string) => console.error(line) 
   if (existsSync(jaegerBinary)) return jaegerBinary;
   const probe = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    throw new Error('Building Jaeger needs Go 1.24 or newer ("go" was not found on PATH): install it from https://go.dev/dl/ or your package manager (apt-get install golang-go), or run Jaeger with Docker (docker compose up jaeger).');
+    throw new Error('Building Jaeger needs Go ("go" was not found on PATH): install Go 1.21 or newer from https://go.dev/dl/ or your package manager (apt-get install golang-go), or run Jaeger with Docker (docker compose up jaeger).');
   }
   const started = performance.now();
   log(`building Jaeger ${JAEGER_VERSION} with ${probe.stdout.trim()} (first time only; several minutes)…`);
@@ -50,7 +50,8 @@ export async function buildJaeger({ log = (line: string) => console.error(line) 
   // replace directive, `go get -tool` is not.
   const moduleDir = join(cacheDir, 'module');
   await mkdir(moduleDir, { recursive: true });
-  await writeFile(join(moduleDir, 'go.mod'), 'module example.com/jaegerbuild\n\ngo 1.26\n');
+  // Jaeger v1.76.0 needs Go 1.24.6; an older go fetches that toolchain from the module proxy by itself.
+  await writeFile(join(moduleDir, 'go.mod'), 'module example.com/jaegerbuild\n\ngo 1.24.6\n');
   let downloads = 0;
   await go(['get', '-tool', `${JAEGER_PACKAGE}@${JAEGER_MODULE_VERSION}`], moduleDir, (line) => {
     if (line.startsWith('go: downloading')) downloads++;
