@@ -177,6 +177,22 @@ describe('api/v3 parity between the embedded store and Jaeger v2', { timeout: 1_
       search('query.duration_max=.s'),
       search('query.duration_max=99999999999h'),
       search('query.raw_traces=maybe'),
+      search('query.duration_min=-1s'),
+      search('query.duration_min=%2B5ms'),
+      search('query.duration_min=.5s&query.service_name=ituna-kitchen'),
+      search('query.duration_min=00'),
+      search('query.duration_min=1.5e3ms'),
+      search('query.duration_max=1h30m'),
+      search('query.duration_max=3%C2%B5s'),
+      search('query.num_traces=%2B2'),
+      search('query.num_traces=99999999999999999999'),
+      `/api/v3/traces?query.start_time_min=2026-11-25T1:00:00.5%2B05:30&query.start_time_max=${max}&query.num_traces=5`,
+      `/api/v3/traces?query.start_time_min=2026-11-25T10:00:00,5Z&query.start_time_max=2026-11-25T24:00:00Z&query.num_traces=5`,
+      `/api/v3/traces?query.start_time_min=2026-11-25T10:61:00Z&query.start_time_max=${max}&query.num_traces=5`,
+      `/api/v3/traces?query.start_time_min=0001-01-01T00:00:00Z&query.start_time_max=${max}&query.num_traces=5&query.service_name=ituna-kitchen`,
+      `/api/v3/traces?query.start_time_min=${min}&query.start_time_max=9999-12-31T23:59:59.999999999-23:59&query.num_traces=5&query.service_name=ituna-kitchen`,
+      `/api/v3/traces?query.start_time_min=${min}&query.start_time_max=2026-11-25T10:00:00%2B0100&query.num_traces=5`,
+      `/api/v3/traces/${x.order}?end_time=2026-11-25T10:00:00.123456789123Z`,
     ];
     let compared = 0;
     for (const question of questions) {
