@@ -76,7 +76,7 @@ export function canonicalValue(value: AnyValue | undefined): AnyValue {
   if (value.stringValue !== undefined) return { stringValue: value.stringValue };
   if (value.boolValue !== undefined) return { boolValue: value.boolValue };
   if (value.intValue !== undefined) return { intValue: BigInt(value.intValue).toString() };
-  if (value.doubleValue !== undefined) return { doubleValue: typeof value.doubleValue === 'string' ? value.doubleValue : value.doubleValue };
+  if (value.doubleValue !== undefined) return { doubleValue: value.doubleValue };
   if (value.arrayValue) return { arrayValue: value.arrayValue.values?.length ? { values: value.arrayValue.values.map(canonicalValue) } : {} };
   if (value.kvlistValue) return { kvlistValue: value.kvlistValue.values?.length ? { values: canonicalKeyValues(value.kvlistValue.values) } : {} };
   if (value.bytesValue !== undefined) return { bytesValue: value.bytesValue };
@@ -103,7 +103,7 @@ const isZeroId = (id: string | undefined) => !id || /^0*$/.test(id);
 // Unix nanoseconds arrive as decimal strings beyond 2^53: milliseconds keep microsecond precision, the string all of it.
 const nanosOf = (nanos: string | number | undefined) => BigInt(nanos ?? 0).toString();
 const nanosToMs = (nanos: string) => Number(BigInt(nanos) / 1000n) / 1000;
-const count = (value: unknown) => (typeof value === 'number' && value > 0 ? { value } : undefined);
+const positive = (value: unknown): value is number => typeof value === 'number' && value > 0;
 
 /** Decodes an OTLP/HTTP JSON ExportTraceServiceRequest into flat spans. */
 export function flattenResourceSpans(body: unknown): FlatSpan[] {
@@ -114,14 +114,14 @@ export function flattenResourceSpans(body: unknown): FlatSpan[] {
     const resourceAttributes = resourceSpan.resource?.attributes as KeyValue[] | undefined;
     const service = String(attributesOf(resourceAttributes).attributes['service.name'] ?? 'unknown_service');
     const resource: OtlpOrigin['resource'] = { attributes: canonicalKeyValues(resourceAttributes) };
-    if (count(resourceSpan.resource?.droppedAttributesCount)) resource.droppedAttributesCount = resourceSpan.resource.droppedAttributesCount;
+    if (positive(resourceSpan.resource?.droppedAttributesCount)) resource.droppedAttributesCount = resourceSpan.resource.droppedAttributesCount;
     if (resourceSpan.schemaUrl) resource.schemaUrl = resourceSpan.schemaUrl;
     for (const scopeSpan of resourceSpan.scopeSpans ?? []) {
       const scope: OtlpOrigin['scope'] = {};
       if (scopeSpan.scope?.name) scope.name = scopeSpan.scope.name;
       if (scopeSpan.scope?.version) scope.version = scopeSpan.scope.version;
       if (scopeSpan.scope?.attributes?.length) scope.attributes = canonicalKeyValues(scopeSpan.scope.attributes);
-      if (count(scopeSpan.scope?.droppedAttributesCount)) scope.droppedAttributesCount = scopeSpan.scope.droppedAttributesCount;
+      if (positive(scopeSpan.scope?.droppedAttributesCount)) scope.droppedAttributesCount = scopeSpan.scope.droppedAttributesCount;
       if (scopeSpan.schemaUrl) scope.schemaUrl = scopeSpan.schemaUrl;
       for (const span of scopeSpan.spans ?? []) {
         const startTimeUnixNano = nanosOf(span.startTimeUnixNano);
@@ -132,9 +132,9 @@ export function flattenResourceSpans(body: unknown): FlatSpan[] {
         const otlp: OtlpDetails = { resource, scope };
         if (span.traceState) otlp.traceState = span.traceState;
         if (span.flags) otlp.flags = span.flags;
-        if (count(span.droppedAttributesCount)) otlp.droppedAttributesCount = span.droppedAttributesCount;
-        if (count(span.droppedEventsCount)) otlp.droppedEventsCount = span.droppedEventsCount;
-        if (count(span.droppedLinksCount)) otlp.droppedLinksCount = span.droppedLinksCount;
+        if (positive(span.droppedAttributesCount)) otlp.droppedAttributesCount = span.droppedAttributesCount;
+        if (positive(span.droppedEventsCount)) otlp.droppedEventsCount = span.droppedEventsCount;
+        if (positive(span.droppedLinksCount)) otlp.droppedLinksCount = span.droppedLinksCount;
         if (typed) otlp.typed = typed;
         spans.push({
           traceId: span.traceId,
@@ -157,7 +157,7 @@ export function flattenResourceSpans(body: unknown): FlatSpan[] {
               timeMs: nanosToMs(timeUnixNano),
               timeUnixNano,
               ...attributesOf(e.attributes),
-              ...(count(e.droppedAttributesCount) ? { droppedAttributesCount: e.droppedAttributesCount } : {}),
+              ...(positive(e.droppedAttributesCount) ? { droppedAttributesCount: e.droppedAttributesCount } : {}),
             };
           }),
           links: (span.links ?? []).map((l: { traceId: string; spanId: string; traceState?: string; flags?: number; attributes?: KeyValue[]; droppedAttributesCount?: number }) => ({
@@ -166,7 +166,7 @@ export function flattenResourceSpans(body: unknown): FlatSpan[] {
             ...(l.traceState ? { traceState: l.traceState } : {}),
             ...(l.flags ? { flags: l.flags } : {}),
             ...(l.attributes?.length ? attributesOf(l.attributes) : {}),
-            ...(count(l.droppedAttributesCount) ? { droppedAttributesCount: l.droppedAttributesCount } : {}),
+            ...(positive(l.droppedAttributesCount) ? { droppedAttributesCount: l.droppedAttributesCount } : {}),
           })),
           otlp,
         });

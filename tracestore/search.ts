@@ -14,7 +14,10 @@ const nanos = (value: string | undefined, ms: number) => (value ? BigInt(value) 
 const SPAN_KIND_NAMES: Record<string, FlatSpan['kind']> = { CLIENT: 'client', SERVER: 'server', PRODUCER: 'producer', CONSUMER: 'consumer', INTERNAL: 'internal' };
 const STATUS_NAMES: Record<string, FlatSpan['status']['code']> = { OK: 'ok', ERROR: 'error' };
 
-const find = (list: KeyValue[] | undefined, key: string): AnyValue | undefined => list?.find((kv) => kv.key === key)?.value ?? (list?.some((kv) => kv.key === key) ? {} : undefined);
+function find(list: KeyValue[] | undefined, key: string): AnyValue | undefined {
+  const found = list?.find((kv) => kv.key === key);
+  return found && (found.value ?? {});
+}
 const matches = (value: AnyValue | undefined, wanted: string) => value !== undefined && asString(value) === wanted;
 
 // Jaeger 2.19+ (memory store): `error` is a boolean on the span's status, `span.status`, `span.kind`, `scope.name`,
