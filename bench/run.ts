@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import type { KafkaSendMode } from '../common/kafka/publish.ts';
 import { createKafka, ensureTopics } from '../common/kafka/client.ts';
 import { createLogger } from '../common/logger.ts';
 import { percentiles } from '../report/percentiles.ts';
@@ -10,212 +9,280 @@ import { startLocalBroker } from '../kafka/local-broker.ts';
 import { runLoad } from '../load/runner.ts';
 import { NODE_FLAGS, startService } from '../start/services.ts';
 import type { ServiceName, ServiceProcess } from '../start/services.ts';
-import { openTraceStore } from '../tracestore/store.ts';
-import { startTraceStoreServer } from '../tracestore/server.ts';
 import { ORDER_BODY, postOrders } from './intake.ts';
 import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { aboveIdle, cpuMs, cpuSnapshot, emptyTopics, pause, peakRssMb, showSpread, spread, startReceiver } from './measure.ts';
+import type { Receiver } from './measure.ts';
 
-// `npm run bench [-- --quick]`: every figure beside its limit, measured in one run on this machine.
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
-const seconds = values.quick ? 3 : 10;
-const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+// `npm run bench [-- --quick]`: what tracing costs each service, and how close the pipeline runs to its parts' limits,
+// measured in one run on this machine. Every ratio is printed with its spread over the rounds.
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' } } });
+const quick = values.quick;
+const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) throw new Error('--rounds must be a whole number from 1 to 10');
+const seconds = quick ? 3 : 6;
+const GATEWAY_RATE = 300;
+const PIPELINE_RATE = 200;
+const started = performance.now();
+const say = (line: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 const rows: Array<[string, string, string, string]> = [];
 const row = (what: string, figure: string, limit: string, ratio: string) => {
   rows.push([what, figure, limit, ratio]);
-  say(`${what}: ${figure}  (limit ${limit}; ${ratio})`);
+  say(`${what}: ${figure}  (${limit}; ${ratio})`);
 };
+const pct = (traced: number, untraced: number) => `${traced >= untraced ? '+' : ''}${((traced / untraced - 1) * 100).toFixed(0)} %`;
 
-async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-/** CPU seconds (user + system) a process has used so far; Linux's clock ticks are 1/100 s. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** The CPU seconds each of `pids` has used, and when they were read. */
-async function cpuSnapshot(pids: number[]): Promise<{ at: number; seconds: number[] }> {
-  return { seconds: await Promise.all(pids.map(cpuSeconds)), at: performance.now() };
-}
-
-const intake = (url: string) => postOrders(url, seconds);
-
-let broker = await startLocalBroker();
-// The receiver is the embedded trace store, in this process; it keeps the newest 200 000 spans and counts them all.
-const spans = await openTraceStore();
-const store = await startTraceStoreServer(spans, { otlpPort: 0, queryPort: 0 });
+const broker = await startLocalBroker();
+say(`broker ${broker.brokers}; ${rounds} round(s), ${seconds} s per measurement`);
+// Spans go to a counting sink in its own process: the services are measured, not a backend.
+const sink = await startReceiver('count');
 const running: ServiceProcess[] = [];
-const baseEnv = { KAFKA_BROKERS: broker.brokers, PORT: '0', ITUNA_ORDERS_PER_MINUTE: '0', OTEL_EXPORTER_OTLP_ENDPOINT: store.otlpUrl };
-// The services log at info, their default, as a user runs them (readiness is read from an info line too).
-const start = async (name: ServiceName, env: Record<string, string> = {}) => {
-  const service = startService(name, { ...baseEnv, LOG_LEVEL: 'info', ...env });
+const baseEnv = { KAFKA_BROKERS: broker.brokers, PORT: '0', ITUNA_ORDERS_PER_MINUTE: '0', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, LOG_LEVEL: 'info' };
+const start = (name: ServiceName, env: Record<string, string> = {}) => {
+  const service = startService(name, { ...baseEnv, ...env });
   running.push(service);
-  return (await service.ready)!;
+  return service;
 };
-const stopAll = async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop()));
-};
+const stopAll = async () => void (await Promise.all(running.splice(0).map((s) => s.stop())));
+const untracedEnv = { OTEL_SDK_DISABLED: 'true' };
+const pipelineEnv = { ITUNA_DELAYS: 'address=0,name=0,inventory=0,cook=0', ITUNA_KITCHEN_CHEFS: '64' };
 
-/**
- * Each measurement gets a broker of its own: a gateway reads the whole orders.status topic when it starts (its
- * order history), so on a shared broker every run would start by replaying the orders of the runs before it.
- */
-async function freshBroker() {
-  await broker.stop();
-  broker = await startLocalBroker();
-  baseEnv.KAFKA_BROKERS = broker.brokers;
-}
-
-const MODES: Array<[KafkaSendMode, string]> = [['batched', 'group commit'], ['single', 'one awaited send per request']];
-
-/** Polls GET /orders/{id} until each order is ready or `limitMs` passed; returns when each became ready (from its status history). */
-const settle = async (gatewayUrl: string, orderIds: string[], limitMs: number) => {
-  const started = Date.now();
+/** Polls GET /orders/{id} until each order is ready or `limitMs` passed; returns when each became ready (from its history). */
+async function settle(gatewayUrl: string, orderIds: string[], limitMs: number): Promise<Map<string, number>> {
+  const begun = Date.now();
   const readyAt = new Map<string, number>();
-  // The ready times come from the orders' histories, so polling late changes nothing; polling early would load the gateway.
-  await sleep(1000);
-  while (readyAt.size < orderIds.length && Date.now() - started < limitMs) {
-    for (const id of orderIds.filter((o) => !readyAt.has(o))) {
-      const order = (await (await fetch(`${gatewayUrl}/orders/${id}`)).json()) as { history?: Array<{ status: string; at: string }> };
-      const ready = order.history?.find((h) => h.status === 'ready');
-      if (ready) readyAt.set(id, Date.parse(ready.at));
+  await pause(500);
+  while (readyAt.size < orderIds.length && Date.now() - begun < limitMs) {
+    const pending = orderIds.filter((o) => !readyAt.has(o));
+    for (let i = 0; i < pending.length; i += 50) {
+      await Promise.all(pending.slice(i, i + 50).map(async (id) => {
+        const order = (await (await fetch(`${gatewayUrl}/orders/${id}`)).json()) as { history?: Array<{ status: string; at: string }> };
+        const ready = order.history?.find((h) => h.status === 'ready');
+        if (ready) readyAt.set(id, Date.parse(ready.at));
+      }));
     }
-    if (readyAt.size < orderIds.length) await sleep(500);
+    if (readyAt.size < orderIds.length) await pause(300);
   }
   return readyAt;
-};
+}
+
+const fixedRate = (rate: number, runSeconds: number) => ({ description: 'bench', startRate: rate, stages: [{ seconds: runSeconds, target: rate }], maxInFlight: 2000 });
+
+/** A few seconds of orders before measuring, waited for until ready: JIT, connections, consumer groups settled. */
+async function warmUp(gatewayUrl: string, untilReady: boolean) {
+  const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(100, 2), runId: 'bench-warm-up' });
+  if (untilReady) await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 15_000);
+}
 
 /**
- * The whole pipeline with no simulated work, sending the `mode` way: the highest open-loop rate of the ladder that
- * drains with no backlog, the end-to-end latency at half that rate, and each process's peak RSS. A fresh broker,
- * so no run starts with another's orders queued in front of it.
+ * Orders at `rate` for `seconds`, and the CPU milliseconds each of `pids` used per accepted order above what it
+ * uses idle (measured just before, for 2 s).
  */
-async function pipelineRun(mode: KafkaSendMode) {
-  await freshBroker();
-  const env = { ITUNA_DELAYS: 'address=0,name=0,inventory=0,cook=0', ITUNA_KAFKA_SEND: mode };
-  await start('validation', env);
-  const [, gatewayUrl] = await Promise.all([start('kitchen', { ...env, ITUNA_KITCHEN_CHEFS: '64' }), start('gateway', env)]);
-  let sustained = 0;
-  for (const rate of values.quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200, 1600]) {
-    const scenario = { description: 'bench', startRate: rate, stages: [{ seconds: Math.max(4, seconds / 2), target: rate }], maxInFlight: 1000 };
-    const summary = await runLoad({ baseUrl: gatewayUrl, scenario, runId: `bench-${mode}-${rate}` });
-    const loadEnded = Date.now();
-    const readyAt = await settle(gatewayUrl, summary.accepted.map((a) => a.orderId), 15_000);
-    const backlogMs = (readyAt.size > 0 ? Math.max(...readyAt.values()) : Infinity) - loadEnded;
-    const ok = readyAt.size === summary.accepted.length && summary.accepted.length >= summary.sent * 0.99 && backlogMs < 1000;
-    say(`pipeline (${mode}) at ${rate}/s: ${summary.accepted.length}/${summary.sent} accepted, ${readyAt.size} ready, last ready ${backlogMs} ms after the load ended${ok ? '' : ' — backlog'}`);
-    if (!ok) break;
-    sustained = rate;
-  }
-  const half = Math.max(10, Math.round(sustained / 2));
-  // Where the two cores go: each process's CPU time over the half-rate run, less what it uses idle (heartbeats,
-  // fetch polls, span exports), per order. This process is the load generator and the OTLP receiver.
-  const processes = [...running.map((s) => ({ name: s.name, pid: s.child.pid! })), { name: 'broker', pid: broker.pid }, { name: 'load + receiver', pid: process.pid }];
-  const pids = processes.map((p) => p.pid);
-  await sleep(5000); // the spans of the runs before are exported (OTEL_BSP_SCHEDULE_DELAY) before idle is measured
-  const idle = await cpuSnapshot(pids);
-  await sleep(3000);
-  const loadStart = await cpuSnapshot(pids);
-  const run = await runLoad({ baseUrl: gatewayUrl, scenario: { description: 'bench', startRate: half, stages: [{ seconds, target: half }], maxInFlight: 1000 }, runId: `bench-${mode}-latency` });
-  const readyAt = await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 20_000);
+async function cpuPerOrder(gatewayUrl: string, pids: number[], rate: number, runId: string, waitReady = false) {
+  const idleStart = await cpuSnapshot(pids);
+  await pause(2000);
+  const idleEnd = await cpuSnapshot(pids);
+  const before = await sink.count();
+  const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(rate, seconds), runId });
+  const readyAt = waitReady ? await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 15_000) : new Map<string, number>();
+  // Spans leave in batches (OTEL_BSP_SCHEDULE_DELAY, 1 s here), so the last ones are taken before CPU is read.
+  await pause(1500);
   const loadEnd = await cpuSnapshot(pids);
-  const loadMs = loadEnd.at - loadStart.at;
-  const underLoad = loadEnd.seconds.map((s, i) => s - loadStart.seconds[i]!);
-  const whenIdle = loadStart.seconds.map((s, i) => ((s - idle.seconds[i]!) * loadMs) / (loadStart.at - idle.at));
-  const busy = underLoad.reduce((sum, s) => sum + s, 0) / ((availableParallelism() * loadMs) / 1000);
-  const cpuMs = processes.map((p, i) => ({ name: p.name, ms: (Math.max(0, underLoad[i]! - whenIdle[i]!) * 1000) / Math.max(1, run.accepted.length) }));
-  const latency = percentiles(run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt));
-  const rss = await Promise.all(running.map(async (s) => `${s.name} ${(await peakRssMb(s.child.pid!)).toFixed(0)} MB`));
-  const services = [...running];
-  await stopAll();
-  const dropped = services.filter((s) => s.lines.some((line) => line.includes('spans dropped'))).map((s) => s.name);
-  if (dropped.length > 0) say(`warning: spans dropped during the pipeline runs (${mode}) by ${dropped.join(', ')}`);
-  return { sustained, half, latency, rss, dropped, cpuMs, busy };
+  const after = await sink.count();
+  const orders = Math.max(1, run.accepted.length);
+  const used = aboveIdle([idleStart, idleEnd], [idleEnd, loadEnd]);
+  return {
+    orders: run.accepted.length,
+    sent: run.sent,
+    perOrder: used.map((ms) => ms / orders),
+    spans: after.spans - before.spans,
+    latency: percentiles(run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt)),
+    ready: readyAt.size,
+  };
+}
+
+/** SIGSTOP every service but `live`, so the one measured has the cores to itself; SIGCONT `live`. */
+function only(live: ServiceProcess[], all: ServiceProcess[]) {
+  for (const s of all) s.child.kill(live.includes(s) ? 'SIGCONT' : 'SIGSTOP');
 }
 
 try {
-  say(`broker ${broker.brokers}; ${seconds} s per HTTP measurement, 50 connections`);
-
   // 1. The HTTP limit: a bare Fastify route with the same schema, in its own process.
   const bare = spawn(process.execPath, [...NODE_FLAGS, 'bench/bare-server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const bareUrl = await new Promise<string>((resolve) => createInterface({ input: bare.stdout }).on('line', (l) => l.includes('listening') && resolve(l.split(' ').at(-1)!)));
-  const limit = await intake(bareUrl);
+  const bareCpu0 = await cpuMs(bare.pid!);
+  const limit = await postOrders(bareUrl, seconds);
+  const bareCpuPerRequest = (await cpuMs(bare.pid!)) - bareCpu0;
   bare.kill('SIGTERM');
-  const httpLimit = `bare route ${limit.rps.toFixed(0)} req/s, p99 ${limit.p99} ms`;
+  const httpLimit = `bare route ${limit.rps.toFixed(0)} req/s, ${((bareCpuPerRequest * 1000) / Math.max(1, limit.requests)).toFixed(0)} CPU-µs per request`;
+  say(`HTTP limit: ${httpLimit}`);
 
-  // 2. The gateway, traced at 100% into a local OTLP receiver, then with the SDK disabled; both ways of sending.
-  type Intake = Awaited<ReturnType<typeof intake>>;
-  const intakes = new Map<KafkaSendMode, { traced: Intake & { spansPerOrder: number; dropped: boolean }; untraced: Intake }>();
-  for (const [mode] of MODES) {
-    await freshBroker();
-    // Full tracing means every span reaches the receiver: count them (the gateway flushes on stop) and look for drops.
-    const before = spans.received;
-    const gateway = await start('gateway', { ITUNA_KAFKA_SEND: mode });
-    const traced = { ...(await intake(gateway)), spansPerOrder: 0, dropped: false };
-    const { lines } = running[0]!;
-    await stopAll();
-    traced.spansPerOrder = (spans.received - before) / traced.requests;
-    traced.dropped = lines.some((line) => line.includes('spans dropped'));
-    if (traced.dropped) say(`warning: the gateway dropped spans during the traced intake (${mode}); the traced figure is not full tracing`);
-    await freshBroker();
-    const untraced = await intake(await start('gateway', { ITUNA_KAFKA_SEND: mode, OTEL_SDK_DISABLED: 'true' }));
-    await stopAll();
-    if (traced.failed + untraced.failed > 0) say(`warning: ${traced.failed + untraced.failed} non-2xx or failed requests during intake (${mode})`);
-    intakes.set(mode, { traced, untraced });
+  // 2. The gateway alone, traced and untraced side by side; the one not measured is stopped (SIGSTOP).
+  const traced = start('gateway', { OTEL_BSP_SCHEDULE_DELAY: '1000' });
+  const untraced = start('gateway', untracedEnv);
+  const [tracedUrl, untracedUrl] = (await Promise.all([traced.ready, untraced.ready])) as [string, string];
+  const gateways = [traced, untraced];
+  for (const [gateway, url] of [[traced, tracedUrl], [untraced, untracedUrl]] as const) {
+    only([gateway], gateways);
+    await warmUp(url, false);
   }
+  const fixed = { traced: [] as number[], untraced: [] as number[], spans: [] as number[], sinkUsPerSpan: [] as number[] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const [which, gateway, url] of [['traced', traced, tracedUrl], ['untraced', untraced, untracedUrl]] as const) {
+      only([gateway], gateways);
+      await pause(1000);
+      const result = await cpuPerOrder(url, [gateway.child.pid!, sink.pid], GATEWAY_RATE, `bench-gateway-${which}-${round}`);
+      fixed[which].push(result.perOrder[0]! * 1000);
+      if (which === 'traced') {
+        fixed.spans.push(result.spans / Math.max(1, result.orders));
+        fixed.sinkUsPerSpan.push((result.perOrder[1]! * result.orders * 1000) / Math.max(1, result.spans));
+      }
+      say(`gateway ${which} at ${GATEWAY_RATE}/s, round ${round}: ${(result.perOrder[0]! * 1000).toFixed(0)} CPU-µs per order (${result.orders}/${result.sent} accepted)`);
+    }
+  }
+  const peak = { traced: [] as number[], untraced: [] as number[] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const [which, gateway, url] of [['traced', traced, tracedUrl], ['untraced', untraced, untracedUrl]] as const) {
+      only([gateway], gateways);
+      await pause(1000);
+      const result = await postOrders(url, seconds);
+      peak[which].push(result.rps);
+      say(`gateway ${which} peak intake, round ${round}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.failed} failed`);
+    }
+  }
+  only(gateways, gateways);
+  const gatewayRss = { traced: await peakRssMb(traced.child.pid!), untraced: await peakRssMb(untraced.child.pid!) };
+  await pause(1500);
+  const dropped = traced.lines.some((line) => line.includes('spans dropped'));
+  await stopAll();
+  const ratios = fixed.traced.map((t, i) => t / fixed.untraced[i]!);
+  row(
+    `gateway CPU per order at ${GATEWAY_RATE}/s, traced`,
+    `${showSpread(fixed.traced)} µs, ${showSpread(fixed.spans, 1)} spans per order${dropped ? ', SOME DROPPED' : ''}`,
+    `untraced ${showSpread(fixed.untraced)} µs; ${httpLimit}`,
+    `traced ${pct(spread(ratios).median, 1)} (${pct(spread(ratios).min, 1)} to ${pct(spread(ratios).max, 1)})`,
+  );
+  const peakRatios = peak.traced.map((t, i) => t / peak.untraced[i]!);
+  row(
+    'gateway peak intake, 50 connections, traced',
+    `${showSpread(peak.traced)} req/s`,
+    `untraced ${showSpread(peak.untraced)} req/s; bare route ${limit.rps.toFixed(0)} req/s`,
+    `traced ${pct(spread(peakRatios).median, 1)} (${pct(spread(peakRatios).min, 1)} to ${pct(spread(peakRatios).max, 1)}); untraced ${(spread(peak.untraced).median / limit.rps).toFixed(2)}× the bare route`,
+  );
 
-  // 3. Kafka's own yardsticks on a fresh broker: topics like the pipeline's, 6 partitions, and 1 for the latency probe.
-  await freshBroker();
+  // 3. What a receiver costs per span, in its own process: the sink that only counts, and the embedded trace
+  //    store (parsing and keeping every span), fed the gateway's own exports again.
+  const store = await startReceiver('store');
+  const exports = await sink.samples();
+  const replayed = { spans: 0 };
+  const store0 = await cpuMs(store.pid);
+  const replayUntil = performance.now() + (quick ? 1000 : 3000);
+  for (let i = 0; performance.now() < replayUntil && i < 100_000; i++) {
+    const sample = exports[i % exports.length]!;
+    await fetch(`${store.url}/v1/traces`, { method: 'POST', headers: { 'content-type': sample.contentType }, body: sample.body });
+  }
+  replayed.spans = (await store.count()).spans;
+  const storeUsPerSpan = (((await cpuMs(store.pid)) - store0) * 1000) / Math.max(1, replayed.spans);
+  await store.stop();
+  row(
+    'receiver CPU per span (own process, not in the figures above)',
+    `counting sink ${showSpread(fixed.sinkUsPerSpan, 1)} µs; trace store ${storeUsPerSpan.toFixed(1)} µs (${replayed.spans} spans replayed)`,
+    `${exports[0]?.contentType ?? 'no'} exports`,
+    `trace store ${(storeUsPerSpan * spread(fixed.spans).median).toFixed(0)} µs per order at the gateway`,
+  );
+
+  // 4. The whole pipeline at a fixed rate, traced and untraced in turn: CPU per order of every process and the broker.
+  const pipeline = { traced: [] as number[][], untraced: [] as number[][] };
+  const rss: Record<string, number[]> = {};
+  const latency: number[] = [];
+  const names = ['validation', 'kitchen', 'gateway', 'broker'];
+  for (let round = 1; round <= rounds; round++) {
+    for (const which of ['traced', 'untraced'] as const) {
+      await emptyTopics(broker.brokers);
+      const env = { ...pipelineEnv, ...(which === 'untraced' ? untracedEnv : { OTEL_BSP_SCHEDULE_DELAY: '1000' }) };
+      const services = [start('validation', env), start('kitchen', env), start('gateway', env)];
+      const url = (await Promise.all(services.map((s) => s.ready)))[2]!;
+      await warmUp(url, true);
+      const result = await cpuPerOrder(url, [...services.map((s) => s.child.pid!), broker.pid], PIPELINE_RATE, `bench-pipeline-${which}-${round}`, true);
+      pipeline[which].push(result.perOrder);
+      if (which === 'traced') latency.push(result.latency.p99);
+      for (const s of services) (rss[`${s.name} ${which}`] ??= []).push(await peakRssMb(s.child.pid!));
+      say(
+        `pipeline ${which} at ${PIPELINE_RATE}/s, round ${round}: ${result.perOrder.map((ms, i) => `${names[i]} ${ms.toFixed(2)}`).join(', ')} CPU-ms per order; ${result.ready}/${result.orders} ready, p99 ${result.latency.p99} ms`,
+      );
+      await stopAll();
+    }
+  }
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const servicesOf = (perOrder: number[]) => sum(perOrder.slice(0, 3));
+  const serviceRatios = pipeline.traced.map((t, i) => servicesOf(t) / servicesOf(pipeline.untraced[i]!));
+  row(
+    `services' CPU per order at ${PIPELINE_RATE}/s (validation + kitchen + gateway), traced`,
+    `${showSpread(pipeline.traced.map(servicesOf), 2)} ms (${names.slice(0, 3).map((n, i) => `${n} ${spread(pipeline.traced.map((p) => p[i]!)).median.toFixed(2)}`).join(', ')})`,
+    `untraced ${showSpread(pipeline.untraced.map(servicesOf), 2)} ms`,
+    `traced ${pct(spread(serviceRatios).median, 1)} (${pct(spread(serviceRatios).min, 1)} to ${pct(spread(serviceRatios).max, 1)}); target ≤ +15 %`,
+  );
+  row(
+    `whole pipeline CPU per order at ${PIPELINE_RATE}/s (services + broker), traced`,
+    `${showSpread(pipeline.traced.map(sum), 2)} ms (broker ${spread(pipeline.traced.map((p) => p[3]!)).median.toFixed(2)})`,
+    `untraced ${showSpread(pipeline.untraced.map(sum), 2)} ms`,
+    `target ≤ 4 CPU-ms per order`,
+  );
+  row(
+    'peak RSS per process after the pipeline runs',
+    Object.entries(rss).filter(([k]) => k.endsWith(' traced')).map(([k, v]) => `${k.replace(' traced', '')} ${spread(v).max.toFixed(0)} MB`).join(', ') +
+      `; gateway alone ${gatewayRss.traced.toFixed(0)} MB`,
+    `untraced: ${Object.entries(rss).filter(([k]) => k.endsWith('untraced')).map(([k, v]) => `${k.replace(' untraced', '')} ${spread(v).max.toFixed(0)} MB`).join(', ')}; gateway alone ${gatewayRss.untraced.toFixed(0)} MB`,
+    'target ≤ 150 MB (the highest of the rounds)',
+  );
+
+  // 5. Kafka's own yardsticks, then the pipeline's sustained rate (traced) and its end-to-end latency at half of it.
   await ensureTopics(createKafka('bench', [broker.brokers], createLogger('bench', 'warn')), [
     { name: 'bench.producer-performance', partitions: 6 },
     { name: 'bench.end-to-end-latency', partitions: 1 },
   ]);
-  const pp = await producerPerformance(broker.brokers, 'bench.producer-performance', values.quick ? 20_000 : 100_000, ORDER_BODY.length + 150);
-  const e2e = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', values.quick ? 300 : 2000, ORDER_BODY.length + 150);
-  const kafkaLatency = `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${(e2e.p99Ms * 3).toFixed(0)} ms`;
-
-  // 4. The pipeline, its end-to-end latency and memory, both ways of sending.
-  const pipelines = new Map<KafkaSendMode, Awaited<ReturnType<typeof pipelineRun>>>();
-  for (const [mode] of MODES) pipelines.set(mode, await pipelineRun(mode));
-
-  for (const [mode, how] of MODES) {
-    const { traced, untraced } = intakes.get(mode)!;
-    const { sustained, half, latency, rss, dropped, cpuMs, busy } = pipelines.get(mode)!;
-    row(`gateway intake, traced (${how})`, `${traced.rps.toFixed(0)} req/s, p50 ${traced.p50} ms, p99 ${traced.p99} ms`, httpLimit, `${(traced.rps / limit.rps).toFixed(2)}× the HTTP limit`);
-    const exported = `${traced.spansPerOrder.toFixed(1)} spans per order received${traced.dropped ? ', SOME DROPPED' : ', none dropped'}`;
-    row(`tracing overhead (${how})`, `traced ${traced.rps.toFixed(0)} req/s, ${exported}`, `untraced ${untraced.rps.toFixed(0)} req/s, p99 ${untraced.p99} ms`, `${((1 - traced.rps / untraced.rps) * 100).toFixed(1)}% fewer req/s with tracing`);
-    row(
-      `pipeline, HTTP call → ready, no simulated work (${how})`,
-      `${sustained} orders/s sustained with no backlog${dropped.length ? ` (spans dropped by ${dropped.join(', ')})` : ', no span dropped'}`,
-      `HTTP limit ${limit.rps.toFixed(0)} req/s; Kafka ProducerPerformance ${pp.recordsPerSec.toFixed(0)} records/s`,
-      `${(sustained / limit.rps).toFixed(3)}× the HTTP limit`,
-    );
-    row(`end-to-end latency at ${half} orders/s (${how})`, `p50 ${latency.p50} ms, p99 ${latency.p99} ms`, kafkaLatency, `p99 ${(latency.p99 / Math.max(1, e2e.p99Ms * 3)).toFixed(1)}× the broker's`);
-    row(`peak RSS per process (${how})`, rss.join(', '), '150 MB target', '');
-    const total = cpuMs.reduce((sum, p) => sum + p.ms, 0);
-    row(
-      `CPU per order at ${half} orders/s (${how})`,
-      cpuMs.map((p) => `${p.name} ${p.ms.toFixed(2)} ms`).join(', '),
-      `${availableParallelism()} cores = ${availableParallelism() * 1000} CPU-ms per second`,
-      `${total.toFixed(2)} CPU-ms per order above idle; the cores ${(busy * 100).toFixed(0)}% busy`,
-    );
+  say('Kafka ProducerPerformance and EndToEndLatency…');
+  const pp = await producerPerformance(broker.brokers, 'bench.producer-performance', quick ? 20_000 : 100_000, ORDER_BODY.length + 150);
+  const e2e = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', quick ? 300 : 2000, ORDER_BODY.length + 150);
+  await emptyTopics(broker.brokers);
+  const services = [start('validation', pipelineEnv), start('kitchen', pipelineEnv), start('gateway', pipelineEnv)];
+  const gatewayUrl = (await Promise.all(services.map((s) => s.ready)))[2]!;
+  await warmUp(gatewayUrl, true);
+  let sustained = 0;
+  for (const rate of quick ? [100, 200] : [400, 600, 800, 1000, 1200, 1400]) {
+    const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(rate, 4), runId: `bench-ladder-${rate}` });
+    const loadEnded = Date.now();
+    const readyAt = await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 10_000);
+    const backlogMs = (readyAt.size > 0 ? Math.max(...readyAt.values()) : Infinity) - loadEnded;
+    const ok = readyAt.size === run.accepted.length && run.accepted.length >= run.sent * 0.99 && backlogMs < 1000;
+    say(`pipeline at ${rate}/s: ${run.accepted.length}/${run.sent} accepted, ${readyAt.size} ready, last ready ${backlogMs} ms after the load ended${ok ? '' : ' — backlog'}`);
+    if (!ok) break;
+    sustained = rate;
   }
-  const [tuned, plain] = [intakes.get('batched')!, intakes.get('single')!];
-  const [tunedRun, plainRun] = [pipelines.get('batched')!, pipelines.get('single')!];
+  const half = Math.max(50, Math.round(sustained / 2));
+  await pause(2000);
+  const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(half, seconds), runId: 'bench-latency' });
+  const readyAt = await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 15_000);
+  const e2eLatency = percentiles(run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt));
+  const droppedInPipeline = services.filter((s) => s.lines.some((line) => line.includes('spans dropped'))).map((s) => s.name);
+  await stopAll();
   row(
-    'group commit against one awaited send per request',
-    `intake ${tuned.traced.rps.toFixed(0)} vs ${plain.traced.rps.toFixed(0)} req/s; pipeline ${tunedRun.sustained} vs ${plainRun.sustained} orders/s`,
-    '',
-    `intake ${(tuned.traced.rps / plain.traced.rps).toFixed(1)}×, pipeline ${(tunedRun.sustained / Math.max(1, plainRun.sustained)).toFixed(1)}×`,
+    'pipeline, HTTP call → ready, no simulated work, traced',
+    `${sustained} orders/s sustained with no backlog${droppedInPipeline.length ? ` (spans dropped by ${droppedInPipeline.join(', ')})` : ', no span dropped'}`,
+    `Kafka ProducerPerformance ${pp.recordsPerSec.toFixed(0)} records/s`,
+    'target 1000 orders/s',
   );
+  const kafkaP99 = e2e.p99Ms * 3;
+  row(
+    `end-to-end latency at ${half} orders/s, traced`,
+    `p50 ${e2eLatency.p50} ms, p99 ${e2eLatency.p99} ms (at ${PIPELINE_RATE}/s: p99 ${showSpread(latency)} ms)`,
+    `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${kafkaP99.toFixed(0)} ms`,
+    `p99 ${(e2eLatency.p99 / Math.max(1, kafkaP99)).toFixed(1)}× the broker's (target ≤ 2×)`,
+  );
+  say(`done; ${availableParallelism()} cores`);
 } finally {
   await stopAll();
-  await store.close();
+  await sink.stop();
   await broker.stop();
 }
 
