@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { fastifyTracingPlugin } from '../common/telemetry/sdk.ts';
 import type { GatewayDeps } from './deps.ts';
 import { ErrorResponse, HttpError, frameworkErrors, registerErrorHandling } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -15,14 +16,15 @@ import { tracingHooks } from './tracing.ts';
 
 /**
  * One access-log line per request instead of Fastify's two ("incoming request", then "request completed"): the
- * completed line carries the method and URL as well. Errors are logged as before.
+ * completed line carries the method and URL as well, and an accepted order's id (the route binds it to the request's
+ * logger). Errors are logged as before.
  */
 class OneLineRequestLog extends LogController {
   override incomingRequest() {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
     if (error) super.requestCompleted(error, request, reply);
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    else request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
 
@@ -43,6 +45,15 @@ export async function buildApp(deps: GatewayDeps) {
   app.addSchema(ErrorResponse);
 
   await app.register(tracingHooks);
+  const fastifySpans = fastifyTracingPlugin();
+  if (fastifySpans) {
+    // Fastify's request, hook and handler spans only where a route asks for them (`config.otel`): elsewhere the
+    // request span would repeat the HTTP SERVER span, and the hooks' spans say little per order.
+    app.addHook('onRoute', (route) => {
+      if (route.config?.otel === undefined) route.config = { ...route.config, otel: false };
+    });
+    await app.register(fastifySpans);
+  }
 
   if (deps.corsOrigins?.length) await app.register(cors, { origin: deps.corsOrigins });
   // Registered everywhere but applied only where a route asks for it (the order routes).

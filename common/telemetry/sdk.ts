@@ -1,12 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import module from 'node:module';
-import { DiagLogLevel, SamplingDecision, context, defaultTextMapGetter, diag, propagation } from '@opentelemetry/api';
+import { DiagLogLevel, SamplingDecision, context, defaultTextMapGetter, diag, propagation, trace } from '@opentelemetry/api';
 import type { Context, Span, TextMapPropagator } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator, isTracingSuppressed } from '@opentelemetry/core';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes, serviceInstanceIdDetector } from '@opentelemetry/resources';
+import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { ReadableSpan, Sampler, SpanExporter, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
@@ -23,10 +26,15 @@ const SAMPLERS = [
   'parentbased_traceidratio',
 ] as const;
 
+/** The OTLP/HTTP encodings this project exports in (gRPC is not offered: one exporter dependency fewer). */
+const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+
 /** The standard OTEL_* variables the SDK reads, validated here so a typo stops the process instead of silently disabling tracing. */
 export const telemetryConfigSchema = {
   OTEL_SERVICE_NAME: text(),
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('http://localhost:4318'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(PROTOCOLS, 'http/json'),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: (raw: string | undefined) => (raw === undefined ? undefined : oneOf(PROTOCOLS, 'http/json')(raw)),
   OTEL_TRACES_SAMPLER: oneOf(SAMPLERS, 'parentbased_always_on'),
   OTEL_TRACES_SAMPLER_ARG: decimal(undefined, 0, 1),
   OTEL_SDK_DISABLED: flag(false),
@@ -158,7 +166,8 @@ export function reportDroppedSpans(service: string, everyMs = 10_000, write = sa
   diag.setLogger({ error: ignore, warn: onWarning, info: ignore, debug: ignore, verbose: ignore }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
 }
 
-let sdk: NodeSDK | undefined;
+let provider: TracerProvider | undefined;
+let fastifyInstrumentation: FastifyOtelInstrumentation | undefined;
 
 /** What a service tells the telemetry module about itself; the module knows no routes and no domain. */
 export interface TelemetryOptions {
@@ -171,8 +180,22 @@ export interface TelemetryOptions {
 }
 
 /**
+ * The modules the instrumentations patch. The ESM import hook wraps only these: wrapping every module a process
+ * loads costs memory and start-up for nothing.
+ */
+const INSTRUMENTED_MODULES = ['http', 'https', 'fastify', 'kafkajs', 'pino'];
+
+/** The trace exporter OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or OTEL_EXPORTER_OTLP_PROTOCOL) names; both read the OTEL_EXPORTER_OTLP_* endpoint, headers and timeout. */
+function traceExporter(protocol: (typeof PROTOCOLS)[number]): SpanExporter {
+  return protocol === 'http/protobuf' ? new OTLPProtobufTraceExporter() : new OTLPJsonTraceExporter();
+}
+
+/**
  * Starts tracing for one service. Must run before fastify, kafkajs, pino or http are imported, which is
  * why each process loads it with `node --import` through its own `instrument.ts`.
+ *
+ * Assembled from its parts rather than with `@opentelemetry/sdk-node`, whose NodeSDK imports every exporter
+ * (logs, metrics, gRPC, Zipkin, Prometheus) whether used or not: about 30 MB of memory per process for nothing.
  */
 export function startTelemetry(
   defaultServiceName: string,
@@ -183,32 +206,40 @@ export function startTelemetry(
   if (config.OTEL_SDK_DISABLED) return;
 
   // ESM imports bypass require(), so the instrumentations need the import hook to see kafkajs, pino and http.
-  if (supportsSyncHooks()) registerImportHooks();
-  else module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  if (supportsSyncHooks()) registerImportHooks({ include: INSTRUMENTED_MODULES });
+  else module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: INSTRUMENTED_MODULES } });
 
   const serviceName = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const ignored = (url: string | undefined) => options.ignoreIncomingPaths?.test(url ?? '') ?? false;
   reportDroppedSpans(serviceName);
-  sdk = new NodeSDK({
-    serviceName,
-    textMapPropagator: propagatorFor(config.ITUNA_TRUST_INCOMING_TRACE_CONTEXT),
+  const resource = defaultResource()
+    .merge(detectResources({ detectors: [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector] }))
+    .merge(resourceFromAttributes({ 'service.name': serviceName }));
+  provider = new TracerProvider({
+    resource,
     sampler: honouringSuppression(configuredSampler(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG)),
-    // Traces only. Left to itself the SDK would also export every log line and the instrumentations' metrics over
-    // OTLP to the same endpoint, which neither Jaeger here nor the embedded store takes: work and requests for nothing.
-    // Logs stay pino JSON lines on stdout, carrying trace_id and span_id.
-    metricReaders: [],
-    logRecordProcessors: [],
+    // Traces only: no log records and no metrics over OTLP (the logs go to stdout as pino JSON lines, carrying
+    // trace_id and span_id), so nothing is sent to a backend that would not take it.
     spanProcessors: [
       baggageAttributes(options.baggageAttributes ?? []),
       // Built by hand, the batch processor no longer reads OTEL_BSP_* itself.
       new BatchSpanProcessor({
-        exporter: reportingOutages(new OTLPTraceExporter(), serviceName),
+        exporter: reportingOutages(traceExporter(config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL), serviceName),
         scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
         maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
         maxExportBatchSize: Math.min(config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, config.OTEL_BSP_MAX_QUEUE_SIZE),
         exportTimeoutMillis: config.OTEL_BSP_EXPORT_TIMEOUT,
       }),
     ],
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(propagatorFor(config.ITUNA_TRUST_INCOMING_TRACE_CONTEXT));
+  trace.setGlobalTracerProvider(provider);
+  // Registered as a plugin by the service where it wants Fastify's hook and handler spans (fastifyTracingPlugin),
+  // not on every Fastify instance: its request span would repeat the HTTP SERVER span of every request.
+  fastifyInstrumentation = new FastifyOtelInstrumentation({ registerOnInitialization: false, ignorePaths: ({ url }: { url: string }) => ignored(url) });
+  registerInstrumentations({
+    tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => ignored(request.url),
@@ -217,17 +248,24 @@ export function startTelemetry(
           if (options.onIncomingRequestSpan && !('getHeader' in request)) options.onIncomingRequestSpan(request, span);
         },
       }),
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, ignorePaths: ({ url }: { url: string }) => ignored(url) }),
+      fastifyInstrumentation,
       new KafkaJsInstrumentation(),
       new PinoInstrumentation({ disableLogSending: true }),
     ],
   });
-  sdk.start();
+}
+
+/**
+ * `@fastify/otel` as a Fastify plugin, or undefined when tracing is off: a request span with a span per hook and
+ * for the handler, on the routes whose `config.otel` is not `false`.
+ */
+export function fastifyTracingPlugin(): ReturnType<FastifyOtelInstrumentation['plugin']> | undefined {
+  return fastifyInstrumentation?.plugin();
 }
 
 /** Flushes the spans still buffered and stops the SDK; call it last when a process shuts down. */
 export async function stopTelemetry(): Promise<void> {
-  const running = sdk;
-  sdk = undefined;
+  const running = provider;
+  provider = undefined;
   await running?.shutdown();
 }

@@ -183,7 +183,7 @@ describe('gateway over a real broker', () => {
     assert.equal(spec.openapi, '3.1.0');
   });
 
-  it('When requests are served, then each leaves one access-log line with method, URL, status and time, and no token', async () => {
+  it('When requests are served, then each leaves one access-log line with method, URL, status, time and the accepted order, and no token', async () => {
     const lines: Array<Record<string, any>> = [];
     const logger = createLogger('ituna-gateway', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
     const logged = await buildTestGateway({ managementToken: TOKEN, logger });
@@ -196,13 +196,14 @@ describe('gateway over a real broker', () => {
     }
     const access = lines.filter((l) => l.reqId !== undefined && /request/.test(l.msg));
     assert.deepEqual(
-      access.map((l) => [l.msg, l.req?.method, l.req?.url, l.res?.statusCode, typeof l.responseTime]),
+      access.map((l) => [l.msg, l.req?.method, l.req?.url, l.res?.statusCode, typeof l.responseTime, typeof l.orderId, l.channel]),
       [
-        ['request completed', 'POST', '/orders/online', 202, 'number'],
-        ['request completed', 'POST', '/orders/online', 400, 'number'],
-        ['request completed', 'POST', '/orders/direct', 202, 'number'],
+        ['request completed', 'POST', '/orders/online', 202, 'number', 'string', 'online'],
+        ['request completed', 'POST', '/orders/online', 400, 'number', 'undefined', undefined],
+        ['request completed', 'POST', '/orders/direct', 202, 'number', 'string', 'direct'],
       ],
     );
+    assert.equal(lines.filter((l) => l.orderId !== undefined).length, 2, 'one line per accepted order');
     assert.ok(!lines.some((l) => JSON.stringify(l).includes(TOKEN)), 'the management token reached a log line');
   });
 });
