@@ -3,10 +3,10 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../start/ports.ts';
 
 /** The Jaeger release built: the v1.76.0 tag is the same commit as v2.13.0 and carries the v2 binary. */
 export const JAEGER_MODULE_VERSION = 'v1.76.0';
@@ -85,16 +85,6 @@ export interface RunningJaeger {
   pid: number;
   /** SIGTERM, then SIGKILL after 10 s. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 const running = new Set<ChildProcess>();

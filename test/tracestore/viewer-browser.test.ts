@@ -10,7 +10,6 @@ import type { FlatSpan } from '../../traces/otlp.ts';
 import { openTraceStore } from '../../tracestore/store.ts';
 import type { TraceStore } from '../../tracestore/store.ts';
 import { startTraceStoreServer } from '../../tracestore/server.ts';
-import type { TraceStoreServer } from '../../tracestore/server.ts';
 import { launchChromium } from '../support/browser.ts';
 import { testBrokers } from '../support/broker.ts';
 import { bigTrace, orderTrace } from '../support/order-traces.ts';
