@@ -12,7 +12,6 @@ import type { ServiceName, ServiceProcess } from '../start/services.ts';
 import { ORDER_BODY, postOrders } from './intake.ts';
 import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
 import { aboveIdle, cpuMs, cpuSnapshot, emptyTopics, pause, peakRssMb, showSpread, spread, startReceiver } from './measure.ts';
-import type { Receiver } from './measure.ts';
 
 // `npm run bench [-- --quick]`: what tracing costs each service, and how close the pipeline runs to its parts' limits,
 // measured in one run on this machine. Every ratio is printed with its spread over the rounds.
