@@ -64,8 +64,6 @@ async function acceptOrder(deps: GatewayDeps, request: FastifyRequest, reply: Fa
   serverSpan?.setAttributes(attributes);
   trace.getActiveSpan()?.setAttributes(attributes);
 
-  // Every later line about this request, the access-log line included, names the order: no line of its own.
-  request.log = request.log.child({ orderId, channel });
   const accepted = { orderId, channel, status: 'accepted' as const, at };
   if (!deps.isReady()) {
     throw new HttpError(503, 'kafka_unavailable', 'Orders cannot be queued right now; nothing was accepted. Try again shortly.', { 'retry-after': '1' });
@@ -73,11 +71,12 @@ async function acceptOrder(deps: GatewayDeps, request: FastifyRequest, reply: Fa
   try {
     await withOrderBaggage({ orderId, channel }, () => deps.publish([first(orderId, at), outgoing(ordersStatus, accepted)]));
   } catch (error) {
-    request.log.warn({ err: error }, 'could not publish the order');
+    request.log.warn({ err: error, orderId }, 'could not publish the order');
     throw new HttpError(503, 'kafka_unavailable', 'The order could not be queued; nothing was accepted. Try again shortly.', { 'retry-after': '1' });
   }
   const traceId = serverSpan?.spanContext().traceId ?? trace.getActiveSpan()?.spanContext().traceId;
   deps.orders.apply(accepted, traceId);
+  request.acceptedOrder = { orderId, channel };
   return reply.code(202).header('location', `/orders/${orderId}`).send({ orderId, status: 'accepted', traceId });
 }
 
