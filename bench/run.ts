@@ -116,78 +116,97 @@ try {
   const httpLimit = `bare route ${limit.rps.toFixed(0)} req/s, ${((bareCpuPerRequest * 1000) / Math.max(1, limit.requests)).toFixed(0)} CPU-µs per request`;
   say(`HTTP limit: ${httpLimit}`);
 
-  // 2. The gateway alone, traced and untraced side by side; the one not measured is stopped (SIGSTOP).
-  const traced = start('gateway', { OTEL_BSP_SCHEDULE_DELAY: '1000' });
-  const untraced = start('gateway', untracedEnv);
-  const [tracedUrl, untracedUrl] = (await Promise.all([traced.ready, untraced.ready])) as [string, string];
-  const gateways = [traced, untraced];
-  for (const [gateway, url] of [[traced, tracedUrl], [untraced, untracedUrl]] as const) {
-    only([gateway], gateways);
-    await warmUp(url, false);
+  // 2. The gateway alone: traced (OTLP JSON and OTLP protobuf) and untraced side by side; the ones not measured are
+  //    stopped (SIGSTOP), so the one measured has the cores to itself. The rounds alternate the three.
+  const variants = [
+    { name: 'traced, OTLP JSON', env: { OTEL_BSP_SCHEDULE_DELAY: '1000', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } },
+    { name: 'traced, OTLP protobuf', env: { OTEL_BSP_SCHEDULE_DELAY: '1000', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' } },
+    { name: 'untraced', env: untracedEnv },
+  ].map((v) => ({ ...v, gateway: start('gateway', v.env), url: '', cpu: [] as number[], peak: [] as number[], spans: [] as number[], sinkUsPerSpan: [] as number[], rss: 0 }));
+  const gateways = variants.map((v) => v.gateway);
+  for (const v of variants) v.url = (await v.gateway.ready)!;
+  for (const v of variants) {
+    only([v.gateway], gateways);
+    await warmUp(v.url, false);
   }
-  const fixed = { traced: [] as number[], untraced: [] as number[], spans: [] as number[], sinkUsPerSpan: [] as number[] };
   for (let round = 1; round <= rounds; round++) {
-    for (const [which, gateway, url] of [['traced', traced, tracedUrl], ['untraced', untraced, untracedUrl]] as const) {
-      only([gateway], gateways);
+    for (const v of variants) {
+      only([v.gateway], gateways);
       await pause(1000);
-      const result = await cpuPerOrder(url, [gateway.child.pid!, sink.pid], GATEWAY_RATE, `bench-gateway-${which}-${round}`);
-      fixed[which].push(result.perOrder[0]! * 1000);
-      if (which === 'traced') {
-        fixed.spans.push(result.spans / Math.max(1, result.orders));
-        fixed.sinkUsPerSpan.push((result.perOrder[1]! * result.orders * 1000) / Math.max(1, result.spans));
+      const result = await cpuPerOrder(v.url, [v.gateway.child.pid!, sink.pid], GATEWAY_RATE, `bench-gateway-${round}`);
+      v.cpu.push(result.perOrder[0]! * 1000);
+      if (v.env !== untracedEnv) {
+        v.spans.push(result.spans / Math.max(1, result.orders));
+        v.sinkUsPerSpan.push((result.perOrder[1]! * result.orders * 1000) / Math.max(1, result.spans));
       }
-      say(`gateway ${which} at ${GATEWAY_RATE}/s, round ${round}: ${(result.perOrder[0]! * 1000).toFixed(0)} CPU-µs per order (${result.orders}/${result.sent} accepted)`);
+      say(`gateway ${v.name} at ${GATEWAY_RATE}/s, round ${round}: ${(result.perOrder[0]! * 1000).toFixed(0)} CPU-µs per order (${result.orders}/${result.sent} accepted)`);
     }
   }
-  const peak = { traced: [] as number[], untraced: [] as number[] };
   for (let round = 1; round <= rounds; round++) {
-    for (const [which, gateway, url] of [['traced', traced, tracedUrl], ['untraced', untraced, untracedUrl]] as const) {
-      only([gateway], gateways);
+    for (const v of variants) {
+      only([v.gateway], gateways);
       await pause(1000);
-      const result = await postOrders(url, seconds);
-      peak[which].push(result.rps);
-      say(`gateway ${which} peak intake, round ${round}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.failed} failed`);
+      const result = await postOrders(v.url, seconds);
+      v.peak.push(result.rps);
+      say(`gateway ${v.name} peak intake, round ${round}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.failed} failed`);
     }
   }
   only(gateways, gateways);
-  const gatewayRss = { traced: await peakRssMb(traced.child.pid!), untraced: await peakRssMb(untraced.child.pid!) };
+  for (const v of variants) v.rss = await peakRssMb(v.gateway.child.pid!);
   await pause(1500);
-  const dropped = traced.lines.some((line) => line.includes('spans dropped'));
+  const dropped = variants.filter((v) => v.gateway.lines.some((line) => line.includes('spans dropped'))).map((v) => v.name);
+  if (dropped.length > 0) say(`warning: spans dropped by the gateway (${dropped.join(', ')}); that figure is not full tracing`);
   await stopAll();
-  const ratios = fixed.traced.map((t, i) => t / fixed.untraced[i]!);
-  row(
-    `gateway CPU per order at ${GATEWAY_RATE}/s, traced`,
-    `${showSpread(fixed.traced)} µs, ${showSpread(fixed.spans, 1)} spans per order${dropped ? ', SOME DROPPED' : ''}`,
-    `untraced ${showSpread(fixed.untraced)} µs; ${httpLimit}`,
-    `traced ${pct(spread(ratios).median, 1)} (${pct(spread(ratios).min, 1)} to ${pct(spread(ratios).max, 1)})`,
-  );
-  const peakRatios = peak.traced.map((t, i) => t / peak.untraced[i]!);
-  row(
-    'gateway peak intake, 50 connections, traced',
-    `${showSpread(peak.traced)} req/s`,
-    `untraced ${showSpread(peak.untraced)} req/s; bare route ${limit.rps.toFixed(0)} req/s`,
-    `traced ${pct(spread(peakRatios).median, 1)} (${pct(spread(peakRatios).min, 1)} to ${pct(spread(peakRatios).max, 1)}); untraced ${(spread(peak.untraced).median / limit.rps).toFixed(2)}× the bare route`,
-  );
+  const untracedGateway = variants.at(-1)!;
+  for (const v of variants.slice(0, 2)) {
+    const ratios = v.cpu.map((t, i) => t / untracedGateway.cpu[i]!);
+    row(
+      `gateway CPU per order at ${GATEWAY_RATE}/s, ${v.name}`,
+      `${showSpread(v.cpu)} µs, ${showSpread(v.spans, 1)} spans per order`,
+      `untraced ${showSpread(untracedGateway.cpu)} µs; ${httpLimit}`,
+      `traced ${pct(spread(ratios).median, 1)} (${pct(spread(ratios).min, 1)} to ${pct(spread(ratios).max, 1)}); target ≤ +15 %`,
+    );
+  }
+  for (const v of variants.slice(0, 2)) {
+    const ratios = v.peak.map((t, i) => t / untracedGateway.peak[i]!);
+    row(
+      `gateway peak intake, 50 connections, ${v.name}`,
+      `${showSpread(v.peak)} req/s`,
+      `untraced ${showSpread(untracedGateway.peak)} req/s; bare route ${limit.rps.toFixed(0)} req/s`,
+      `traced ${pct(spread(ratios).median, 1)} (${pct(spread(ratios).min, 1)} to ${pct(spread(ratios).max, 1)}); untraced ${(spread(untracedGateway.peak).median / limit.rps).toFixed(2)}× the bare route`,
+    );
+  }
+  const gatewayRss = { traced: Math.max(variants[0]!.rss, variants[1]!.rss), untraced: untracedGateway.rss };
 
   // 3. What a receiver costs per span, in its own process: the sink that only counts, and the embedded trace
   //    store (parsing and keeping every span), fed the gateway's own exports again.
   const store = await startReceiver('store');
+  const storeCost: string[] = [];
+  let storeUsPerJsonSpan = 0;
   const exports = await sink.samples();
-  const replayed = { spans: 0 };
-  const store0 = await cpuMs(store.pid);
-  const replayUntil = performance.now() + (quick ? 1000 : 3000);
-  for (let i = 0; performance.now() < replayUntil && i < 100_000; i++) {
-    const sample = exports[i % exports.length]!;
-    await fetch(`${store.url}/v1/traces`, { method: 'POST', headers: { 'content-type': sample.contentType }, body: sample.body });
+  for (const contentType of [...new Set(exports.map((e) => e.contentType))]) {
+    const bodies = exports.filter((e) => e.contentType === contentType).map((e) => e.body);
+    const post = (body: Buffer) => fetch(`${store.url}/v1/traces`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const first = await post(bodies[0]!);
+    await first.arrayBuffer();
+    if (!first.ok) {
+      storeCost.push(`${contentType} refused (${first.status})`);
+      continue;
+    }
+    const [spans0, cpu0] = [(await store.count()).spans, await cpuMs(store.pid)];
+    const until = performance.now() + (quick ? 1000 : 2500);
+    for (let i = 0; performance.now() < until && i < 100_000; i++) await (await post(bodies[i % bodies.length]!)).arrayBuffer();
+    const spans = (await store.count()).spans - spans0;
+    const usPerSpan = (((await cpuMs(store.pid)) - cpu0) * 1000) / Math.max(1, spans);
+    if (contentType.includes('json')) storeUsPerJsonSpan = usPerSpan;
+    storeCost.push(`${contentType} ${usPerSpan.toFixed(1)} µs (${spans} spans)`);
   }
-  replayed.spans = (await store.count()).spans;
-  const storeUsPerSpan = (((await cpuMs(store.pid)) - store0) * 1000) / Math.max(1, replayed.spans);
   await store.stop();
   row(
     'receiver CPU per span (own process, not in the figures above)',
-    `counting sink ${showSpread(fixed.sinkUsPerSpan, 1)} µs; trace store ${storeUsPerSpan.toFixed(1)} µs (${replayed.spans} spans replayed)`,
-    `${exports[0]?.contentType ?? 'no'} exports`,
-    `trace store ${(storeUsPerSpan * spread(fixed.spans).median).toFixed(0)} µs per order at the gateway`,
+    `counting sink ${showSpread(variants.flatMap((v) => v.sinkUsPerSpan), 1)} µs; trace store: ${storeCost.join(', ')}`,
+    "the gateway's last exports replayed into the store",
+    `trace store ${(storeUsPerJsonSpan * spread(variants[0]!.spans).median).toFixed(0)} µs per order at the gateway (JSON)`,
   );
 
   // 4. The whole pipeline at a fixed rate, traced and untraced in turn: CPU per order of every process and the broker.

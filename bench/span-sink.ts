@@ -6,7 +6,8 @@ import { openTraceStore } from '../tracestore/store.ts';
 
 // An OTLP/HTTP trace endpoint that reads each export, counts its spans and keeps nothing: the benchmark's receiver
 // when what is measured is the services, not a backend. Runs as its own process, so its CPU is its own line.
-// GET /count answers {"exports","spans","bytes"}; GET /samples the last exports, to replay into another receiver.
+// GET /count answers {"exports","spans","bytes"}; GET /samples the last exports of each encoding, to replay into another
+// receiver.
 // With --store, each export also goes through the embedded trace store's intake (parsed and kept), to measure what
 // a receiver costs per span. Prints "span sink listening at URL" when ready.
 
@@ -87,8 +88,10 @@ async function receive(request: IncomingMessage, response: ServerResponse) {
   counts.exports++;
   counts.bytes += body.length;
   counts.spans += protobuf ? countProtobufSpans(body) : countJsonSpans(body);
+  // The last 16 exports of each encoding.
   samples.push({ contentType, body: body.toString('base64') });
-  if (samples.length > 32) samples.shift();
+  const same = samples.filter((x) => x.contentType === contentType);
+  if (same.length > 16) samples.splice(samples.indexOf(same[0]!), 1);
   if (store) {
     // The store's own intake, on the body already read.
     const replay = Object.assign(Readable.from([body]), { method: 'POST', url: '/v1/traces', headers: request.headers }) as unknown as IncomingMessage;

@@ -15,9 +15,9 @@ async function processesMarked(marker: string): Promise<string[]> {
   return found;
 }
 
-// `npm run bench -- --quick` end to end: it starts its own brokers and services, prints the whole table and
+// `npm run bench -- --quick` end to end: it starts its own broker, receivers and services, prints the whole table and
 // leaves nothing running. What the figures are is for BENCHMARKS.md, not for a test: only their presence is checked.
-test('When the benchmark runs briefly, then it prints every figure beside its limit, for both ways of sending', async () => {
+test('When the benchmark runs briefly, then it prints every figure beside its limit and its spread, and says what it is doing', async () => {
   const run = randomUUID();
   const marker = `ITUNA_BENCH_SMOKE=${run}`;
   const bench = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'bench/run.ts', '--quick'], {
@@ -36,23 +36,26 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
 
   const rows = stdout.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| figure') && !line.startsWith('| ---'));
   const cells = rows.map((line) => line.split(' | ').map((cell) => cell.replace(/^\| |\s\|$/g, '').trim()));
-  const figure = (prefix: string) => cells.filter((c) => c[0]!.startsWith(prefix));
-  for (const how of ['group commit', 'one awaited send per request']) {
-    const of = (prefix: string) => {
-      const found = figure(prefix).filter((c) => c[0]!.includes(`(${how})`));
-      assert.equal(found.length, 1, `no "${prefix} … (${how})" row in:\n${stdout}`);
-      return found[0]!;
-    };
-    assert.match(of('gateway intake, traced')[1]!, /^[1-9]\d* req\/s, p50 \d+ ms, p99 \d+ ms$/);
-    assert.match(of('gateway intake, traced')[3]!, /× the HTTP limit$/);
-    assert.match(of('tracing overhead')[1]!, /spans per order received, none dropped$/);
-    assert.match(of('tracing overhead')[3]!, /% fewer req\/s with tracing$/);
-    assert.match(of('pipeline, HTTP call → ready')[1]!, /^[1-9]\d* orders\/s sustained/);
-    assert.match(of('pipeline, HTTP call → ready')[2]!, /ProducerPerformance [1-9]\d* records\/s/);
-    assert.match(of('end-to-end latency')[2]!, /EndToEndLatency × 3 hops: p50 \d+ ms, p99 \d+ ms/);
-    assert.match(of('peak RSS per process')[1]!, /^(validation|kitchen|gateway) [1-9]\d* MB, .* MB, .* MB$/);
-    assert.match(of('CPU per order')[1]!, /broker \d+\.\d\d ms/);
+  const of = (prefix: string) => {
+    const found = cells.filter((c) => c[0]!.startsWith(prefix));
+    assert.equal(found.length, 1, `no single "${prefix}" row in:\n${stdout}`);
+    return found[0]!;
+  };
+  const withSpread = /\d+(\.\d+)? \(\d+(\.\d+)?–\d+(\.\d+)?, \d+ rounds?\)/;
+  for (const encoding of ['OTLP JSON', 'OTLP protobuf']) {
+    const cpu = of(`gateway CPU per order at 300/s, traced, ${encoding}`);
+    assert.match(cpu[1]!, new RegExp(`^${withSpread.source} µs, ${withSpread.source} spans per order$`));
+    assert.match(cpu[2]!, /^untraced .* µs; bare route [1-9]\d* req\/s, \d+ CPU-µs per request$/);
+    assert.match(cpu[3]!, /^traced [+-]\d+ % \([+-]\d+ % to [+-]\d+ %\)/);
+    assert.match(of(`gateway peak intake, 50 connections, traced, ${encoding}`)[1]!, new RegExp(`^${withSpread.source} req/s$`));
   }
-  assert.equal(figure('group commit against one awaited send').length, 1, stdout);
+  assert.match(of('receiver CPU per span')[1]!, /^counting sink .* µs; trace store: .*application\/json [\d.]+ µs/);
+  assert.match(of("services' CPU per order at 200/s")[1]!, /validation [\d.]+, kitchen [\d.]+, gateway [\d.]+\)$/);
+  assert.match(of('whole pipeline CPU per order at 200/s')[1]!, /\(broker [\d.]+\)$/);
+  assert.match(of('peak RSS per process after the pipeline runs')[1]!, /^validation [1-9]\d* MB, kitchen [1-9]\d* MB, gateway [1-9]\d* MB; gateway alone [1-9]\d* MB$/);
+  assert.match(of('pipeline, HTTP call → ready')[1]!, /^[1-9]\d* orders\/s sustained/);
+  assert.match(of('pipeline, HTTP call → ready')[2]!, /ProducerPerformance [1-9]\d* records\/s/);
+  assert.match(of('end-to-end latency')[2]!, /EndToEndLatency × 3 hops: p50 \d+ ms, p99 \d+ ms/);
+  assert.match(stderr, /\[bench +\d+ s\] gateway untraced at 300\/s, round 1/, 'the bench says what it is doing as it goes');
   assert.doesNotMatch(stderr, /warning:/, 'the bench warned about its own measurement');
 });
