@@ -7,6 +7,8 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'payload_too_large',
   'not_found',
+  'method_not_allowed',
+  'idempotency_key_reused',
   'rate_limited',
   'unauthorized',
   'forbidden',
@@ -71,8 +73,28 @@ export function frameworkErrors(error: FastifyError, _request: unknown, reply: F
   void reply.code(status).send({ error: { code: 'invalid_request', message: error.message.slice(0, 200) } });
 }
 
-/** One error handler for the whole API: 4xx say what was wrong, 5xx say nothing about internals. */
+/** A route's path as a pattern matching the paths it serves (`:id` one segment, `*` the rest). */
+function pathPattern(url: string): RegExp {
+  const source = url
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * One error handler for the whole API: 4xx say what was wrong, 5xx say nothing about internals. A known path asked
+ * with a method it does not serve answers 405 with `Allow`, not 404: the resource exists.
+ */
 export function registerErrorHandling(app: FastifyInstance): void {
+  // Static paths before parametric ones before wildcards, as the router prefers them: /orders/online is the
+  // order route, not an order id.
+  const routes: Array<{ pattern: RegExp; method: string; rank: number }> = [];
+  app.addHook('onRoute', ({ url, method }) => {
+    const rank = url.includes('*') ? 2 : url.includes(':') ? 1 : 0;
+    for (const m of [method].flat()) routes.push({ pattern: pathPattern(url), method: m.toUpperCase(), rank });
+  });
+
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
       return reply.code(error.statusCode).headers(error.headers).send({ error: { code: error.code, message: error.message } });
@@ -93,7 +115,17 @@ export function registerErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: { code: 'internal_error', message: 'Something went wrong on our side; the trace id is in the traceresponse header' } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const matching = routes.filter((route) => route.pattern.test(path));
+    const best = Math.min(...matching.map((route) => route.rank));
+    const allowed = [...new Set(matching.filter((route) => route.rank === best).map((route) => route.method))].sort();
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({ error: { code: 'method_not_allowed', message: `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}` } });
+    }
+    return reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${path}` } });
+  });
 }

@@ -14,6 +14,8 @@ export interface OrderRecord {
   status: OrderStatus;
   traceId?: string;
   reasons?: RejectionReason[];
+  /** For an order placed with an Idempotency-Key: the SHA-256 of its request (from its `accepted` status). */
+  requestHash?: string;
   /** When the order reached each status, and when the station reporting it took the order from Kafka. */
   history: Array<{ status: OrderStatus; at: string; startedAt?: string }>;
 }
@@ -42,6 +44,7 @@ export function createOrderHistory(limit = 100_000): OrderHistory {
       record.history.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status]);
       if (STATUS_RANK[change.status] >= STATUS_RANK[record.status]) record.status = change.status;
       if (change.reasons) record.reasons = change.reasons;
+      if (change.requestHash) record.requestHash = change.requestHash;
     },
     get: (orderId) => orders.get(orderId),
     get size() {

@@ -5,10 +5,7 @@ import { serviceConfigSchema, startService } from '../common/service/process.ts'
 import { buildApp } from './app.ts';
 import { watchBrokers } from './kafka-health.ts';
 import { createOrderHistory, followOrderHistory } from './order-history.ts';
-import { withDeadline } from './publish-deadline.ts';
-
-// A caller waits at most this long for Kafka's acknowledgement before hearing 503.
-const PUBLISH_DEADLINE_MS = 1000;
+import { createLiveSettings, followLiveSettings } from './live-settings.ts';
 
 const config = configOrExit(() =>
   loadConfig(
@@ -41,10 +38,13 @@ await startService('ituna-gateway', config, async ({ kafka, log, sendMode }) => 
 
   const orders = createOrderHistory();
   const history = await followOrderHistory(kafka, log, orders);
-  const send = createPublisher(producer, sendMode);
+  const settings = createLiveSettings();
+  const settingsFollower = await followLiveSettings(kafka, log, settings);
   const app = await buildApp({
-    publish: (messages) => withDeadline(send(messages), PUBLISH_DEADLINE_MS),
+    publish: createPublisher(producer, sendMode),
     orders,
+    catchUpOrders: () => history.catchUp(),
+    settings,
     isReady: () => producerConnected && brokerWatch.isUp(),
     managementToken: config.ITUNA_MANAGEMENT_TOKEN ?? config.ITUNA_DIRECT_ORDER_TOKEN,
     traceUiUrl: config.JAEGER_UI_URL,
@@ -57,7 +57,7 @@ await startService('ituna-gateway', config, async ({ kafka, log, sendMode }) => 
     async stop() {
       brokerWatch.stop();
       await app.close();
-      await history.stop();
+      await Promise.all([history.stop(), settingsFollower.stop()]);
       await producer.disconnect();
     },
   };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { Context, TextMapGetter } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { FETCH_WAIT_MS, endOffsets } from './client.ts';
 import { consumerSpanAttributes } from './consumer-span.ts';
@@ -16,6 +16,11 @@ export type FollowFrom = 'beginning' | 'end' | Date;
 export interface Follower {
   /** Resolves once every message that was in the topic when the follower started has been handed over. */
   caughtUp: Promise<void>;
+  /**
+   * Resolves once every message the topic held when called has been handed over (read-your-writes for a view);
+   * rejects when Kafka cannot say where the topic ends, or after `timeoutMs`.
+   */
+  catchUp(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -95,7 +100,28 @@ export async function followTopic<T>(
     }
   };
 
+  // The offset after the last message handed over, per partition, and the callers of catchUp() waiting for some.
+  const position = new Map<number, number>();
+  let waiters: Array<{ ends: Array<{ partition: number; end: number }>; resolve(): void }> = [];
+  const reached = (ends: Array<{ partition: number; end: number }>) => ends.every((p) => (position.get(p.partition) ?? 0) >= p.end);
+  const advance = (partition: number, offset: string) => {
+    position.set(partition, Number(offset) + 1);
+    if (waiters.length === 0) return;
+    const done = waiters.filter((w) => reached(w.ends));
+    waiters = waiters.filter((w) => !done.includes(w));
+    done.forEach((w) => w.resolve());
+  };
+
   const eachMessage = async (payload: EachMessagePayload) => {
+    const { partition, message } = payload;
+    try {
+      await follow(payload);
+    } finally {
+      advance(partition, message.offset);
+    }
+  };
+
+  const follow = async (payload: EachMessagePayload) => {
     const { partition, message } = payload;
     // Seeks apply from the first fetch on; this guards against a fetch that started before them.
     if (Number(message.offset) < (starts.get(partition) ?? 0)) return;
@@ -137,7 +163,41 @@ export async function followTopic<T>(
     await consumer.run({ autoCommit: false, eachMessage });
     for (const [partition, offset] of starts) consumer.seek({ topic: topic.name, partition, offset: String(offset) });
   });
-  return { caughtUp, stop: () => consumer.disconnect() };
+  // One admin client for catchUp(), connected on first use: a view that is asked often must not connect each time.
+  let admin: Admin | undefined;
+  const catchUp = async (timeoutMs = 5000) => {
+    if (!admin) {
+      admin = kafka.admin();
+      await admin.connect().catch((error) => {
+        admin = undefined;
+        throw error;
+      });
+    }
+    const offsets = await admin.fetchTopicOffsets(topic.name);
+    // Only partitions with messages at or after where the follower started have anything to hand over.
+    const ends = offsets
+      .filter((p) => Number(p.high) > Math.max(Number(p.low), starts.get(p.partition) ?? 0))
+      .map((p) => ({ partition: p.partition, end: Number(p.high) }));
+    if (reached(ends)) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve, reject) => {
+      const waiter = { ends, resolve };
+      waiters.push(waiter);
+      timer = setTimeout(() => {
+        waiters = waiters.filter((w) => w !== waiter);
+        reject(new Error(`${topic.name} not caught up within ${timeoutMs} ms`));
+      }, timeoutMs);
+    }).finally(() => clearTimeout(timer));
+  };
+
+  return {
+    caughtUp,
+    catchUp,
+    async stop() {
+      await consumer.disconnect();
+      await admin?.disconnect();
+    },
+  };
 }
 
 /** Per partition, the offset of the first message at or after `time` (the end when there is none). */

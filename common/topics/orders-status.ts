@@ -12,6 +12,8 @@ export const OrderStatusChange = Type.Object(
     /** When the stage reporting this status took the order from Kafka; the gap before it is queue time. */
     startedAt: Type.Optional(Type.String({ format: 'date-time' })),
     reasons: Type.Optional(Type.Array(RejectionReason)),
+    /** On `accepted`, for an order placed with an Idempotency-Key: the SHA-256 of its request, to tell a repeat from a reused key. */
+    requestHash: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   },
   { additionalProperties: false },
 );
