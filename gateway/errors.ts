@@ -90,9 +90,32 @@ export function registerErrorHandling(app: FastifyInstance): void {
   // Static paths before parametric ones before wildcards, as the router prefers them: /orders/online is the
   // order route, not an order id.
   const routes: Array<{ pattern: RegExp; method: string; rank: number }> = [];
+  const rankOf = (url: string) => (url.includes('*') ? 2 : url.includes(':') ? 1 : 0);
   app.addHook('onRoute', ({ url, method }) => {
-    const rank = url.includes('*') ? 2 : url.includes(':') ? 1 : 0;
-    for (const m of [method].flat()) routes.push({ pattern: pathPattern(url), method: m.toUpperCase(), rank });
+    for (const m of [method].flat()) routes.push({ pattern: pathPattern(url), method: m.toUpperCase(), rank: rankOf(url) });
+  });
+  /** The methods the most specific routes matching `path` serve, and how specific those are. */
+  const allowedOn = (path: string) => {
+    const matching = routes.filter((route) => route.pattern.test(path));
+    const rank = Math.min(...matching.map((route) => route.rank));
+    return { rank, methods: [...new Set(matching.filter((route) => route.rank === rank).map((route) => route.method))].sort() };
+  };
+  const methodNotAllowed = (reply: FastifyReply, method: string, path: string, allowed: string[]) =>
+    reply
+      .code(405)
+      .header('allow', allowed.join(', '))
+      .send({ error: { code: 'method_not_allowed', message: `${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}` } });
+
+  // Before the body is parsed or the route's schema checked: GET /orders/online is not an order id that fails
+  // validation, and an unknown method with a body is not a content-type problem. Wildcard routes (CORS preflight,
+  // Swagger UI's files) serve what they match.
+  app.addHook('onRequest', async (request, reply) => {
+    const served = request.routeOptions.url;
+    if (served !== undefined && rankOf(served) !== 1) return;
+    const path = request.url.split('?')[0]!;
+    const { rank, methods } = allowedOn(path);
+    if (methods.length === 0 || (served !== undefined && rank >= rankOf(served))) return;
+    return methodNotAllowed(reply, request.method, path, methods);
   });
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
@@ -117,15 +140,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
-    const matching = routes.filter((route) => route.pattern.test(path));
-    const best = Math.min(...matching.map((route) => route.rank));
-    const allowed = [...new Set(matching.filter((route) => route.rank === best).map((route) => route.method))].sort();
-    if (allowed.length > 0) {
-      return reply
-        .code(405)
-        .header('allow', allowed.join(', '))
-        .send({ error: { code: 'method_not_allowed', message: `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}` } });
-    }
+    const { methods } = allowedOn(path);
+    if (methods.length > 0) return methodNotAllowed(reply, request.method, path, methods);
     return reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${path}` } });
   });
 }
