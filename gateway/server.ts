@@ -1,5 +1,5 @@
 import { configOrExit, httpUrl, integer, loadConfig, text } from '../common/config.ts';
-import { createProducer } from '../common/kafka/client.ts';
+import { createProducer, untilKafkaAnswers } from '../common/kafka/client.ts';
 import { createPublisher } from '../common/kafka/publish.ts';
 import { serviceConfigSchema, startService } from '../common/service/process.ts';
 import { buildApp } from './app.ts';
@@ -31,7 +31,7 @@ await startService('ituna-gateway', config, async ({ kafka, log, sendMode }) => 
   let producerConnected = false;
   producer.on(producer.events.CONNECT, () => (producerConnected = true));
   producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
-  await producer.connect();
+  await untilKafkaAnswers('connecting the producer', () => producer.connect(), { log });
   const brokerWatch = await watchBrokers(config.KAFKA_BROKERS, (up) =>
     up ? log.info('Kafka is reachable again') : log.warn('Kafka is unreachable: refusing orders with 503 until it is back'),
   );

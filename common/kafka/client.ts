@@ -17,18 +17,21 @@ const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   return socket;
 };
 
-/** A kafkajs client whose own log lines go through the service's pino logger. */
+/**
+ * A kafkajs client whose own log lines go through the service's pino logger, at debug: kafkajs reports every
+ * failed request while it retries (a coordinator still loading at start, a broker restarting), which is noise. What
+ * matters is said once by the callers: an outage that outlasts start-up (`untilKafkaAnswers`), a consumer that
+ * crashed for good, a publish that failed.
+ */
 export function createKafka(clientId: string, brokers: string[], log: Logger): Kafka {
   const kafkaLog = log.child({ component: 'kafkajs' });
   return new Kafka({
     clientId,
     brokers,
     logLevel: KafkaLogLevel.WARN,
-    logCreator: () => ({ level, log: entry }) => {
+    logCreator: () => ({ label, log: entry }) => {
       const { message, ...fields } = entry;
-      if (level <= KafkaLogLevel.ERROR) kafkaLog.error(fields, message);
-      else if (level === KafkaLogLevel.WARN) kafkaLog.warn(fields, message);
-      else kafkaLog.debug(fields, message);
+      kafkaLog.debug({ ...fields, kafkajsLevel: label }, message);
     },
     retry: { initialRetryTime: 100, retries: 8 },
     socketFactory,
@@ -70,7 +73,11 @@ export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: s
   }
 }
 
-/** An idempotent producer: every send waits for all in-sync replicas, and broker retries never duplicate a message. */
+/**
+ * An idempotent producer: every send waits for all in-sync replicas, and broker retries never duplicate a message.
+ * Its retries stay kafkajs's unlimited default for idempotent producers: limiting them could break the exactly-once
+ * sequence (kafkajs warns so), and each caller bounds its own wait instead (the gateway's publish deadline).
+ */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({
     idempotent: true,
@@ -114,4 +121,37 @@ export async function endOffsets(kafka: Kafka, topic: string, attempts = 50): Pr
  */
 export function isKafkaFailure(error: unknown): boolean {
   return error instanceof Error && error.name.startsWith('KafkaJS');
+}
+
+/**
+ * Runs `attempt` until it succeeds, retrying Kafka failures (a broker away or restarting, a coordinator still
+ * loading) with backoff from 0.2 to 5 s. Failures in the first `graceMs` are what a start-up looks like and are
+ * logged at debug; a longer outage gets one warning, and its end one info line. Other errors, and Kafka failures
+ * after `limitMs`, are thrown.
+ */
+export async function untilKafkaAnswers<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  { log, graceMs = 5000, limitMs = 10 * 60_000 }: { log?: Logger; graceMs?: number; limitMs?: number } = {},
+): Promise<T> {
+  const started = Date.now();
+  let delayMs = 200;
+  let warned = false;
+  for (;;) {
+    try {
+      const result = await attempt();
+      if (warned) log?.info({ what, waitedMs: Date.now() - started }, `Kafka answers again: ${what}`);
+      return result;
+    } catch (error) {
+      if (!isKafkaFailure(error) || Date.now() - started > limitMs) throw error;
+      if (!warned && Date.now() - started >= graceMs) {
+        warned = true;
+        log?.warn({ err: error, what }, `Kafka does not answer: ${what}; retrying until it does`);
+      } else {
+        log?.debug({ err: error, what, retryInMs: delayMs }, `Kafka not ready yet: ${what}`);
+      }
+      await sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 5000);
+    }
+  }
 }

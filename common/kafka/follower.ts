@@ -4,7 +4,7 @@ import type { Context, TextMapGetter } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Admin, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.ts';
-import { FETCH_WAIT_MS, endOffsets } from './client.ts';
+import { FETCH_WAIT_MS, endOffsets, untilKafkaAnswers } from './client.ts';
 import { consumerSpanAttributes } from './consumer-span.ts';
 
 const tracer = trace.getTracer('ituna-follower');
@@ -77,9 +77,14 @@ export async function followTopic<T>(
   },
 ): Promise<Follower> {
   const groupId = `ituna-follower-${topic.name}-${randomUUID()}`;
-  const ends = await endOffsets(kafka, topic.name);
+  const ends = await untilKafkaAnswers(`reading where ${topic.name} ends`, () => endOffsets(kafka, topic.name), { log });
   // Where each partition starts (absent: its first message), and the offset before which a message is history.
-  const starts = from === 'end' ? new Map(ends.map((p) => [p.partition, p.end])) : from instanceof Date ? await offsetsAt(kafka, topic.name, from) : new Map<number, number>();
+  const starts =
+    from === 'end'
+      ? new Map(ends.map((p) => [p.partition, p.end]))
+      : from instanceof Date
+        ? await untilKafkaAnswers(`finding offsets in ${topic.name}`, () => offsetsAt(kafka, topic.name, from), { log })
+        : new Map<number, number>();
   const historyEnd = new Map(ends.filter((p) => p.end > (starts.get(p.partition) ?? 0)).map((p) => [p.partition, p.end]));
 
   let markCaughtUp: () => void = () => {};
@@ -87,8 +92,8 @@ export async function followTopic<T>(
   if (historyEnd.size === 0) markCaughtUp();
 
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
+  await untilKafkaAnswers(`following ${topic.name}`, () => consumer.connect(), { log });
+  await untilKafkaAnswers(`subscribing to ${topic.name}`, () => consumer.subscribe({ topic: topic.name, fromBeginning: true }), { log });
 
   const handle = ({ partition, message }: EachMessagePayload, parent: Context, history: boolean) => {
     const meta = { partition, message, traceId: trace.getSpanContext(parent)?.traceId, history };

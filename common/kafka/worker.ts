@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import { recordSpanError, withBaggage } from '../telemetry/spans.ts';
 import { MessageDecodeError, deadLetterTopicOf } from '../topics/topic.ts';
 import type { Topic } from '../topics/topic.ts';
-import { FETCH_WAIT_MS, createProducer, isKafkaFailure } from './client.ts';
+import { FETCH_WAIT_MS, createProducer, isKafkaFailure, untilKafkaAnswers } from './client.ts';
 import { consumerSpanAttributes } from './consumer-span.ts';
 import { createPublisher } from './publish.ts';
 import type { KafkaSendMode, Outgoing, Publish } from './publish.ts';
@@ -83,11 +83,11 @@ export async function runWorker<S extends TSchema>(
     heartbeatInterval: 1000,
     maxWaitTimeInMs: FETCH_WAIT_MS,
   });
-  await producer.connect();
+  await untilKafkaAnswers('connecting the producer', () => producer.connect(), { log: deps.log });
   // Handlers of different partitions run at once; batched, their sends share produce requests.
   const send = createPublisher(producer, deps.sendMode ?? 'batched');
-  await consumer.connect();
-  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
+  await untilKafkaAnswers('connecting the consumer', () => consumer.connect(), { log: deps.log });
+  await untilKafkaAnswers(`subscribing to ${topic.name}`, () => consumer.subscribe({ topic: topic.name, fromBeginning: true }), { log: deps.log });
 
   const sendToDeadLetters = async (payload: EachMessagePayload, code: string, error: Error, log: Logger) => {
     const span = trace.getActiveSpan();
@@ -137,8 +137,21 @@ export async function runWorker<S extends TSchema>(
 
   // kafkajs restarts a consumer after retriable failures by itself; after any other, a worker that stays up
   // would consume nothing while looking alive, so it exits and lets its supervisor start it again.
+  // Until the first join, a crash is start-up (the group coordinator still loading); after it, one line per outage.
+  let joined = false;
+  let outage = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (outage) deps.log.info({ groupId }, 'consumer back in its group after a Kafka outage');
+    joined = true;
+    outage = false;
+  });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) return;
+    if (payload.restart) {
+      if (joined && !outage) deps.log.warn({ err: payload.error, groupId }, 'Kafka failed under the consumer; it rejoins its group when Kafka is back');
+      else deps.log.debug({ err: payload.error, groupId }, 'consumer restarting');
+      outage ||= joined;
+      return;
+    }
     deps.log.fatal({ err: payload.error, groupId }, 'consumer stopped for good; exiting');
     process.exit(1);
   });

@@ -3,7 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import type { Kafka } from 'kafkajs';
 import type { TSchema } from 'typebox';
 import { text } from '../config.ts';
-import { createKafka, ensureTopics, kafkaBrokers } from '../kafka/client.ts';
+import { createKafka, ensureTopics, kafkaBrokers, untilKafkaAnswers } from '../kafka/client.ts';
 import { kafkaSendMode } from '../kafka/publish.ts';
 import type { KafkaSendMode } from '../kafka/publish.ts';
 import { runWorker } from '../kafka/worker.ts';
@@ -79,7 +79,7 @@ export async function startService(
   // Signals are handled from the start: a service says it is ready inside `setup`, and may be stopped right then.
   let running: { stop(): Promise<void> } | undefined;
   stopGracefully(log, async () => running?.stop());
-  await ensureTopics(kafka, ALL_TOPICS);
+  await untilKafkaAnswers('creating the topics', () => ensureTopics(kafka, ALL_TOPICS), { log });
   running = await setup({ kafka, log, sendMode: config.ITUNA_KAFKA_SEND });
 }
 
