@@ -142,6 +142,7 @@ try {
   say(`broker ${broker.brokers}; ${seconds} s per HTTP measurement, 50 connections`);
 
   // 1. The HTTP limit: a bare Fastify route with the same schema, in its own process.
+  say(`1/4 the HTTP limit: a bare route for ${seconds} s…`);
   const bare = spawn(process.execPath, [...NODE_FLAGS, 'bench/bare-server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const bareUrl = await new Promise<string>((resolve) => createInterface({ input: bare.stdout }).on('line', (l) => l.includes('listening') && resolve(l.split(' ').at(-1)!)));
   const limit = await intake(bareUrl);
@@ -152,6 +153,7 @@ try {
   type Intake = Awaited<ReturnType<typeof intake>>;
   const intakes = new Map<KafkaSendMode, { traced: Intake & { spansPerOrder: number; dropped: boolean }; untraced: Intake }>();
   for (const [mode] of MODES) {
+    say(`2/4 gateway intake (${mode}), traced then untraced, ${seconds} s each…`);
     await freshBroker();
     // Full tracing means every span reaches the receiver: count them (the gateway flushes on stop) and look for drops.
     const before = spans.received;
@@ -170,6 +172,7 @@ try {
   }
 
   // 3. Kafka's own yardsticks on a fresh broker: topics like the pipeline's, 6 partitions, and 1 for the latency probe.
+  say("3/4 Kafka's own producer throughput and end-to-end latency…");
   await freshBroker();
   await ensureTopics(createKafka('bench', [broker.brokers], createLogger('bench', 'warn')), [
     { name: 'bench.producer-performance', partitions: 6 },
@@ -181,7 +184,10 @@ try {
 
   // 4. The pipeline, its end-to-end latency and memory, both ways of sending.
   const pipelines = new Map<KafkaSendMode, Awaited<ReturnType<typeof pipelineRun>>>();
-  for (const [mode] of MODES) pipelines.set(mode, await pipelineRun(mode));
+  for (const [mode] of MODES) {
+    say(`4/4 the whole pipeline (${mode}): a rate ladder, then half the sustained rate…`);
+    pipelines.set(mode, await pipelineRun(mode));
+  }
 
   for (const [mode, how] of MODES) {
     const { traced, untraced } = intakes.get(mode)!;
