@@ -10,6 +10,7 @@ import { answersAsKafka, listenerOf, takeStartLock } from './ports.ts';
 import type { StartLock } from './ports.ts';
 import { prettyLine } from './pretty.ts';
 import { startService } from './services.ts';
+import { describeTraceBackend } from './trace-backend.ts';
 import type { ServiceProcess } from './services.ts';
 
 // `npm start`: the whole pipeline on this machine — a local Kafka broker unless KAFKA_BROKERS names one,
@@ -89,9 +90,8 @@ try {
   }
   let traceBackend = false;
   if (!config.OTEL_EXPORTER_OTLP_ENDPOINT) {
-    if (await canConnect('127.0.0.1', OTLP_PORT)) {
-      say(`something listens on ${OTLP_PORT} (${listenerOf(OTLP_PORT) ?? 'another process'}): sending traces there (a Jaeger, say)`);
-    } else {
+    // Something already on the OTLP port is taken for the trace backend; a line below says what it answered.
+    if (!(await canConnect('127.0.0.1', OTLP_PORT))) {
       await requireFree(QUERY_PORT, "the trace store's query API", 'stop it, or set OTEL_EXPORTER_OTLP_ENDPOINT to a trace backend');
       traceBackend = true;
     }
@@ -107,6 +107,8 @@ try {
     const store = await openTraceStore({ file: `${dataDir}/traces/spans.jsonl` });
     traceStore = await startTraceStoreServer(store);
     say(`no trace backend configured: the embedded trace store takes OTLP on ${traceStore.otlpUrl} (${store.spanCount} spans kept)`);
+  } else if (!config.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    say(await describeTraceBackend(`http://127.0.0.1:${OTLP_PORT}`, `http://127.0.0.1:${QUERY_PORT}`));
   }
   const env = { KAFKA_BROKERS: brokers };
   const start = (name: 'validation' | 'kitchen' | 'gateway') => {

@@ -1,7 +1,20 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now (for brokers and backends started on free ports). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
 
 /** Which process listens on a local TCP port, as `name (pid N)`, when the system can tell (`ss`); undefined otherwise. */
 export function listenerOf(port: number): string | undefined {
