@@ -1,20 +1,20 @@
-import { configOrExit, hostPortList, loadConfig, text } from '../common/config.ts';
+import { configOrExit, hostPortList, integer, loadConfig, text } from '../common/config.ts';
 import { canConnect } from '../common/kafka/reachable.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import type { TraceStoreServer } from '../tracestore/server.ts';
-import { startLocalBroker } from '../kafka/local-broker.ts';
-import type { LocalBroker } from '../kafka/local-broker.ts';
+import { KAFKA_NODES_MAX, localClusterDataDir, startLocalCluster } from '../kafka/local-broker.ts';
+import type { LocalCluster } from '../kafka/local-broker.ts';
 import { startService } from './services.ts';
 import type { ServiceProcess } from './services.ts';
 
 // `npm start`: the whole pipeline on this machine — a local Kafka broker unless KAFKA_BROKERS names one,
 // the embedded trace store unless a trace backend is configured or already listening, then the gateway and
 // both workers, stopped together on Ctrl-C.
-const config = configOrExit(() => loadConfig({ KAFKA_BROKERS: hostPortList(), OTEL_EXPORTER_OTLP_ENDPOINT: text() }, process.env));
+const config = configOrExit(() => loadConfig({ KAFKA_BROKERS: hostPortList(), ITUNA_KAFKA_NODES: integer(1, 1, KAFKA_NODES_MAX), OTEL_EXPORTER_OTLP_ENDPOINT: text() }, process.env));
 
 const say = (message: string) => process.stderr.write(`[ituna] ${message}\n`);
-let broker: LocalBroker | undefined;
+let broker: LocalCluster | undefined;
 let traceStore: TraceStoreServer | undefined;
 const services: ServiceProcess[] = [];
 let stopping = false;
@@ -38,8 +38,9 @@ try {
   let brokers = config.KAFKA_BROKERS?.join(',');
   if (!brokers) {
     const started = performance.now();
-    say('starting the local Kafka broker (the first start downloads it from Maven Central)…');
-    broker = await startLocalBroker({ port: 9092, controllerPort: 9093, dataDir: new URL('../.data/kafka', import.meta.url).pathname, log: say, ownProcessGroup: true });
+    const nodes = config.ITUNA_KAFKA_NODES;
+    say(`starting the local Kafka ${nodes === 1 ? 'broker' : `cluster of ${nodes} nodes`} (the first start downloads it from Maven Central)…`);
+    broker = await startLocalCluster({ nodes, port: 9092, controllerPort: 9093, dataDir: localClusterDataDir(nodes), log: say, ownProcessGroup: true });
     brokers = broker.brokers;
     say(`Kafka ready on ${brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }

@@ -42,8 +42,18 @@ export function createKafka(clientId: string, brokers: string[], log: Logger): K
 export const FETCH_WAIT_MS = 1000;
 
 /**
- * Creates the topics that are missing, with their partition counts (existing ones are left as they are), and
- * returns once every partition has a leader — also when another process created the topics a moment ago.
+ * How many copies of each partition a cluster of `brokers` brokers keeps, and how many must have a message before
+ * it is acknowledged (producers send with acks=all): three and two from three brokers on, so any one broker may
+ * fail without losing an acknowledged message or refusing writes; one and one on a single broker.
+ */
+export function replicationFor(brokers: number): { replicationFactor: number; minInSyncReplicas: number } {
+  return brokers >= 3 ? { replicationFactor: 3, minInSyncReplicas: 2 } : { replicationFactor: Math.max(1, brokers), minInSyncReplicas: 1 };
+}
+
+/**
+ * Creates the topics that are missing, with their partition counts and `replicationFor` the cluster (existing ones
+ * are left as they are), and returns once every partition has a leader — also when another process created the
+ * topics a moment ago.
  */
 export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: string; partitions: number }>, timeoutMs = 30_000): Promise<void> {
   const admin = kafka.admin();
@@ -52,9 +62,15 @@ export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: s
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
     if (missing.length > 0) {
+      const { replicationFactor, minInSyncReplicas } = replicationFor((await admin.describeCluster()).brokers.length);
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor,
+          configEntries: [{ name: 'min.insync.replicas', value: String(minInSyncReplicas) }],
+        })),
       });
     }
     const deadline = Date.now() + timeoutMs;
