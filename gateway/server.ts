@@ -2,6 +2,7 @@ import { configOrExit, httpUrl, integer, loadConfig, text } from '../common/conf
 import { createProducer } from '../common/kafka/client.ts';
 import { createPublisher } from '../common/kafka/publish.ts';
 import { serviceConfigSchema, startService } from '../common/service/process.ts';
+import { historyWindow, historyWindowVariable } from '../common/topics/index.ts';
 import { buildApp } from './app.ts';
 import { watchBrokers } from './kafka-health.ts';
 import { createOrderHistory, followOrderHistory } from './order-history.ts';
@@ -21,6 +22,7 @@ const config = configOrExit(() =>
       JAEGER_UI_URL: httpUrl('http://localhost:16686'),
       ITUNA_ORDERS_PER_MINUTE: integer(3000, 0, 10_000_000),
       ITUNA_CORS_ORIGINS: text(),
+      ITUNA_HISTORY_WINDOW: historyWindowVariable,
     },
     process.env,
   ),
@@ -39,8 +41,9 @@ await startService('ituna-gateway', config, async ({ kafka, log, sendMode }) => 
     up ? log.info('Kafka is reachable again') : log.warn('Kafka is unreachable: refusing orders with 503 until it is back'),
   );
 
-  const orders = createOrderHistory();
-  const history = await followOrderHistory(kafka, log, orders);
+  const window = historyWindow(config.ITUNA_HISTORY_WINDOW);
+  const orders = createOrderHistory(window.maxOrders, window.ms);
+  const history = await followOrderHistory(kafka, log, orders, window);
   const send = createPublisher(producer, sendMode);
   const app = await buildApp({
     publish: (messages) => withDeadline(send(messages), PUBLISH_DEADLINE_MS),

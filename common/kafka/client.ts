@@ -103,17 +103,17 @@ export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string)
 }
 
 /**
- * Each non-empty partition of `topic` with the offset just past its last message. A topic created a moment ago
- * may answer NOT_LEADER for a short while even when metadata already names a leader, so retriable errors are retried.
+ * Each partition of `topic` with its first offset and the offset just past its last message. A topic created a moment
+ * ago may answer NOT_LEADER for a short while even when metadata already names a leader, so retriable errors are retried.
  */
-export async function endOffsets(kafka: Kafka, topic: string, attempts = 50): Promise<Array<{ partition: number; end: number }>> {
+export async function partitionOffsets(kafka: Kafka, topic: string, attempts = 50): Promise<Array<{ partition: number; low: number; end: number }>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     for (let attempt = 1; ; attempt++) {
       try {
         const offsets = await admin.fetchTopicOffsets(topic);
-        return offsets.filter((p) => Number(p.high) > Number(p.low)).map((p) => ({ partition: p.partition, end: Number(p.high) }));
+        return offsets.map((p) => ({ partition: p.partition, low: Number(p.low), end: Number(p.high) }));
       } catch (error) {
         if (!isKafkaFailure(error) || attempt >= attempts) throw error;
         await sleep(200);
