@@ -1,9 +1,10 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls } from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { ISocketFactory, KafkaMessage, Producer } from 'kafkajs';
-import { hostPortList } from '../config.ts';
+import type { ISocketFactory, KafkaConfig, KafkaMessage, Producer, SASLOptions } from 'kafkajs';
+import { ConfigError, flag, hostPortList, oneOf, text } from '../config.ts';
 import type { Logger } from '../logger.ts';
 
 /** KAFKA_BROKERS: bootstrap servers; unset means the local broker that `npm start` runs. */
@@ -17,10 +18,58 @@ const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   return socket;
 };
 
-/** A kafkajs client whose own log lines go through the service's pino logger. */
-export function createKafka(clientId: string, brokers: string[], log: Logger): Kafka {
+/**
+ * How to reach a cluster that needs TLS or SASL: the variables every process reads besides KAFKA_BROKERS.
+ * KAFKA_SASL_MECHANISM `none` (the default) sends no credentials; the others need KAFKA_SASL_USERNAME and
+ * KAFKA_SASL_PASSWORD. KAFKA_SSL_CA_FILE trusts a private CA (a PEM file) besides the system's.
+ */
+export const kafkaSecuritySchema = {
+  KAFKA_SSL: flag(false),
+  KAFKA_SSL_CA_FILE: text(),
+  KAFKA_SASL_MECHANISM: oneOf(['none', 'plain', 'scram-sha-256', 'scram-sha-512'], 'none'),
+  KAFKA_SASL_USERNAME: text(),
+  KAFKA_SASL_PASSWORD: text(),
+};
+
+/** The values of `kafkaSecuritySchema`, as loadConfig returns them. */
+export interface KafkaSecurityConfig {
+  KAFKA_SSL: boolean;
+  KAFKA_SSL_CA_FILE: string | undefined;
+  KAFKA_SASL_MECHANISM: 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  KAFKA_SASL_USERNAME: string | undefined;
+  KAFKA_SASL_PASSWORD: string | undefined;
+}
+
+/** kafkajs's `ssl` and `sasl` options from the security variables; throws a ConfigError naming what is missing or unreadable. */
+export function kafkaSecurity(config: KafkaSecurityConfig): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const problems: string[] = [];
+  let ca: string | undefined;
+  if (config.KAFKA_SSL_CA_FILE) {
+    if (!config.KAFKA_SSL) problems.push('KAFKA_SSL_CA_FILE is set but KAFKA_SSL is not true');
+    try {
+      ca = readFileSync(config.KAFKA_SSL_CA_FILE, 'utf8');
+    } catch (error) {
+      problems.push(`KAFKA_SSL_CA_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  }
+  const mechanism = config.KAFKA_SASL_MECHANISM;
+  if (mechanism !== 'none') {
+    for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+      if (!config[name]) problems.push(`${name} is required with KAFKA_SASL_MECHANISM=${mechanism}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...(config.KAFKA_SSL ? { ssl: ca ? { ca: [ca] } : true } : {}),
+    ...(mechanism === 'none' ? {} : { sasl: { mechanism, username: config.KAFKA_SASL_USERNAME!, password: config.KAFKA_SASL_PASSWORD! } as SASLOptions }),
+  };
+}
+
+/** A kafkajs client whose own log lines go through the service's pino logger; `security` from `kafkaSecurity`. */
+export function createKafka(clientId: string, brokers: string[], log: Logger, security: Pick<KafkaConfig, 'ssl' | 'sasl'> = {}): Kafka {
   const kafkaLog = log.child({ component: 'kafkajs' });
   return new Kafka({
+    ...security,
     clientId,
     brokers,
     logLevel: KafkaLogLevel.WARN,
