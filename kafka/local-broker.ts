@@ -4,11 +4,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canConnect } from '../common/kafka/reachable.ts';
+import { freePort } from '../start/ports.ts';
 
 const kafkaDir = import.meta.dirname;
 const cacheRoot = join(kafkaDir, '..', '.cache', 'kafka');
@@ -76,16 +76,6 @@ export async function ensureKafkaJars(log: (line: string) => void = () => {}): P
     await rm(staging, { recursive: true, force: true });
   }
   return join(lib, '*');
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** A Kafka cluster id: 16 random bytes in URL-safe base64, as Kafka's own Uuid prints them. */

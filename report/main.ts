@@ -3,14 +3,23 @@ import { parseArgs } from 'node:util';
 import { configOrExit, httpUrl, loadConfig } from '../common/config.ts';
 import { createTraceQueryClient } from '../traces/query.ts';
 import { analyzeTraces } from './analyze.ts';
-import { renderHtml, renderText } from './render.ts';
+import { compareReports } from './compare.ts';
+import { renderCompareHtml, renderCompareText, renderHtml, renderText } from './render.ts';
 
-// `npm run bottlenecks -- --run <id> | --since 5m [--html report.html]`
-const usage = 'usage: npm run bottlenecks -- (--run <run id> | --since <5m|30s|2h>) [--html <file>] [--limit <traces>]';
+// `npm run bottlenecks -- --run <id> | --since 5m [--against <run id>] [--html report.html]`
+const usage = 'usage: npm run bottlenecks -- (--run <run id> | --since <5m|30s|2h>) [--against <run id>] [--html <file>] [--limit <traces>]';
 const { values } = parseArgs({
-  options: { run: { type: 'string' }, since: { type: 'string' }, html: { type: 'string' }, limit: { type: 'string', default: '5000' } },
+  options: {
+    run: { type: 'string' },
+    against: { type: 'string' },
+    since: { type: 'string' },
+    html: { type: 'string' },
+    limit: { type: 'string', default: '5000' },
+  },
 });
-const config = configOrExit(() => loadConfig({ JAEGER_QUERY_URL: httpUrl('http://localhost:16686') }, process.env));
+const config = configOrExit(() =>
+  loadConfig({ JAEGER_QUERY_URL: httpUrl('http://localhost:16686'), JAEGER_UI_URL: httpUrl('http://localhost:16686') }, process.env),
+);
 
 const window = /^(\d+)(s|m|h)$/.exec(values.since ?? (values.run ? '1h' : ''));
 if (!window) {
@@ -20,13 +29,25 @@ if (!window) {
 const since = new Date(Date.now() - Number(window[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[window[2] as 's' | 'm' | 'h']);
 
 const client = createTraceQueryClient(config.JAEGER_QUERY_URL);
-let traces = await client.findTraces({ service: 'ituna-gateway', since, limit: Number(values.limit) });
-// Every span of a load-run order carries the run id from the client's baggage.
-if (values.run) traces = traces.filter((spans) => spans.some((s) => s.attributes['ituna.run.id'] === values.run));
+const tracesOf = async (run: string | undefined) => {
+  // Every span of a load-run order carries the run id from the client's baggage, so the backend finds the run's traces.
+  const traces = await client.findTraces({ service: 'ituna-gateway', since, limit: Number(values.limit), attributes: run ? { 'ituna.run.id': run } : undefined });
+  // Jaeger before 2.19 ignores query.attributes and answers the whole window.
+  return run ? traces.filter((spans) => spans.some((s) => s.attributes['ituna.run.id'] === run)) : traces;
+};
 const title = values.run ? `run ${values.run}` : `last ${values.since}`;
-const report = analyzeTraces(traces);
-console.log(renderText(report, title));
+const uiUrl = config.JAEGER_UI_URL.replace(/\/$/, '');
+const report = analyzeTraces(await tracesOf(values.run));
+let html: string;
+if (values.against) {
+  const comparison = compareReports({ title: `run ${values.against}`, report: analyzeTraces(await tracesOf(values.against)) }, { title, report });
+  console.log(renderCompareText(comparison));
+  html = renderCompareHtml(comparison, { uiUrl });
+} else {
+  console.log(renderText(report, title));
+  html = renderHtml(report, title, { uiUrl, runId: values.run });
+}
 if (values.html) {
-  await writeFile(values.html, renderHtml(report, title));
+  await writeFile(values.html, html);
   console.log(`\nHTML report: ${values.html}`);
 }

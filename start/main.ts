@@ -6,6 +6,7 @@ import type { TraceStoreServer } from '../tracestore/server.ts';
 import { KAFKA_NODES_MAX, localClusterDataDir, startLocalCluster } from '../kafka/local-broker.ts';
 import type { LocalCluster } from '../kafka/local-broker.ts';
 import { startService } from './services.ts';
+import { describeTraceBackend } from './trace-backend.ts';
 import type { ServiceProcess } from './services.ts';
 
 // `npm start`: the whole pipeline on this machine — a local Kafka broker unless KAFKA_BROKERS names one,
@@ -48,6 +49,8 @@ try {
     const store = await openTraceStore({ file: new URL('../.data/traces/spans.jsonl', import.meta.url).pathname });
     traceStore = await startTraceStoreServer(store);
     say(`no trace backend configured: the embedded trace store takes OTLP on ${traceStore.otlpUrl} (${store.spanCount} spans kept)`);
+  } else if (!config.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    say(await describeTraceBackend('http://127.0.0.1:4318', 'http://127.0.0.1:16686'));
   }
   const env = { KAFKA_BROKERS: brokers };
   const start = (name: 'validation' | 'kitchen' | 'gateway') => {

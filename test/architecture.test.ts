@@ -5,7 +5,7 @@ import { it } from 'node:test';
 
 // The plan of the code, checked on the code itself: which folder may import which, and no import cycles.
 const root = resolve(import.meta.dirname, '..');
-const SOURCE_FOLDERS = ['common', 'gateway', 'workers', 'kafka', 'tracestore', 'traces', 'report', 'load', 'bench', 'start', 'dlq', 'openapi', 'test'];
+const SOURCE_FOLDERS = ['common', 'gateway', 'workers', 'kafka', 'jaeger', 'tracestore', 'traces', 'report', 'load', 'bench', 'start', 'dlq', 'openapi', 'test'];
 
 async function sourceFiles(folder: string): Promise<string[]> {
   const entries = await readdir(join(root, folder), { withFileTypes: true, recursive: true });
@@ -68,7 +68,7 @@ it('When every service is followed from its entry points, then each file of comm
 
 it('When the services are read, then none imports a tool (tools may import the services, never the reverse)', () => {
   const services = ['gateway', 'workers', 'common'];
-  const tools = ['tracestore', 'traces', 'report', 'load', 'bench', 'start', 'dlq', 'test'];
+  const tools = ['tracestore', 'traces', 'report', 'load', 'bench', 'start', 'dlq', 'jaeger', 'test'];
   const wrong = [...graph].flatMap(([file, targets]) =>
     services.some((s) => under(s)(file)) ? targets.filter((t) => tools.some((tool) => under(tool)(t))).map((t) => `${file} → ${t}`) : [],
   );

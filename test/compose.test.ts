@@ -36,6 +36,7 @@ it('When docker-compose validates docker-compose.yml, then it declares the whole
   assert.deepEqual(published('jaeger').sort(), [16686, 4318].sort());
   assert.deepEqual(published('gateway'), [3000]);
   assert.match(services.jaeger.image, /^jaegertracing\/jaeger:2\./);
+  assert.match(services.jaeger.healthcheck.test.join(' '), /:13133\/status/, "Jaeger's healthcheckv2 endpoint");
   assert.match(services.kafka.image, /^apache\/kafka:4\./);
   assert.equal(services.kafka.environment.KAFKA_PROCESS_ROLES, 'broker,controller');
 
@@ -46,6 +47,7 @@ it('When docker-compose validates docker-compose.yml, then it declares the whole
     assert.equal(service.environment.KAFKA_BROKERS, 'kafka:9092');
     assert.equal(service.environment.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://jaeger:4318');
     assert.equal(service.depends_on.kafka.condition, 'service_healthy');
+    assert.equal(service.depends_on.jaeger.condition, 'service_healthy');
     assert.ok(service.build, `${name} is built from the Dockerfile`);
   }
 });

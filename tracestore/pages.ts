@@ -1,32 +1,36 @@
 import type { ServerResponse } from 'node:http';
-import { formatTraceTree } from '../traces/otlp.ts';
-import { escapeHtml } from '../traces/html.ts';
+import { createTraceIndex } from './summaries.ts';
 import type { TraceStore } from './store.ts';
+import { listQueryOf, PAGE_SIZE, renderListPage } from './pages/list.ts';
+import { renderTracePage, TRACE_SCRIPT_HASH } from './pages/trace.ts';
 
-function page(title: string, body: string) {
-  return `<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>body{font:14px system-ui;margin:2em}pre{font:13px ui-monospace,monospace}td{padding:2px 12px 2px 0}</style><h1>${escapeHtml(title)}</h1>${body}`;
-}
+const indexes = new WeakMap<TraceStore, ReturnType<typeof createTraceIndex>>();
 
-/** The store's HTML pages: the trace list and one trace; false when `url` is not one of them. */
+const html = (response: ServerResponse, status: number, body: string) => {
+  // The pages carry their own inline style and one known script and load nothing: say so, so nothing else can run there.
+  response.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src '${TRACE_SCRIPT_HASH}'; img-src data:; form-action 'self'; base-uri 'none'`,
+  });
+  response.end(body);
+  return true;
+};
+
+/** The store's HTML pages: the trace list (search) and one trace (waterfall); false when `url` is not one of them. */
 export function answerPage(store: TraceStore, url: URL, response: ServerResponse): boolean {
   const path = url.pathname;
   if (path === '/') {
-    const rows = store
-      .find({ limit: 100 })
-      .map((spans) => {
-        const root = spans.reduce((a, b) => (a.startMs <= b.startMs ? a : b));
-        const end = Math.max(...spans.map((s) => s.endMs));
-        return `<tr><td><a href="/trace/${root.traceId}">${root.traceId}</a></td><td>${escapeHtml(root.name)}</td><td>${escapeHtml(root.service)}</td><td>${spans.length} spans</td><td>${(end - root.startMs).toFixed(1)} ms</td><td>${new Date(root.startMs).toISOString()}</td></tr>`;
-      })
-      .join('');
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    return (response.end(page('ITuna traces (newest first)', `<p>${store.spanCount} spans kept. JSON: <a href="/api/v3/services">/api/v3/services</a></p><table>${rows}</table>`)), true);
+    let index = indexes.get(store);
+    if (!index) indexes.set(store, (index = createTraceIndex(store)));
+    const query = listQueryOf(url);
+    const result = index.search(query.filter, { offset: (query.page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
+    return html(response, 200, renderListPage(result, query, result, { spans: store.spanCount }));
   }
-  const tree = /^\/trace\/([0-9a-f]{32})$/.exec(path);
-  if (tree) {
-    const spans = store.trace(tree[1]!);
-    response.writeHead(spans.length ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
-    return (response.end(page(`Trace ${tree[1]}`, `<pre>${escapeHtml(formatTraceTree(spans))}</pre><p><a href="/api/v3/traces/${tree[1]}">as OTLP JSON</a> · <a href="/">all traces</a></p>`)), true);
+  const trace = /^\/trace\/([0-9a-f]{32})$/i.exec(path);
+  if (trace) {
+    const traceId = trace[1]!.toLowerCase();
+    const spans = store.trace(traceId);
+    return html(response, spans.length ? 200 : 404, renderTracePage(traceId, spans));
   }
   return false;
 }

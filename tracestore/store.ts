@@ -3,16 +3,10 @@ import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { FlatSpan } from '../traces/otlp.ts';
+import { serviceOf, spanMatches } from './search.ts';
+import type { TraceQuery } from './search.ts';
 
-/** What a trace search may ask for; a trace matches when one of its spans does. */
-export interface TraceQuery {
-  service?: string;
-  operation?: string;
-  /** Span start bounds, epoch ms. */
-  startMin?: number;
-  startMax?: number;
-  limit?: number;
-}
+export type { TraceQuery };
 
 /** Recent traces, in memory within a span budget, kept on disk across restarts. */
 export interface TraceStore {
@@ -21,7 +15,8 @@ export interface TraceStore {
   /** Matching traces, newest first. */
   find(query: TraceQuery): FlatSpan[][];
   services(): string[];
-  operations(service: string): Array<{ name: string; spanKind: string }>;
+  /** The span names of `service` with their kinds (lowercase; '' when unspecified), of one kind when `spanKind` is given. */
+  operations(service: string, spanKind?: string): Array<{ name: string; spanKind: string }>;
   readonly spanCount: number;
   /** Spans taken since the store opened, those evicted since included. */
   readonly received: number;
@@ -78,22 +73,32 @@ export async function openTraceStore({ maxSpans = 200_000, file }: { maxSpans?: 
       if (file) writes = writes.then(() => appendFile(file, JSON.stringify(spans) + '\n')).catch(() => {});
     },
     trace: (traceId) => [...(traces.get(traceId) ?? [])],
-    find({ service, operation, startMin = -Infinity, startMax = Infinity, limit = 20 }) {
+    find(query) {
+      const limit = query.limit ?? 20;
       const found: FlatSpan[][] = [];
+      if (limit <= 0) return found;
+      // Newest first means the trace whose first span arrived last first, as in Jaeger's memory store.
       for (const list of [...traces.values()].reverse()) {
-        const match = list.some(
-          (s) => (!service || s.service === service) && (!operation || s.name === operation) && s.startMs >= startMin && s.startMs <= startMax,
-        );
-        if (match) found.push([...list]);
+        if (list.some((span) => spanMatches(span, query))) found.push([...list]);
         if (found.length >= limit) break;
       }
       return found;
     },
-    services: () => [...new Set([...traces.values()].flatMap((list) => list.map((s) => s.service)))].sort(),
-    operations(service) {
-      const seen = new Map<string, string>();
-      for (const list of traces.values()) for (const s of list) if (s.service === service) seen.set(s.name, s.kind);
-      return [...seen].map(([name, kind]) => ({ name, spanKind: kind })).sort((a, b) => a.name.localeCompare(b.name));
+    services() {
+      const names = new Set<string>();
+      for (const list of traces.values()) for (const span of list) if (serviceOf(span)) names.add(serviceOf(span));
+      return [...names].sort();
+    },
+    operations(service, spanKind = '') {
+      const seen = new Map<string, { name: string; spanKind: string }>();
+      for (const list of traces.values()) {
+        for (const span of list) {
+          if (!service || serviceOf(span) !== service) continue;
+          const kind = span.kind === 'unspecified' ? '' : span.kind;
+          if (!spanKind || spanKind === kind) seen.set(`${kind} ${span.name}`, { name: span.name, spanKind: kind });
+        }
+      }
+      return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name) || a.spanKind.localeCompare(b.spanKind));
     },
     get spanCount() {
       return spanCount;

@@ -15,7 +15,7 @@ import { onlineOrder, onsiteOrder } from '../support/fixtures.ts';
 
 // The whole pipeline as real processes on the real broker, traced into an OTLP receiver of the test's own.
 const TOKEN = `e2e-${randomBytes(8).toString('hex')}`;
-const { items, deliveryAddress: address } = onlineOrder;
+const { deliveryAddress: address } = onlineOrder;
 
 interface Placed {
   orderId: string;
