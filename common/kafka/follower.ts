@@ -87,7 +87,6 @@ export async function followTopic<T>(
 ): Promise<Follower> {
   const groupId = `ituna-follower-${topic.name}-${randomUUID()}`;
   const offsets = await partitionOffsets(kafka, topic.name);
-  const ends = new Map(offsets.map((p) => [p.partition, p.end]));
   const times = from instanceof Date ? await offsetsAt(kafka, topic.name, from) : undefined;
   // Where each partition starts, and the offset before which a message is history.
   const starts = new Map<number, number>();
