@@ -2,6 +2,7 @@ import { configOrExit, httpUrl, integer, loadConfig, text } from '../common/conf
 import { createProducer, untilKafkaAnswers } from '../common/kafka/client.ts';
 import { createPublisher } from '../common/kafka/publish.ts';
 import { serviceConfigSchema, startService } from '../common/service/process.ts';
+import { historyWindow, historyWindowVariable } from '../common/topics/index.ts';
 import { buildApp } from './app.ts';
 import { watchBrokers } from './kafka-health.ts';
 import { createOrderHistory, followOrderHistory } from './order-history.ts';
@@ -18,6 +19,7 @@ const config = configOrExit(() =>
       JAEGER_UI_URL: httpUrl('http://localhost:16686'),
       ITUNA_ORDERS_PER_MINUTE: integer(3000, 0, 10_000_000),
       ITUNA_CORS_ORIGINS: text(),
+      ITUNA_HISTORY_WINDOW: historyWindowVariable,
     },
     process.env,
   ),
@@ -36,14 +38,15 @@ await startService('ituna-gateway', config, async ({ kafka, log, sendMode }) => 
     up ? log.info('Kafka is reachable again') : log.warn('Kafka is unreachable: refusing orders with 503 until it is back'),
   );
 
-  const orders = createOrderHistory();
-  const history = await followOrderHistory(kafka, log, orders);
+  const window = historyWindow(config.ITUNA_HISTORY_WINDOW);
+  const orders = createOrderHistory(window.maxOrders, window.ms);
+  const history = await followOrderHistory(kafka, log, orders, window);
   const settings = createLiveSettings();
   const settingsFollower = await followLiveSettings(kafka, log, settings);
   const app = await buildApp({
     publish: createPublisher(producer, sendMode),
     orders,
-    catchUpOrders: () => history.catchUp(),
+    catchUpOrders: () => history.catchUp(5000),
     settings,
     isReady: () => producerConnected && brokerWatch.isUp(),
     managementToken: config.ITUNA_MANAGEMENT_TOKEN ?? config.ITUNA_DIRECT_ORDER_TOKEN,

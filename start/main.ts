@@ -4,8 +4,8 @@ import { canConnect } from '../common/kafka/reachable.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import type { TraceStoreServer } from '../tracestore/server.ts';
-import { startLocalBroker } from '../kafka/local-broker.ts';
-import type { LocalBroker } from '../kafka/local-broker.ts';
+import { KAFKA_NODES_MAX, localClusterDataDir, startLocalCluster } from '../kafka/local-broker.ts';
+import type { LocalCluster } from '../kafka/local-broker.ts';
 import { answersAsKafka, listenerOf, takeStartLock } from './ports.ts';
 import type { StartLock } from './ports.ts';
 import { prettyLine } from './pretty.ts';
@@ -20,6 +20,7 @@ const config = configOrExit(() =>
   loadConfig(
     {
       KAFKA_BROKERS: hostPortList(),
+      ITUNA_KAFKA_NODES: integer(1, 1, KAFKA_NODES_MAX),
       OTEL_EXPORTER_OTLP_ENDPOINT: text(),
       PORT: integer(3000, 0, 65535),
       LOG_FORMAT: oneOf(['pretty', 'json'], process.stdout.isTTY ? 'pretty' : 'json'),
@@ -38,7 +39,7 @@ const say = (message: string) => process.stderr.write(`[ituna] ${message}\n`);
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const show = config.LOG_FORMAT === 'pretty' ? (line: string) => process.stdout.write(`${prettyLine(line, color)}\n`) : (line: string) => process.stdout.write(`${line}\n`);
 let lock: StartLock | undefined;
-let broker: LocalBroker | undefined;
+let broker: LocalCluster | undefined;
 let traceStore: TraceStoreServer | undefined;
 const services: ServiceProcess[] = [];
 let stopped: Promise<void> | undefined;
@@ -84,7 +85,11 @@ try {
       if (!(await answersAsKafka(brokers))) throw new Error(`port ${KAFKA_PORT} (Kafka) is taken by ${holder}, which does not answer as Kafka; stop it, or set KAFKA_BROKERS`);
       say(`Kafka already answers on ${brokers} (${holder}, not started by npm start): using it, and leaving it running at the end`);
     } else {
-      await requireFree(CONTROLLER_PORT, "the Kafka broker's controller", 'stop it, or set KAFKA_BROKERS to use a running Kafka');
+      // Node i of a local cluster listens on KAFKA_PORT + 2i, its controller on CONTROLLER_PORT + 2i.
+      for (let i = 0; i < config.ITUNA_KAFKA_NODES; i++) {
+        if (i > 0) await requireFree(KAFKA_PORT + 2 * i, `Kafka node ${i + 1}`, 'stop it, or set KAFKA_BROKERS to use a running Kafka');
+        await requireFree(CONTROLLER_PORT + 2 * i, `the controller of Kafka node ${i + 1}`, 'stop it, or set KAFKA_BROKERS to use a running Kafka');
+      }
       ownBroker = true;
     }
   }
@@ -99,9 +104,11 @@ try {
 
   if (ownBroker) {
     const started = performance.now();
-    say('starting the local Kafka broker (the first start downloads it from Maven Central)…');
-    broker = await startLocalBroker({ port: KAFKA_PORT, controllerPort: CONTROLLER_PORT, dataDir: `${dataDir}/kafka`, log: say, ownProcessGroup: true });
-    say(`Kafka ready on ${broker.brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const nodes = config.ITUNA_KAFKA_NODES;
+    say(`starting the local Kafka ${nodes === 1 ? 'broker' : `cluster of ${nodes} nodes`} (the first start downloads it from Maven Central)…`);
+    broker = await startLocalCluster({ nodes, port: KAFKA_PORT, controllerPort: CONTROLLER_PORT, dataDir: localClusterDataDir(nodes), log: say, ownProcessGroup: true });
+    brokers = broker.brokers;
+    say(`Kafka ready on ${brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   if (traceBackend) {
     const store = await openTraceStore({ file: `${dataDir}/traces/spans.jsonl` });

@@ -187,10 +187,20 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
     },
     async (request) => {
       const order = deps.orders.get(request.params.id);
-      if (!order) throw new HttpError(404, 'not_found', `no order ${request.params.id}`);
+      if (!order) {
+        const window = deps.orders.windowMs === undefined ? '' : `: this gateway keeps the last ${spanOfTime(deps.orders.windowMs)} of orders (ITUNA_HISTORY_WINDOW), so an older order is not known here`;
+        throw new HttpError(404, 'not_found', `no order ${request.params.id}${window}`);
+      }
       const times = order.history.map((h) => Date.parse(h.at));
       const traceUrl = deps.traceUiUrl && order.traceId ? `${deps.traceUiUrl}/trace/${order.traceId}` : undefined;
       return { ...order, timeline: { totalMs: Math.max(...times) - Math.min(...times), traceUrl, stages: timelineOf(order) } };
     },
   );
 };
+
+/** A window's length as people say it: 1 h, 90 min, 2 d. */
+function spanOfTime(ms: number): string {
+  const units: Array<[number, string]> = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'min'], [1000, 's']];
+  const [size, name] = units.find(([size]) => ms % size === 0) ?? [1000, 's'];
+  return `${ms / size} ${name}`;
+}

@@ -4,13 +4,13 @@ import type { Producer } from 'kafkajs';
 import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
 import { createPublisher } from '../../common/kafka/publish.ts';
 import type { Outgoing } from '../../common/kafka/publish.ts';
-import { ALL_TOPICS } from '../../common/topics/index.ts';
 import { buildApp } from '../../gateway/app.ts';
 import type { GatewayDeps } from '../../gateway/deps.ts';
 import { createLiveSettings } from '../../gateway/live-settings.ts';
 import { createOrderHistory, followOrderHistory } from '../../gateway/order-history.ts';
 import { createLogger } from '../../common/logger.ts';
 import type { OrderHistory } from '../../gateway/order-history.ts';
+import { ALL_TOPICS, historyWindow } from '../../common/topics/index.ts';
 
 const silent = createLogger('test-gateway', 'silent');
 
@@ -53,12 +53,12 @@ export async function buildTestGateway({
   }
   const orders = deps.orders ?? createOrderHistory();
   // As server.ts does: the order history follows orders.status, so a repeated Idempotency-Key is found across gateways.
-  const history = kafka && followHistory ? await followOrderHistory(kafka, silent, orders) : undefined;
+  const history = kafka && followHistory ? await followOrderHistory(kafka, silent, orders, historyWindow(86_400_000)) : undefined;
   const app = await buildApp({
     publish: wrapPublish(publish),
     isReady: () => true,
     settings: createLiveSettings(),
-    ...(history ? { catchUpOrders: () => history.catchUp() } : {}),
+    ...(history ? { catchUpOrders: () => history.catchUp(5000) } : {}),
     ...deps,
     orders,
   });
