@@ -1,0 +1,147 @@
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+// The official OTLP definitions (opentelemetry-proto v1.11.0, in proto/ with their licence), read by protobufjs, the
+// library grpc-js loads .proto files with. @opentelemetry/otlp-transformer cannot decode requests (it ships a
+// hand-written encoder and a reader for export responses only), and no npm package ships the .proto files.
+const root = new protobuf.Root();
+root.resolvePath = (_origin, target) => fileURLToPath(new URL(`proto/${target}`, import.meta.url));
+root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
+// google.rpc.Status, the body of an OTLP/HTTP error; written out here rather than vendoring googleapis for three fields.
+root.add(
+  new protobuf.Type('Status')
+    .add(new protobuf.Field('code', 1, 'int32'))
+    .add(new protobuf.Field('message', 2, 'string'))
+    .add(new protobuf.Field('details', 3, 'bytes', 'repeated')),
+);
+const ExportTraceServiceRequest = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+const ExportTraceServiceResponse = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
+const Status = root.lookupType('Status');
+
+// What protobufjs decodes, as far as the conversion reads it. Unset scalars read as their defaults; 64-bit integers
+// are Long objects (their toString() is exact); bytes are Buffers viewing the request body.
+type Long = { low: number; high: number };
+type Bytes = Uint8Array;
+interface AnyValue {
+  value?: string;
+  stringValue: string;
+  boolValue: boolean;
+  intValue: Long | number;
+  doubleValue: number;
+  arrayValue: { values: AnyValue[] };
+  kvlistValue: { values: KeyValue[] };
+  bytesValue: Bytes;
+}
+interface KeyValue {
+  key: string;
+  value?: AnyValue | null;
+}
+interface Span {
+  traceId: Bytes;
+  spanId: Bytes;
+  traceState: string;
+  parentSpanId: Bytes;
+  flags: number;
+  name: string;
+  kind: number;
+  startTimeUnixNano: Long | number;
+  endTimeUnixNano: Long | number;
+  attributes: KeyValue[];
+  droppedAttributesCount: number;
+  events: Array<{ timeUnixNano: Long | number; name: string; attributes: KeyValue[]; droppedAttributesCount: number }>;
+  droppedEventsCount: number;
+  links: Array<{ traceId: Bytes; spanId: Bytes; traceState: string; attributes: KeyValue[]; droppedAttributesCount: number; flags: number }>;
+  droppedLinksCount: number;
+  status?: { message: string; code: number } | null;
+}
+interface Request {
+  resourceSpans: Array<{
+    resource?: { attributes: KeyValue[]; droppedAttributesCount: number } | null;
+    scopeSpans: Array<{ scope?: { name: string; version: string; attributes: KeyValue[] } | null; spans: Span[]; schemaUrl: string }>;
+    schemaUrl: string;
+  }>;
+}
+
+// An unset bytes field reads as an empty array, not a Buffer.
+const hex = (bytes: Bytes) => (bytes.length === 0 ? '' : Buffer.isBuffer(bytes) ? bytes.toString('hex') : Buffer.from(bytes).toString('hex'));
+
+// Long's own toString() divides in 64-bit arithmetic it emulates; BigInt is exact and several times faster here.
+const decimal = (value: Long | number) =>
+  typeof value === 'number' ? String(value) : ((BigInt(value.high) << 32n) | BigInt(value.low >>> 0)).toString();
+const unsignedDecimal = (value: Long | number) =>
+  typeof value === 'number' ? String(value) : ((BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0)).toString();
+
+function anyValue(value: AnyValue | null | undefined): unknown {
+  switch (value?.value) {
+    case 'stringValue':
+      return { stringValue: value.stringValue };
+    case 'boolValue':
+      return { boolValue: value.boolValue };
+    case 'intValue':
+      return { intValue: decimal(value.intValue) };
+    case 'doubleValue':
+      return { doubleValue: value.doubleValue };
+    case 'arrayValue':
+      return { arrayValue: { values: value.arrayValue.values.map(anyValue) } };
+    case 'kvlistValue':
+      return { kvlistValue: { values: keyValues(value.kvlistValue.values) } };
+    case 'bytesValue':
+      return { bytesValue: Buffer.from(value.bytesValue).toString('base64') };
+    default:
+      return {};
+  }
+}
+
+function keyValues(list: KeyValue[]): unknown[] {
+  const result = new Array(list.length);
+  for (let i = 0; i < list.length; i++) result[i] = { key: list[i]!.key, value: anyValue(list[i]!.value) };
+  return result;
+}
+
+function span(s: Span) {
+  return {
+    traceId: hex(s.traceId),
+    spanId: hex(s.spanId),
+    traceState: s.traceState,
+    parentSpanId: hex(s.parentSpanId),
+    flags: s.flags,
+    name: s.name,
+    kind: s.kind,
+    startTimeUnixNano: unsignedDecimal(s.startTimeUnixNano),
+    endTimeUnixNano: unsignedDecimal(s.endTimeUnixNano),
+    attributes: keyValues(s.attributes),
+    droppedAttributesCount: s.droppedAttributesCount,
+    events: s.events.map((e) => ({ timeUnixNano: unsignedDecimal(e.timeUnixNano), name: e.name, attributes: keyValues(e.attributes), droppedAttributesCount: e.droppedAttributesCount })),
+    droppedEventsCount: s.droppedEventsCount,
+    links: s.links.map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), traceState: l.traceState, attributes: keyValues(l.attributes), droppedAttributesCount: l.droppedAttributesCount, flags: l.flags })),
+    droppedLinksCount: s.droppedLinksCount,
+    status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+  };
+}
+
+/**
+ * Decodes a protobuf ExportTraceServiceRequest into its OTLP/JSON form (hex ids, unix nanoseconds as decimal
+ * strings, enums as numbers), so both encodings take one path into the store; throws on bytes that are not one.
+ */
+export function decodeTraceExport(bytes: Uint8Array): { resourceSpans: unknown[] } {
+  const request = ExportTraceServiceRequest.decode(bytes) as unknown as Request;
+  return {
+    resourceSpans: request.resourceSpans.map((r) => ({
+      resource: { attributes: keyValues(r.resource?.attributes ?? []), droppedAttributesCount: r.resource?.droppedAttributesCount ?? 0 },
+      scopeSpans: r.scopeSpans.map((s) => ({
+        scope: { name: s.scope?.name ?? '', version: s.scope?.version ?? '', attributes: keyValues(s.scope?.attributes ?? []) },
+        spans: s.spans.map(span),
+        schemaUrl: s.schemaUrl,
+      })),
+      schemaUrl: r.schemaUrl,
+    })),
+  };
+}
+
+/** The protobuf ExportTraceServiceResponse of a fully accepted export. */
+export const EXPORT_ACCEPTED = Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create({})).finish());
+
+/** A google.rpc.Status in protobuf, the body OTLP/HTTP gives a failed protobuf export. */
+export function encodeStatus(code: number, message: string): Buffer {
+  return Buffer.from(Status.encode(Status.create({ code, message })).finish());
+}
