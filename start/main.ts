@@ -1,5 +1,6 @@
 import { configOrExit, hostPortList, loadConfig, text } from '../common/config.ts';
 import { canConnect } from '../common/net.ts';
+import { TRACE_STORE_CONFIG, traceStoreOptions } from '../tracestore/config.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import type { TraceStoreServer } from '../tracestore/server.ts';
@@ -11,7 +12,7 @@ import type { ServiceProcess } from './services.ts';
 // `npm start`: the whole pipeline on this machine — a local Kafka broker unless KAFKA_BROKERS names one,
 // the embedded trace store unless a trace backend is configured or already listening, then the gateway and
 // both workers, stopped together on Ctrl-C.
-const config = configOrExit(() => loadConfig({ KAFKA_BROKERS: hostPortList(), OTEL_EXPORTER_OTLP_ENDPOINT: text() }, process.env));
+const config = configOrExit(() => loadConfig({ KAFKA_BROKERS: hostPortList(), OTEL_EXPORTER_OTLP_ENDPOINT: text(), ...TRACE_STORE_CONFIG }, process.env));
 
 const say = (message: string) => process.stderr.write(`[ituna] ${message}\n`);
 let broker: LocalBroker | undefined;
@@ -44,7 +45,7 @@ try {
     say(`Kafka ready on ${brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   if (!config.OTEL_EXPORTER_OTLP_ENDPOINT && !(await canConnect('127.0.0.1', 4318))) {
-    const store = await openTraceStore({ file: new URL('../.data/traces/spans.jsonl', import.meta.url).pathname });
+    const store = await openTraceStore(traceStoreOptions(config));
     traceStore = await startTraceStoreServer(store);
     say(`no trace backend configured: the embedded trace store takes OTLP on ${traceStore.otlpUrl} (${store.spanCount} spans kept)`);
   }
