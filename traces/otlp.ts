@@ -33,8 +33,15 @@ function valueOf(value: AnyValue | undefined): AttributeValue {
   return '';
 }
 
+// A loop rather than Object.fromEntries over mapped pairs: it runs for every span the trace store takes.
 function attributesOf(list: KeyValue[] | undefined): Record<string, AttributeValue> {
-  return Object.fromEntries((list ?? []).map(({ key, value }) => [key, valueOf(value)]));
+  const attributes: Record<string, AttributeValue> = {};
+  for (const { key, value } of list ?? []) {
+    // Assigning "__proto__" would set the prototype instead of an attribute.
+    if (key === '__proto__') Object.defineProperty(attributes, key, { value: valueOf(value), enumerable: true, writable: true, configurable: true });
+    else attributes[key] = valueOf(value);
+  }
+  return attributes;
 }
 
 // Unix nanoseconds arrive as decimal strings beyond 2^53; keep microsecond precision.

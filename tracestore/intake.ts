@@ -63,7 +63,8 @@ async function decompress(body: Buffer, contentEncoding: string | undefined): Pr
 /** The spans of a whole export, or ExportRefused: nothing of a bad export is kept. */
 function spansOf(body: Buffer, encoding: Encoding): FlatSpan[] {
   try {
-    const request = encoding === 'protobuf' ? decodeTraceExport(body) : JSON.parse(body.toString('utf8'));
+    if (encoding === 'protobuf') return flattenResourceSpans(decodeTraceExport(body));
+    const request = JSON.parse(body.toString('utf8'));
     checkTraceExport(request);
     const spans = flattenResourceSpans(request);
     for (const span of spans) {

@@ -98,12 +98,20 @@ function keyValues(list: KeyValue[]): unknown[] {
   return result;
 }
 
+// The decoder gives every field its type; what protobuf cannot say, the length of an id, is checked here.
+function id(bytes: Bytes, length: number, what: string, optional = false): string {
+  if (bytes.length !== length && !(optional && bytes.length === 0)) throw new Error(`not an OTLP trace export: a ${what} of ${bytes.length} bytes, not ${length}`);
+  return hex(bytes);
+}
+
+const NONE: never[] = [];
+
 function span(s: Span) {
   return {
-    traceId: hex(s.traceId),
-    spanId: hex(s.spanId),
+    traceId: id(s.traceId, 16, 'trace id'),
+    spanId: id(s.spanId, 8, 'span id'),
     traceState: s.traceState,
-    parentSpanId: hex(s.parentSpanId),
+    parentSpanId: id(s.parentSpanId, 8, 'parent span id', true),
     flags: s.flags,
     name: s.name,
     kind: s.kind,
@@ -111,9 +119,9 @@ function span(s: Span) {
     endTimeUnixNano: unsignedDecimal(s.endTimeUnixNano),
     attributes: keyValues(s.attributes),
     droppedAttributesCount: s.droppedAttributesCount,
-    events: s.events.map((e) => ({ timeUnixNano: unsignedDecimal(e.timeUnixNano), name: e.name, attributes: keyValues(e.attributes), droppedAttributesCount: e.droppedAttributesCount })),
+    events: s.events.length === 0 ? NONE : s.events.map((e) => ({ timeUnixNano: unsignedDecimal(e.timeUnixNano), name: e.name, attributes: keyValues(e.attributes), droppedAttributesCount: e.droppedAttributesCount })),
     droppedEventsCount: s.droppedEventsCount,
-    links: s.links.map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), traceState: l.traceState, attributes: keyValues(l.attributes), droppedAttributesCount: l.droppedAttributesCount, flags: l.flags })),
+    links: s.links.length === 0 ? NONE : s.links.map((l) => ({ traceId: id(l.traceId, 16, 'linked trace id'), spanId: id(l.spanId, 8, 'linked span id'), traceState: l.traceState, attributes: keyValues(l.attributes), droppedAttributesCount: l.droppedAttributesCount, flags: l.flags })),
     droppedLinksCount: s.droppedLinksCount,
     status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
   };
@@ -121,7 +129,8 @@ function span(s: Span) {
 
 /**
  * Decodes a protobuf ExportTraceServiceRequest into its OTLP/JSON form (hex ids, unix nanoseconds as decimal
- * strings, enums as numbers), so both encodings take one path into the store; throws on bytes that are not one.
+ * strings, enums as numbers), so both encodings take one path into the store; throws on bytes that are not one,
+ * or whose ids have the wrong length. The result needs no further check.
  */
 export function decodeTraceExport(bytes: Uint8Array): { resourceSpans: unknown[] } {
   const request = ExportTraceServiceRequest.decode(bytes) as unknown as Request;

@@ -75,7 +75,6 @@ export async function openTraceStore({ maxSpans = 200_000, file, maxDiskBytes = 
   const compactTarget = Math.floor(maxDiskBytes / 3);
   let fileBytes = 0;
   let pending: string[] = [];
-  let pendingBytes = 0;
   let writing: Promise<void> | undefined;
   let failing = false;
 
@@ -90,7 +89,6 @@ export async function openTraceStore({ maxSpans = 200_000, file, maxDiskBytes = 
     // appended after it. Everything still pending is in memory, so in the snapshot.
     const snapshot = [...traces.values()].map((list) => [list, list.length] as const);
     pending = [];
-    pendingBytes = 0;
     const lines: string[] = [];
     let bytes = 0;
     for (let i = snapshot.length - 1; i >= 0; i--) {
@@ -117,14 +115,13 @@ export async function openTraceStore({ maxSpans = 200_000, file, maxDiskBytes = 
   const drain = async (path: string) => {
     while (pending.length > 0) {
       try {
-        if (fileBytes + pendingBytes > appendLimit) await compact(path);
+        const chunk = Buffer.from(pending.join(''));
+        pending = [];
+        // The chunk's spans are in memory, so in the compaction's snapshot: it is written there instead.
+        if (fileBytes + chunk.length > appendLimit) await compact(path);
         else {
-          const chunk = pending.join('');
-          const bytes = pendingBytes;
-          pending = [];
-          pendingBytes = 0;
           await appendFile(path, chunk);
-          fileBytes += bytes;
+          fileBytes += chunk.length;
         }
         failing = false;
       } catch (error) {
@@ -145,9 +142,7 @@ export async function openTraceStore({ maxSpans = 200_000, file, maxDiskBytes = 
   };
 
   const write = (path: string, spans: FlatSpan[]) => {
-    const line = JSON.stringify(spans) + '\n';
-    pending.push(line);
-    pendingBytes += Buffer.byteLength(line);
+    pending.push(JSON.stringify(spans) + '\n');
     startWriting(path);
   };
 
