@@ -19,7 +19,7 @@ const ExportTraceServiceResponse = root.lookupType('opentelemetry.proto.collecto
 const Status = root.lookupType('Status');
 
 // What protobufjs decodes, as far as the conversion reads it. Unset scalars read as their defaults; 64-bit integers
-// are Long objects (their toString() is exact); bytes are Buffers viewing the request body.
+// are Long objects (two 32-bit halves); bytes are Buffers viewing the request body.
 type Long = { low: number; high: number };
 type Bytes = Uint8Array;
 interface AnyValue {
