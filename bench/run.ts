@@ -5,13 +5,14 @@ import { parseArgs } from 'node:util';
 import type { KafkaSendMode } from '../common/kafka/publish.ts';
 import { createKafka, ensureTopics } from '../common/kafka/client.ts';
 import { createLogger } from '../common/logger.ts';
-import { percentiles } from '../report/percentiles.ts';
+import { percentile, percentiles } from '../report/percentiles.ts';
 import { startLocalBroker } from '../kafka/local-broker.ts';
 import { runLoad } from '../load/runner.ts';
 import { NODE_FLAGS, startService } from '../start/services.ts';
 import type { ServiceName, ServiceProcess } from '../start/services.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
+import { measureIngest, spread } from './ingest.ts';
 import { ORDER_BODY, postOrders } from './intake.ts';
 import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
 import { spawn } from 'node:child_process';
@@ -142,18 +143,30 @@ try {
   say(`broker ${broker.brokers}; ${seconds} s per HTTP measurement, 50 connections`);
 
   // 1. The HTTP limit: a bare Fastify route with the same schema, in its own process.
-  say(`1/4 the HTTP limit: a bare route for ${seconds} s…`);
+  say(`1/5 the HTTP limit: a bare route for ${seconds} s…`);
   const bare = spawn(process.execPath, [...NODE_FLAGS, 'bench/bare-server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const bareUrl = await new Promise<string>((resolve) => createInterface({ input: bare.stdout }).on('line', (l) => l.includes('listening') && resolve(l.split(' ').at(-1)!)));
   const limit = await intake(bareUrl);
   bare.kill('SIGTERM');
   const httpLimit = `bare route ${limit.rps.toFixed(0)} req/s, p99 ${limit.p99} ms`;
 
-  // 2. The gateway, traced at 100% into a local OTLP receiver, then with the SDK disabled; both ways of sending.
+  // 2. The trace store's OTLP intake, alone: SDK-made exports of 512 spans posted to a store process of its own.
+  say('2/5 the trace store ingesting OTLP protobuf and JSON…');
+  const rounds = values.quick ? 3 : 5;
+  const ingest = await measureIngest(rounds, values.quick ? 20 : 100);
+  const perCpuSecond = (figures: typeof ingest.json) => figures.cpuMsPer1000Spans.map((ms) => 1_000_000 / ms);
+  const medianOf = (list: number[]) => percentile([...list].sort((a, b) => a - b), 50);
+  const [protobufCpu, jsonCpu] = [perCpuSecond(ingest.protobuf), perCpuSecond(ingest.json)];
+  const ingestRow = (name: string, figures: typeof ingest.json, cpu: number[], limit: string, ratio: string) =>
+    row(`trace store ingest, ${name}, 512-span exports, 4 at a time (median, min–max of ${rounds} rounds)`, `${spread(figures.spansPerSecond)} spans/s; ${spread(cpu)} spans per CPU-second of the store`, limit, ratio);
+  ingestRow('OTLP protobuf', ingest.protobuf, protobufCpu, '50 000 spans/s on one core', `${(medianOf(protobufCpu) / 50_000).toFixed(2)}× the target per CPU-second`);
+  ingestRow('OTLP JSON', ingest.json, jsonCpu, 'protobuf, same run', `${(medianOf(jsonCpu) / medianOf(protobufCpu)).toFixed(2)}× protobuf per CPU-second`);
+
+  // 3. The gateway, traced at 100% into a local OTLP receiver, then with the SDK disabled; both ways of sending.
   type Intake = Awaited<ReturnType<typeof intake>>;
   const intakes = new Map<KafkaSendMode, { traced: Intake & { spansPerOrder: number; dropped: boolean }; untraced: Intake }>();
   for (const [mode] of MODES) {
-    say(`2/4 gateway intake (${mode}), traced then untraced, ${seconds} s each…`);
+    say(`3/5 gateway intake (${mode}), traced then untraced, ${seconds} s each…`);
     await freshBroker();
     // Full tracing means every span reaches the receiver: count them (the gateway flushes on stop) and look for drops.
     const before = spans.received;
@@ -171,8 +184,8 @@ try {
     intakes.set(mode, { traced, untraced });
   }
 
-  // 3. Kafka's own yardsticks on a fresh broker: topics like the pipeline's, 6 partitions, and 1 for the latency probe.
-  say("3/4 Kafka's own producer throughput and end-to-end latency…");
+  // 4. Kafka's own yardsticks on a fresh broker: topics like the pipeline's, 6 partitions, and 1 for the latency probe.
+  say("4/5 Kafka's own producer throughput and end-to-end latency…");
   await freshBroker();
   await ensureTopics(createKafka('bench', [broker.brokers], createLogger('bench', 'warn')), [
     { name: 'bench.producer-performance', partitions: 6 },
@@ -182,10 +195,10 @@ try {
   const e2e = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', values.quick ? 300 : 2000, ORDER_BODY.length + 150);
   const kafkaLatency = `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${(e2e.p99Ms * 3).toFixed(0)} ms`;
 
-  // 4. The pipeline, its end-to-end latency and memory, both ways of sending.
+  // 5. The pipeline, its end-to-end latency and memory, both ways of sending.
   const pipelines = new Map<KafkaSendMode, Awaited<ReturnType<typeof pipelineRun>>>();
   for (const [mode] of MODES) {
-    say(`4/4 the whole pipeline (${mode}): a rate ladder, then half the sustained rate…`);
+    say(`5/5 the whole pipeline (${mode}): a rate ladder, then half the sustained rate…`);
     pipelines.set(mode, await pipelineRun(mode));
   }
 

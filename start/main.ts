@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { configOrExit, hostPortList, integer, loadConfig, oneOf, text } from '../common/config.ts';
 import { canConnect } from '../common/kafka/reachable.ts';
+import { TRACE_STORE_CONFIG, traceStoreOptions } from '../tracestore/config.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import type { TraceStoreServer } from '../tracestore/server.ts';
@@ -24,6 +25,7 @@ const config = configOrExit(() =>
       OTEL_EXPORTER_OTLP_ENDPOINT: text(),
       PORT: integer(3000, 0, 65535),
       LOG_FORMAT: oneOf(['pretty', 'json'], process.stdout.isTTY ? 'pretty' : 'json'),
+      ...TRACE_STORE_CONFIG,
     },
     process.env,
   ),
@@ -111,7 +113,7 @@ try {
     say(`Kafka ready on ${brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   if (traceBackend) {
-    const store = await openTraceStore({ file: `${dataDir}/traces/spans.jsonl` });
+    const store = await openTraceStore(traceStoreOptions(config));
     traceStore = await startTraceStoreServer(store);
     say(`no trace backend configured: the embedded trace store takes OTLP on ${traceStore.otlpUrl} (${store.spanCount} spans kept)`);
   } else if (!config.OTEL_EXPORTER_OTLP_ENDPOINT) {

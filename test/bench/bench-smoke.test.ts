@@ -54,5 +54,10 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
     assert.match(of('CPU per order')[1]!, /broker \d+\.\d\d ms/);
   }
   assert.equal(figure('group commit against one awaited send').length, 1, stdout);
+  for (const encoding of ['OTLP protobuf', 'OTLP JSON']) {
+    const found = figure(`trace store ingest, ${encoding},`);
+    assert.equal(found.length, 1, `no "trace store ingest, ${encoding}" row in:\n${stdout}`);
+    assert.match(found[0]![1]!, /^[1-9][\d ]* \([\d ]+–[\d ]+\) spans\/s; [1-9][\d ]* \([\d ]+–[\d ]+\) spans per CPU-second of the store$/);
+  }
   assert.doesNotMatch(stderr, /warning:/, 'the bench warned about its own measurement');
 });
