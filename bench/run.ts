@@ -4,11 +4,12 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createKafka, ensureTopics } from '../common/kafka/client.ts';
 import { createLogger } from '../common/logger.ts';
-import { percentiles } from '../report/percentiles.ts';
+import { percentile, percentiles } from '../report/percentiles.ts';
 import { startLocalBroker } from '../kafka/local-broker.ts';
 import { runLoad } from '../load/runner.ts';
 import { NODE_FLAGS, startService } from '../start/services.ts';
 import type { ServiceName, ServiceProcess } from '../start/services.ts';
+import { measureIngest, spread as ingestSpread } from './ingest.ts';
 import { ORDER_BODY, postOrders } from './intake.ts';
 import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
 import { aboveIdle, cpuMs, cpuSnapshot, emptyTopics, pause, peakRssMb, showSpread, spread, startReceiver } from './measure.ts';
@@ -208,6 +209,18 @@ try {
     "the gateway's last exports replayed into the store",
     `trace store ${(storeUsPerJsonSpan * spread(variants[0]!.spans).median).toFixed(0)} µs per order at the gateway (JSON)`,
   );
+
+  // The trace store's OTLP intake alone: SDK-made exports of 512 spans posted to a store process of its own.
+  say('the trace store ingesting OTLP protobuf and JSON…');
+  const ingestRounds = quick ? 3 : rounds;
+  const ingest = await measureIngest(ingestRounds, quick ? 20 : 60);
+  const perCpuSecond = (figures: typeof ingest.json) => figures.cpuMsPer1000Spans.map((ms) => 1_000_000 / ms);
+  const medianOf = (list: number[]) => percentile([...list].sort((a, b) => a - b), 50);
+  const [protobufCpu, jsonCpu] = [perCpuSecond(ingest.protobuf), perCpuSecond(ingest.json)];
+  const ingestRow = (name: string, figures: typeof ingest.json, cpu: number[], limit: string, ratio: string) =>
+    row(`trace store ingest, ${name}, 512-span exports, 4 at a time (median, min–max of ${ingestRounds} rounds)`, `${ingestSpread(figures.spansPerSecond)} spans/s; ${ingestSpread(cpu)} spans per CPU-second of the store`, limit, ratio);
+  ingestRow('OTLP protobuf', ingest.protobuf, protobufCpu, '50 000 spans/s on one core', `${(medianOf(protobufCpu) / 50_000).toFixed(2)}× the target per CPU-second`);
+  ingestRow('OTLP JSON', ingest.json, jsonCpu, 'protobuf, same run', `${(medianOf(jsonCpu) / medianOf(protobufCpu)).toFixed(2)}× protobuf per CPU-second`);
 
   // 4. The whole pipeline at a fixed rate, traced and untraced in turn: CPU per order of every process and the broker.
   const pipeline = { traced: [] as number[][], untraced: [] as number[][] };

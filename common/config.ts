@@ -116,3 +116,14 @@ export function hostPortList(): Parser<string[] | undefined> {
     return entries;
   };
 }
+
+/** A duration such as `90s`, `30m`, `2h` or `7d`, in milliseconds within [min, max]; `fallback` when unset. */
+export function duration(fallback: string, minMs: number, maxMs: number): Parser<number> {
+  const units = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  return (raw) => {
+    const match = /^(\d+)(s|m|h|d)$/.exec((raw ?? fallback).trim());
+    const ms = match ? Number(match[1]) * units[match[2] as keyof typeof units] : NaN;
+    if (!(ms >= minMs && ms <= maxMs)) throw new Error(`must be a duration like 90s, 30m, 2h or 7d, from ${minMs / 1000} s to ${maxMs / 86_400_000} days`);
+    return ms;
+  };
+}

@@ -7,6 +7,8 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'payload_too_large',
   'not_found',
+  'method_not_allowed',
+  'idempotency_key_reused',
   'rate_limited',
   'unauthorized',
   'forbidden',
@@ -71,8 +73,51 @@ export function frameworkErrors(error: FastifyError, _request: unknown, reply: F
   void reply.code(status).send({ error: { code: 'invalid_request', message: error.message.slice(0, 200) } });
 }
 
-/** One error handler for the whole API: 4xx say what was wrong, 5xx say nothing about internals. */
+/** A route's path as a pattern matching the paths it serves (`:id` one segment, `*` the rest). */
+function pathPattern(url: string): RegExp {
+  const source = url
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * One error handler for the whole API: 4xx say what was wrong, 5xx say nothing about internals. A known path asked
+ * with a method it does not serve answers 405 with `Allow`, not 404: the resource exists.
+ */
 export function registerErrorHandling(app: FastifyInstance): void {
+  // Static paths before parametric ones before wildcards, as the router prefers them: /orders/online is the
+  // order route, not an order id.
+  const routes: Array<{ pattern: RegExp; method: string; rank: number }> = [];
+  const rankOf = (url: string) => (url.includes('*') ? 2 : url.includes(':') ? 1 : 0);
+  app.addHook('onRoute', ({ url, method }) => {
+    for (const m of [method].flat()) routes.push({ pattern: pathPattern(url), method: m.toUpperCase(), rank: rankOf(url) });
+  });
+  /** The methods the most specific routes matching `path` serve, and how specific those are. */
+  const allowedOn = (path: string) => {
+    const matching = routes.filter((route) => route.pattern.test(path));
+    const rank = Math.min(...matching.map((route) => route.rank));
+    return { rank, methods: [...new Set(matching.filter((route) => route.rank === rank).map((route) => route.method))].sort() };
+  };
+  const methodNotAllowed = (reply: FastifyReply, method: string, path: string, allowed: string[]) =>
+    reply
+      .code(405)
+      .header('allow', allowed.join(', '))
+      .send({ error: { code: 'method_not_allowed', message: `${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}` } });
+
+  // Before the body is parsed or the route's schema checked: GET /orders/online is not an order id that fails
+  // validation, and an unknown method with a body is not a content-type problem. Wildcard routes (CORS preflight,
+  // Swagger UI's files) serve what they match.
+  app.addHook('onRequest', async (request, reply) => {
+    const served = request.routeOptions.url;
+    if (served !== undefined && rankOf(served) !== 1) return;
+    const path = request.url.split('?')[0]!;
+    const { rank, methods } = allowedOn(path);
+    if (methods.length === 0 || (served !== undefined && rank >= rankOf(served))) return;
+    return methodNotAllowed(reply, request.method, path, methods);
+  });
+
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
       return reply.code(error.statusCode).headers(error.headers).send({ error: { code: error.code, message: error.message } });
@@ -93,7 +138,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: { code: 'internal_error', message: 'Something went wrong on our side; the trace id is in the traceresponse header' } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const { methods } = allowedOn(path);
+    if (methods.length > 0) return methodNotAllowed(reply, request.method, path, methods);
+    return reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${path}` } });
+  });
 }

@@ -1,4 +1,5 @@
 import { buildApp } from './app.ts';
+import { createLiveSettings } from './live-settings.ts';
 import { createOrderHistory } from './order-history.ts';
 
 /** The OpenAPI document as the routes declare it, built without Kafka (nothing is published while generating). */
@@ -8,6 +9,7 @@ export async function generateOpenApi(): Promise<string> {
       throw new Error('the OpenAPI generator publishes nothing');
     },
     orders: createOrderHistory(),
+    settings: createLiveSettings(),
     isReady: () => false,
   });
   await app.ready();

@@ -1,14 +1,12 @@
 import { configOrExit, httpUrl, integer, loadConfig, text } from '../common/config.ts';
-import { createProducer } from '../common/kafka/client.ts';
+import { createProducer, untilKafkaAnswers } from '../common/kafka/client.ts';
 import { createPublisher } from '../common/kafka/publish.ts';
 import { serviceConfigSchema, startService } from '../common/service/process.ts';
+import { historyWindow, historyWindowVariable } from '../common/topics/index.ts';
 import { buildApp } from './app.ts';
 import { watchBrokers } from './kafka-health.ts';
 import { createOrderHistory, followOrderHistory } from './order-history.ts';
-import { withDeadline } from './publish-deadline.ts';
-
-// A caller waits at most this long for Kafka's acknowledgement before hearing 503.
-const PUBLISH_DEADLINE_MS = 1000;
+import { createLiveSettings, followLiveSettings } from './live-settings.ts';
 
 const config = configOrExit(() =>
   loadConfig(
@@ -21,6 +19,7 @@ const config = configOrExit(() =>
       JAEGER_UI_URL: httpUrl('http://localhost:16686'),
       ITUNA_ORDERS_PER_MINUTE: integer(3000, 0, 10_000_000),
       ITUNA_CORS_ORIGINS: text(),
+      ITUNA_HISTORY_WINDOW: historyWindowVariable,
     },
     process.env,
   ),
@@ -34,17 +33,21 @@ await startService('ituna-gateway', config, async ({ kafka, log, sendMode }) => 
   let producerConnected = false;
   producer.on(producer.events.CONNECT, () => (producerConnected = true));
   producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
-  await producer.connect();
+  await untilKafkaAnswers('connecting the producer', () => producer.connect(), { log });
   const brokerWatch = await watchBrokers(config.KAFKA_BROKERS, (up) =>
     up ? log.info('Kafka is reachable again') : log.warn('Kafka is unreachable: refusing orders with 503 until it is back'),
   );
 
-  const orders = createOrderHistory();
-  const history = await followOrderHistory(kafka, log, orders);
-  const send = createPublisher(producer, sendMode);
+  const window = historyWindow(config.ITUNA_HISTORY_WINDOW);
+  const orders = createOrderHistory(window.maxOrders, window.ms);
+  const history = await followOrderHistory(kafka, log, orders, window);
+  const settings = createLiveSettings();
+  const settingsFollower = await followLiveSettings(kafka, log, settings);
   const app = await buildApp({
-    publish: (messages) => withDeadline(send(messages), PUBLISH_DEADLINE_MS),
+    publish: createPublisher(producer, sendMode),
     orders,
+    catchUpOrders: () => history.catchUp(5000),
+    settings,
     isReady: () => producerConnected && brokerWatch.isUp(),
     managementToken: config.ITUNA_MANAGEMENT_TOKEN ?? config.ITUNA_DIRECT_ORDER_TOKEN,
     traceUiUrl: config.JAEGER_UI_URL,
@@ -57,7 +60,7 @@ await startService('ituna-gateway', config, async ({ kafka, log, sendMode }) => 
     async stop() {
       brokerWatch.stop();
       await app.close();
-      await history.stop();
+      await Promise.all([history.stop(), settingsFollower.stop()]);
       await producer.disconnect();
     },
   };

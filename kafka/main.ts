@@ -1,14 +1,19 @@
-import { startLocalBroker } from './local-broker.ts';
+import { configOrExit, integer, loadConfig } from '../common/config.ts';
+import { KAFKA_NODES_MAX, localClusterDataDir, startLocalCluster } from './local-broker.ts';
 
-// `npm run kafka`: the local broker alone, on 127.0.0.1:9092, data kept in .data/kafka.
+// `npm run kafka`: the local broker alone on 127.0.0.1:9092 (ITUNA_KAFKA_NODES=3: a cluster on 9092, 9094, 9096),
+// data kept in .data/.
+const config = configOrExit(() => loadConfig({ ITUNA_KAFKA_NODES: integer(1, 1, KAFKA_NODES_MAX) }, process.env));
 const started = performance.now();
-const broker = await startLocalBroker({
+const cluster = await startLocalCluster({
+  nodes: config.ITUNA_KAFKA_NODES,
   port: 9092,
   controllerPort: 9093,
-  dataDir: new URL('../.data/kafka', import.meta.url).pathname,
+  dataDir: localClusterDataDir(config.ITUNA_KAFKA_NODES),
   log: (line) => console.error(line),
 });
-console.error(`Kafka ready on ${broker.brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s (pid ${broker.pid}); Ctrl-C stops it`);
+const pids = cluster.nodes.map((n) => n.pid).join(', ');
+console.error(`Kafka ready on ${cluster.brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s (pid ${pids}); Ctrl-C stops it`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void broker.stop().then(() => process.exit(0)));
+  process.once(signal, () => void cluster.stop().then(() => process.exit(0)));
 }

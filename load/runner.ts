@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentiles } from '../report/percentiles.ts';
 import type { Percentiles } from '../report/percentiles.ts';
@@ -14,8 +15,10 @@ export interface LoadSummary {
   /** Arrivals skipped because maxInFlight requests were already waiting (the client, not the server, was full). */
   skipped: number;
   latency: Percentiles;
-  /** Accepted orders, with when the request was sent (epoch ms). */
-  accepted: Array<{ orderId: string; traceId: string; sentAt: number }>;
+  /** Accepted orders, with when the request was sent (epoch ms) and the Idempotency-Key it was sent with. */
+  accepted: Array<{ orderId: string; traceId: string; sentAt: number; key?: string }>;
+  /** Requests sent again with their Idempotency-Key after a 503 or no answer (with `retryWithKeys`). */
+  retries: number;
 }
 
 /** Runs a scenario against the gateway at `baseUrl`: open-model arrivals at the scenario's rate, each order its own trace. */
@@ -25,6 +28,8 @@ export async function runLoad(options: {
   runId: string;
   token?: string;
   onProgress?: (line: string) => void;
+  /** Each order carries an Idempotency-Key and is sent again after a 503 or no answer (at most 20 times), as a careful client does. */
+  retryWithKeys?: boolean;
 }): Promise<LoadSummary> {
   const { baseUrl, scenario, runId, token } = options;
   const byStatus: Record<string, number> = {};
@@ -33,21 +38,35 @@ export async function runLoad(options: {
   const inFlight = new Set<Promise<void>>();
   let sent = 0;
   let skipped = 0;
+  let retries = 0;
 
   const send = async () => {
     const { path, body } = makeOrder(pickRoute(Boolean(token)));
     const headers: Record<string, string> = { 'content-type': 'application/json', traceparent: newTraceparent(), baggage: `ituna.run.id=${runId}` };
     if (path === '/orders/direct' && token) headers.authorization = `Bearer ${token}`;
+    const key = options.retryWithKeys ? randomUUID() : undefined;
+    if (key) headers['idempotency-key'] = key;
     const started = performance.now();
     const sentAt = Date.now();
-    try {
-      const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
-      const json = (await response.json()) as { orderId?: string; traceId?: string };
-      latencies.push(performance.now() - started);
-      byStatus[response.status] = (byStatus[response.status] ?? 0) + 1;
-      if (response.status === 202 && json.orderId) accepted.push({ orderId: json.orderId, traceId: json.traceId ?? '', sentAt });
-    } catch {
-      byStatus.network = (byStatus.network ?? 0) + 1;
+    for (let attempt = 1; ; attempt++) {
+      let status: number | 'network';
+      let retryAfterMs = 1000;
+      try {
+        const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+        const json = (await response.json()) as { orderId?: string; traceId?: string };
+        status = response.status;
+        retryAfterMs = Number(response.headers.get('retry-after') ?? 1) * 1000;
+        if (status === 202 && json.orderId) accepted.push({ orderId: json.orderId, traceId: json.traceId ?? '', sentAt, ...(key ? { key } : {}) });
+      } catch {
+        status = 'network';
+      }
+      if (!key || (status !== 503 && status !== 'network') || attempt >= 20) {
+        if (status !== 'network') latencies.push(performance.now() - started);
+        byStatus[status] = (byStatus[status] ?? 0) + 1;
+        return;
+      }
+      retries++;
+      await sleep(retryAfterMs);
     }
   };
 
@@ -79,5 +98,5 @@ export async function runLoad(options: {
     await sleep(5);
   }
   await Promise.all(inFlight);
-  return { runId, seconds: (performance.now() - start) / 1000, sent, byStatus, skipped, latency: percentiles(latencies), accepted };
+  return { runId, seconds: (performance.now() - start) / 1000, sent, byStatus, skipped, latency: percentiles(latencies), accepted, retries };
 }

@@ -1,23 +1,36 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { it } from 'node:test';
+import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 
 // There is no Docker engine where this project is developed: the compose file is validated, not run.
-it('When docker-compose validates docker-compose.yml, then it declares the whole system with the contract names and ports', async (t) => {
-  const root = new URL('..', import.meta.url).pathname;
-  let stdout: string;
+const root = new URL('..', import.meta.url).pathname;
+
+/** The services `docker-compose config` resolves, or undefined (test skipped) where docker-compose is missing. */
+async function composeConfig(t: TestContext, extraArgs: string[] = []): Promise<Record<string, any> | undefined> {
   try {
-    ({ stdout } = await promisify(execFile)('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: root }));
+    const { stdout } = await promisify(execFile)('docker-compose', ['-f', 'docker-compose.yml', ...extraArgs, 'config'], { cwd: root });
+    return (parse(stdout) as { services: Record<string, any> }).services;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     if (process.env.CI) assert.fail('docker-compose is missing: .ci/run must install it (apt-get install -y docker-compose)');
     t.skip('docker-compose is not installed (apt-get install -y docker-compose)');
-    return;
+    return undefined;
   }
-  const { services } = parse(stdout) as { services: Record<string, any> };
-  assert.deepEqual(Object.keys(services).sort(), ['gateway', 'jaeger', 'kafka', 'kitchen', 'validation']);
+}
+
+it('When docker-compose validates docker-compose.yml, then it declares the whole system with the contract names and ports', async (t) => {
+  const services = await composeConfig(t);
+  if (!services) return;
+  // Debian's docker-compose lists every service whatever the active profiles; kafka-2 and kafka-3 are opt-in.
+  assert.deepEqual(Object.keys(services).sort(), ['gateway', 'jaeger', 'kafka', 'kafka-2', 'kafka-3', 'kitchen', 'validation']);
+  assert.deepEqual(services['kafka-2'].profiles, ['cluster']);
+  assert.deepEqual(services['kafka-3'].profiles, ['cluster']);
+  assert.equal(services.kafka.profiles, undefined);
+  assert.equal(services.kafka.environment.KAFKA_CONTROLLER_QUORUM_VOTERS, '1@kafka:9093');
+  assert.equal(services.kafka.environment.KAFKA_MIN_INSYNC_REPLICAS, '1');
 
   const published = (name: string) => services[name].ports.map((p: { published: number }) => Number(p.published));
   assert.deepEqual(published('jaeger').sort(), [16686, 4318].sort());
@@ -29,7 +42,7 @@ it('When docker-compose validates docker-compose.yml, then it declares the whole
 
   const serviceNames = { gateway: 'ituna-gateway', validation: 'ituna-order-validation', kitchen: 'ituna-kitchen' };
   for (const [name, serviceName] of Object.entries(serviceNames)) {
-    const service = services[name];
+    const service: Record<string, any> = services[name];
     assert.equal(service.environment.OTEL_SERVICE_NAME, serviceName);
     assert.equal(service.environment.KAFKA_BROKERS, 'kafka:9092');
     assert.equal(service.environment.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://jaeger:4318');
@@ -37,4 +50,20 @@ it('When docker-compose validates docker-compose.yml, then it declares the whole
     assert.equal(service.depends_on.jaeger.condition, 'service_healthy');
     assert.ok(service.build, `${name} is built from the Dockerfile`);
   }
+});
+
+it('When docker-compose reads docker-compose.cluster.env, then three KRaft nodes form one quorum, keep three replicas with two in sync, and the services know all three', async (t) => {
+  const services = await composeConfig(t, ['--env-file', 'docker-compose.cluster.env']);
+  if (!services) return;
+  const nodes = ['kafka', 'kafka-2', 'kafka-3'].map((name) => services[name].environment);
+  assert.deepEqual(nodes.map((env) => Number(env.KAFKA_NODE_ID)), [1, 2, 3]);
+  for (const env of nodes) {
+    assert.equal(env.KAFKA_CONTROLLER_QUORUM_VOTERS, '1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093');
+    assert.equal(env.KAFKA_DEFAULT_REPLICATION_FACTOR, '3');
+    assert.equal(env.KAFKA_MIN_INSYNC_REPLICAS, '2');
+    assert.equal(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR, '2');
+  }
+  assert.deepEqual(['kafka', 'kafka-2', 'kafka-3'].map((name) => services[name].ports[0].published).map(Number), [9094, 9095, 9096]);
+  assert.match(services.kafka.healthcheck.test.join(' '), /-ge 3/);
+  for (const name of ['gateway', 'validation', 'kitchen']) assert.equal(services[name].environment.KAFKA_BROKERS, 'kafka:9092,kafka-2:9092,kafka-3:9092');
 });

@@ -90,7 +90,9 @@ function attributesOf(list: KeyValue[] | undefined): { attributes: Record<string
   let typed: TypedValues | undefined;
   for (const { key, value } of list ?? []) {
     const plain = valueOf(value);
-    attributes[key] = plain;
+    // Assigning "__proto__" would set the prototype instead of an attribute.
+    if (key === '__proto__') Object.defineProperty(attributes, key, { value: plain, enumerable: true, writable: true, configurable: true });
+    else attributes[key] = plain;
     const exact = canonicalValue(value);
     if (JSON.stringify(anyValueOf(plain)) !== JSON.stringify(exact)) (typed ??= {})[key] = exact;
   }

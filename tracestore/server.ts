@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { otlpHandler } from './intake.ts';
+import { loadOtlpProtobuf } from './otlp-protobuf.ts';
 import { queryHandler } from './query.ts';
 import type { TraceStore } from './store.ts';
 
@@ -16,6 +17,7 @@ export async function startTraceStoreServer(
   store: TraceStore,
   { otlpPort = 4318, queryPort = 16686, host = '127.0.0.1' }: { otlpPort?: number; queryPort?: number; host?: string } = {},
 ): Promise<TraceStoreServer> {
+  await loadOtlpProtobuf();
   const otlp = createServer(otlpHandler(store));
   const query = createServer(queryHandler(store));
   otlp.listen(otlpPort, host);

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { FlatSpan } from '../traces/otlp.ts';
 import { serviceOf, spanMatches } from './search.ts';
 import type { TraceQuery } from './search.ts';
@@ -20,16 +21,33 @@ export interface TraceStore {
   readonly spanCount: number;
   /** Spans taken since the store opened, those evicted since included. */
   readonly received: number;
+  /** Bytes of the store's file on disk (0 without one). */
+  readonly diskBytes: number;
   /** Waits for pending disk writes. */
   flush(): Promise<void>;
 }
 
-/** Opens a store holding at most `maxSpans` spans (oldest traces go first), persisted as JSON lines in `file`. */
-export async function openTraceStore({ maxSpans = 200_000, file }: { maxSpans?: number; file?: string } = {}): Promise<TraceStore> {
+/** Options of openTraceStore. */
+export interface TraceStoreOptions {
+  /** Spans kept in memory; the oldest traces go first. */
+  maxSpans?: number;
+  /** JSON lines file that keeps the spans across restarts; memory only without one. */
+  file?: string;
+  /** Disk the file may use, the temporary file of a compaction included. */
+  maxDiskBytes?: number;
+}
+
+const isSpanList = (value: unknown): value is FlatSpan[] =>
+  Array.isArray(value) && value.every((span) => typeof span?.traceId === 'string' && typeof span.spanId === 'string');
+
+/**
+ * Opens a store holding at most `maxSpans` spans (oldest traces go first), persisted as JSON lines in `file`, one
+ * line per export, using at most `maxDiskBytes` of disk.
+ */
+export async function openTraceStore({ maxSpans = 200_000, file, maxDiskBytes = 256 * 1024 * 1024 }: TraceStoreOptions = {}): Promise<TraceStore> {
   const traces = new Map<string, FlatSpan[]>();
   let spanCount = 0;
   let received = 0;
-  let writes: Promise<unknown> = Promise.resolve();
 
   const keep = (spans: FlatSpan[]) => {
     for (const span of spans) {
@@ -45,24 +63,110 @@ export async function openTraceStore({ maxSpans = 200_000, file }: { maxSpans?: 
     }
   };
 
+  // Appends grow the file to two thirds of the budget; a compaction then rewrites it from memory, newest traces first,
+  // into at most a third, so the old file and the new one together stay within the budget while both exist. Each
+  // byte appended is rewritten about once, and a restart finds at least a third of the budget of the newest traces.
+  const appendLimit = Math.floor((maxDiskBytes * 2) / 3);
+  const compactTarget = Math.floor(maxDiskBytes / 3);
+  let fileBytes = 0;
+  let pending: string[] = [];
+  let writing: Promise<void> | undefined;
+  let failing = false;
+
+  const reportDiskError = (error: unknown) => {
+    if (!failing) process.stderr.write(`trace store: cannot write ${file}: ${(error as Error).message}; spans are kept in memory only until it can\n`);
+    failing = true;
+  };
+
+  /** Rewrites the file from memory: the newest traces that fit in compactTarget, oldest first as the loader expects. */
+  const compact = async (path: string) => {
+    // Traces grow after this point; the lengths taken now mark what the new file holds, and what comes later is
+    // appended after it. Everything still pending is in memory, so in the snapshot.
+    const snapshot = [...traces.values()].map((list) => [list, list.length] as const);
+    pending = [];
+    const lines: string[] = [];
+    let bytes = 0;
+    for (let i = snapshot.length - 1; i >= 0; i--) {
+      const [list, length] = snapshot[i]!;
+      const line = JSON.stringify(length === list.length ? list : list.slice(0, length)) + '\n';
+      const size = Buffer.byteLength(line);
+      if (size > compactTarget) continue;
+      if (bytes + size > compactTarget) break;
+      lines.push(line);
+      bytes += size;
+      if (lines.length % 1000 === 0) await yieldToEvents();
+    }
+    const temporary = `${path}.tmp`;
+    const handle = await open(temporary, 'w');
+    try {
+      for (let end = lines.length; end > 0; end -= 1000) await handle.write(lines.slice(Math.max(0, end - 1000), end).reverse().join(''));
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+    fileBytes = bytes;
+  };
+
+  const drain = async (path: string) => {
+    while (pending.length > 0) {
+      try {
+        const chunk = Buffer.from(pending.join(''));
+        pending = [];
+        // The chunk's spans are in memory, so in the compaction's snapshot: it is written there instead.
+        if (fileBytes + chunk.length > appendLimit) await compact(path);
+        else {
+          await appendFile(path, chunk);
+          fileBytes += chunk.length;
+        }
+        failing = false;
+      } catch (error) {
+        reportDiskError(error);
+        await rm(`${path}.tmp`, { force: true }).catch(() => {});
+        // What the file holds is unknown now; the next write compacts, which rewrites it whole.
+        fileBytes = appendLimit;
+      }
+    }
+  };
+
+  const startWriting = (path: string) => {
+    // A line added after drain's last look but before this callback would wait for the next add without the restart.
+    writing ??= drain(path).finally(() => {
+      writing = undefined;
+      if (pending.length > 0) startWriting(path);
+    });
+  };
+
+  const write = (path: string, spans: FlatSpan[]) => {
+    pending.push(JSON.stringify(spans) + '\n');
+    startWriting(path);
+  };
+
   if (file) {
     await mkdir(dirname(file), { recursive: true });
-    let lines = 0;
+    let loaded = 0;
+    let unreadable = 0;
     try {
+      fileBytes = (await stat(file)).size;
       for await (const line of createInterface({ input: createReadStream(file) })) {
         if (!line) continue;
-        lines++;
-        keep(JSON.parse(line) as FlatSpan[]);
+        let spans: unknown;
+        try {
+          spans = JSON.parse(line);
+        } catch {
+          spans = undefined;
+        }
+        // A line cut short by a crash, or not the store's: skipped, and gone with the compaction below.
+        if (isSpanList(spans)) {
+          keep(spans);
+          loaded += spans.length;
+        } else unreadable++;
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    // Rewrite what survived the budget, so the file does not grow without bound across restarts.
-    if (lines > traces.size) {
-      const temporary = `${file}.tmp`;
-      await writeFile(temporary, [...traces.values()].map((list) => JSON.stringify(list) + '\n').join(''));
-      await rename(temporary, file);
-    }
+    await rm(`${file}.tmp`, { force: true });
+    // Rewrite what survived the span budget, so the file does not carry evicted traces across restarts.
+    if (loaded > spanCount || unreadable > 0 || fileBytes > appendLimit) await compact(file);
   }
 
   return {
@@ -70,7 +174,7 @@ export async function openTraceStore({ maxSpans = 200_000, file }: { maxSpans?: 
       if (spans.length === 0) return;
       received += spans.length;
       keep(spans);
-      if (file) writes = writes.then(() => appendFile(file, JSON.stringify(spans) + '\n')).catch(() => {});
+      if (file) write(file, spans);
     },
     trace: (traceId) => [...(traces.get(traceId) ?? [])],
     find(query) {
@@ -106,6 +210,11 @@ export async function openTraceStore({ maxSpans = 200_000, file }: { maxSpans?: 
     get received() {
       return received;
     },
-    flush: () => writes.then(() => {}),
+    get diskBytes() {
+      return fileBytes;
+    },
+    async flush() {
+      while (writing) await writing;
+    },
   };
 }

@@ -1,9 +1,10 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls } from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { ISocketFactory, KafkaMessage, Producer } from 'kafkajs';
-import { hostPortList } from '../config.ts';
+import type { ISocketFactory, KafkaConfig, KafkaMessage, Producer, SASLOptions } from 'kafkajs';
+import { ConfigError, flag, hostPortList, oneOf, text } from '../config.ts';
 import type { Logger } from '../logger.ts';
 
 /** KAFKA_BROKERS: bootstrap servers; unset means the local broker that `npm start` runs. */
@@ -17,18 +18,69 @@ const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   return socket;
 };
 
-/** A kafkajs client whose own log lines go through the service's pino logger. */
-export function createKafka(clientId: string, brokers: string[], log: Logger): Kafka {
+/**
+ * How to reach a cluster that needs TLS or SASL: the variables every process reads besides KAFKA_BROKERS.
+ * KAFKA_SASL_MECHANISM `none` (the default) sends no credentials; the others need KAFKA_SASL_USERNAME and
+ * KAFKA_SASL_PASSWORD. KAFKA_SSL_CA_FILE trusts a private CA (a PEM file) besides the system's.
+ */
+export const kafkaSecuritySchema = {
+  KAFKA_SSL: flag(false),
+  KAFKA_SSL_CA_FILE: text(),
+  KAFKA_SASL_MECHANISM: oneOf(['none', 'plain', 'scram-sha-256', 'scram-sha-512'], 'none'),
+  KAFKA_SASL_USERNAME: text(),
+  KAFKA_SASL_PASSWORD: text(),
+};
+
+/** The values of `kafkaSecuritySchema`, as loadConfig returns them. */
+export interface KafkaSecurityConfig {
+  KAFKA_SSL: boolean;
+  KAFKA_SSL_CA_FILE: string | undefined;
+  KAFKA_SASL_MECHANISM: 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  KAFKA_SASL_USERNAME: string | undefined;
+  KAFKA_SASL_PASSWORD: string | undefined;
+}
+
+/** kafkajs's `ssl` and `sasl` options from the security variables; throws a ConfigError naming what is missing or unreadable. */
+export function kafkaSecurity(config: KafkaSecurityConfig): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const problems: string[] = [];
+  let ca: string | undefined;
+  if (config.KAFKA_SSL_CA_FILE) {
+    if (!config.KAFKA_SSL) problems.push('KAFKA_SSL_CA_FILE is set but KAFKA_SSL is not true');
+    try {
+      ca = readFileSync(config.KAFKA_SSL_CA_FILE, 'utf8');
+    } catch (error) {
+      problems.push(`KAFKA_SSL_CA_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  }
+  const mechanism = config.KAFKA_SASL_MECHANISM;
+  if (mechanism !== 'none') {
+    for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+      if (!config[name]) problems.push(`${name} is required with KAFKA_SASL_MECHANISM=${mechanism}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...(config.KAFKA_SSL ? { ssl: ca ? { ca: [ca] } : true } : {}),
+    ...(mechanism === 'none' ? {} : { sasl: { mechanism, username: config.KAFKA_SASL_USERNAME!, password: config.KAFKA_SASL_PASSWORD! } as SASLOptions }),
+  };
+}
+
+/**
+ * A kafkajs client whose own log lines go through the service's pino logger, at debug: kafkajs reports every
+ * failed request while it retries (a coordinator still loading at start, a broker restarting), which is noise. What
+ * matters is said once by the callers: an outage that outlasts start-up (`untilKafkaAnswers`), a consumer that
+ * crashed for good, a publish that failed. `security` comes from `kafkaSecurity`.
+ */
+export function createKafka(clientId: string, brokers: string[], log: Logger, security: Pick<KafkaConfig, 'ssl' | 'sasl'> = {}): Kafka {
   const kafkaLog = log.child({ component: 'kafkajs' });
   return new Kafka({
+    ...security,
     clientId,
     brokers,
     logLevel: KafkaLogLevel.WARN,
-    logCreator: () => ({ level, log: entry }) => {
+    logCreator: () => ({ label, log: entry }) => {
       const { message, ...fields } = entry;
-      if (level <= KafkaLogLevel.ERROR) kafkaLog.error(fields, message);
-      else if (level === KafkaLogLevel.WARN) kafkaLog.warn(fields, message);
-      else kafkaLog.debug(fields, message);
+      kafkaLog.debug({ ...fields, kafkajsLevel: label }, message);
     },
     retry: { initialRetryTime: 100, retries: 8 },
     socketFactory,
@@ -42,8 +94,18 @@ export function createKafka(clientId: string, brokers: string[], log: Logger): K
 export const FETCH_WAIT_MS = 1000;
 
 /**
- * Creates the topics that are missing, with their partition counts (existing ones are left as they are), and
- * returns once every partition has a leader — also when another process created the topics a moment ago.
+ * How many copies of each partition a cluster of `brokers` brokers keeps, and how many must have a message before
+ * it is acknowledged (producers send with acks=all): three and two from three brokers on, so any one broker may
+ * fail without losing an acknowledged message or refusing writes; one and one on a single broker.
+ */
+export function replicationFor(brokers: number): { replicationFactor: number; minInSyncReplicas: number } {
+  return brokers >= 3 ? { replicationFactor: 3, minInSyncReplicas: 2 } : { replicationFactor: Math.max(1, brokers), minInSyncReplicas: 1 };
+}
+
+/**
+ * Creates the topics that are missing, with their partition counts and `replicationFor` the cluster (existing ones
+ * are left as they are), and returns once every partition has a leader — also when another process created the
+ * topics a moment ago.
  */
 export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: string; partitions: number }>, timeoutMs = 30_000): Promise<void> {
   const admin = kafka.admin();
@@ -52,9 +114,15 @@ export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: s
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
     if (missing.length > 0) {
+      const { replicationFactor, minInSyncReplicas } = replicationFor((await admin.describeCluster()).brokers.length);
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor,
+          configEntries: [{ name: 'min.insync.replicas', value: String(minInSyncReplicas) }],
+        })),
       });
     }
     const deadline = Date.now() + timeoutMs;
@@ -70,7 +138,11 @@ export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: s
   }
 }
 
-/** An idempotent producer: every send waits for all in-sync replicas, and broker retries never duplicate a message. */
+/**
+ * An idempotent producer: every send waits for all in-sync replicas, and broker retries never duplicate a message.
+ * Its retries stay kafkajs's unlimited default for idempotent producers: limiting them could break the exactly-once
+ * sequence (kafkajs warns so), and each caller bounds its own wait instead (the gateway's publish deadline).
+ */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({
     idempotent: true,
@@ -87,17 +159,17 @@ export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string)
 }
 
 /**
- * Each non-empty partition of `topic` with the offset just past its last message. A topic created a moment ago
- * may answer NOT_LEADER for a short while even when metadata already names a leader, so retriable errors are retried.
+ * Each partition of `topic` with its first offset and the offset just past its last message. A topic created a moment
+ * ago may answer NOT_LEADER for a short while even when metadata already names a leader, so retriable errors are retried.
  */
-export async function endOffsets(kafka: Kafka, topic: string, attempts = 50): Promise<Array<{ partition: number; end: number }>> {
+export async function partitionOffsets(kafka: Kafka, topic: string, attempts = 50): Promise<Array<{ partition: number; low: number; end: number }>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     for (let attempt = 1; ; attempt++) {
       try {
         const offsets = await admin.fetchTopicOffsets(topic);
-        return offsets.filter((p) => Number(p.high) > Number(p.low)).map((p) => ({ partition: p.partition, end: Number(p.high) }));
+        return offsets.map((p) => ({ partition: p.partition, low: Number(p.low), end: Number(p.high) }));
       } catch (error) {
         if (!isKafkaFailure(error) || attempt >= attempts) throw error;
         await sleep(200);
@@ -114,4 +186,37 @@ export async function endOffsets(kafka: Kafka, topic: string, attempts = 50): Pr
  */
 export function isKafkaFailure(error: unknown): boolean {
   return error instanceof Error && error.name.startsWith('KafkaJS');
+}
+
+/**
+ * Runs `attempt` until it succeeds, retrying Kafka failures (a broker away or restarting, a coordinator still
+ * loading) with backoff from 0.2 to 5 s. Failures in the first `graceMs` are what a start-up looks like and are
+ * logged at debug; a longer outage gets one warning, and its end one info line. Other errors, and Kafka failures
+ * after `limitMs`, are thrown.
+ */
+export async function untilKafkaAnswers<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  { log, graceMs = 5000, limitMs = 10 * 60_000 }: { log?: Logger; graceMs?: number; limitMs?: number } = {},
+): Promise<T> {
+  const started = Date.now();
+  let delayMs = 200;
+  let warned = false;
+  for (;;) {
+    try {
+      const result = await attempt();
+      if (warned) log?.info({ what, waitedMs: Date.now() - started }, `Kafka answers again: ${what}`);
+      return result;
+    } catch (error) {
+      if (!isKafkaFailure(error) || Date.now() - started > limitMs) throw error;
+      if (!warned && Date.now() - started >= graceMs) {
+        warned = true;
+        log?.warn({ err: error, what }, `Kafka does not answer: ${what}; retrying until it does`);
+      } else {
+        log?.debug({ err: error, what, retryInMs: delayMs }, `Kafka not ready yet: ${what}`);
+      }
+      await sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 5000);
+    }
+  }
 }

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { Context, TextMapGetter } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.ts';
-import { FETCH_WAIT_MS, endOffsets } from './client.ts';
+import { FETCH_WAIT_MS, partitionOffsets, untilKafkaAnswers } from './client.ts';
 import { consumerSpanAttributes } from './consumer-span.ts';
 
 const tracer = trace.getTracer('ituna-follower');
@@ -16,6 +16,15 @@ export type FollowFrom = 'beginning' | 'end' | Date;
 export interface Follower {
   /** Resolves once every message that was in the topic when the follower started has been handed over. */
   caughtUp: Promise<void>;
+  /**
+   * Resolves once every message the topic holds now (committed, for transactional writes) has been handed over:
+   * a barrier after which the view knows everything written before the call (read-your-writes); rejects when Kafka
+   * cannot say where the topic ends, or after `timeoutMs`.
+   */
+  catchUp(timeoutMs?: number): Promise<void>;
+  /** Where reading began in each partition (its first offset read). */
+  startOffsets: ReadonlyMap<number, number>;
+  /** Leaves the topic and deletes the follower's consumer group, so no group is left behind. */
   stop(): Promise<void>;
 }
 
@@ -45,7 +54,8 @@ const headerGetter: TextMapGetter<IHeaders> = {
 
 /**
  * Follows a topic for a read-only view (the gateway's order history, the kitchen's record of what it cooked, the
- * live settings): no producer, no dead-lettering, no committed offsets — a group of its own that is never resumed.
+ * live settings): no producer, no dead-lettering, no committed offsets — a group of its own that is never resumed,
+ * deleted when the follower stops. It reads only committed messages of transactions.
  *
  * Catching up creates no spans: a message older than the follower belongs to a trace that may have finished long
  * ago, and reading it again is not part of that order's story. Only messages that arrive once the follower is live
@@ -53,18 +63,22 @@ const headerGetter: TextMapGetter<IHeaders> = {
  * tracing suppressed so that the kafkajs instrumentation adds nothing; the spans here are the follower's own.)
  *
  * `onMessage` gets decoded values; a message that breaks the topic's contract goes to `onInvalid` (a view skips
- * it; dead-lettering is the consuming worker's job).
+ * it; dead-lettering is the consuming worker's job). `historyLimit` caps the history read per partition: with it,
+ * a partition starts at most that many messages before its end, whatever `from` says — so that starting takes a
+ * bounded time and memory however much the topic holds.
  */
 export async function followTopic<T>(
   kafka: Kafka,
   topic: ReadableTopic<T>,
   {
     from = 'beginning',
+    historyLimit,
     log,
     onMessage,
     onInvalid,
   }: {
     from?: FollowFrom;
+    historyLimit?: number;
     /** Where an unreadable message is reported when there is no `onInvalid`. */
     log?: Logger;
     onMessage(value: T, meta: FollowedMessage): void;
@@ -72,18 +86,52 @@ export async function followTopic<T>(
   },
 ): Promise<Follower> {
   const groupId = `ituna-follower-${topic.name}-${randomUUID()}`;
-  const ends = await endOffsets(kafka, topic.name);
-  // Where each partition starts (absent: its first message), and the offset before which a message is history.
-  const starts = from === 'end' ? new Map(ends.map((p) => [p.partition, p.end])) : from instanceof Date ? await offsetsAt(kafka, topic.name, from) : new Map<number, number>();
-  const historyEnd = new Map(ends.filter((p) => p.end > (starts.get(p.partition) ?? 0)).map((p) => [p.partition, p.end]));
+  const offsets = await untilKafkaAnswers(`reading where ${topic.name} ends`, () => partitionOffsets(kafka, topic.name), { log });
+  const times = from instanceof Date ? await untilKafkaAnswers(`finding offsets in ${topic.name}`, () => offsetsAt(kafka, topic.name, from), { log }) : undefined;
+  // Where each partition starts, and the offset before which a message is history.
+  const starts = new Map<number, number>();
+  for (const { partition, low, end } of offsets) {
+    let start = from === 'end' ? end : (times?.get(partition) ?? low);
+    if (historyLimit !== undefined) start = Math.max(start, end - historyLimit);
+    starts.set(partition, Math.max(start, low));
+  }
+  const historyEnd = new Map(offsets.filter((p) => p.end > starts.get(p.partition)!).map((p) => [p.partition, p.end]));
+  // The offset after the last record handed over (or skipped as a transaction marker) in each partition.
+  const positions = new Map(starts);
 
   let markCaughtUp: () => void = () => {};
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
+  // Callers of catchUp() waiting for some partitions to reach some offsets.
+  let waiters: Array<{ ends: Array<{ partition: number; end: number }>; resolve(): void }> = [];
+  const reached = (ends: Array<{ partition: number; end: number }>) => ends.every((p) => (positions.get(p.partition) ?? 0) >= p.end);
+  const advance = (partition: number, next: number) => {
+    if (next > (positions.get(partition) ?? 0)) positions.set(partition, next);
+    if (waiters.length > 0) {
+      const done = waiters.filter((w) => reached(w.ends));
+      waiters = waiters.filter((w) => !done.includes(w));
+      done.forEach((w) => w.resolve());
+    }
+    const end = historyEnd.get(partition);
+    if (end !== undefined && next >= end) {
+      historyEnd.delete(partition);
+      if (historyEnd.size === 0) markCaughtUp();
+    }
+  };
   if (historyEnd.size === 0) markCaughtUp();
 
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
+  // A batch that ends in a transaction marker (or holds only aborted messages) hands nothing over, yet moves the
+  // position on; without this a partition whose last record is a marker would never count as caught up.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.topic === topic.name) advance(payload.partition, Number(payload.lastOffset) + 1);
+  });
+  // The group commits nothing, so each join (the first, and any after kafkajs restarted the consumer) would start
+  // from the beginning: seek every partition to where this follower is. The event comes before the first fetch.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const [partition, offset] of positions) consumer.seek({ topic: topic.name, partition, offset: String(offset) });
+  });
+  await untilKafkaAnswers(`following ${topic.name}`, () => consumer.connect(), { log });
+  await untilKafkaAnswers(`subscribing to ${topic.name}`, () => consumer.subscribe({ topic: topic.name, fromBeginning: true }), { log });
 
   const handle = ({ partition, message }: EachMessagePayload, parent: Context, history: boolean) => {
     const meta = { partition, message, traceId: trace.getSpanContext(parent)?.traceId, history };
@@ -97,16 +145,13 @@ export async function followTopic<T>(
 
   const eachMessage = async (payload: EachMessagePayload) => {
     const { partition, message } = payload;
-    // Seeks apply from the first fetch on; this guards against a fetch that started before them.
-    if (Number(message.offset) < (starts.get(partition) ?? 0)) return;
+    const offset = Number(message.offset);
+    // Seeks apply from the next fetch on; this guards against a fetch that started before them.
+    if (offset < (positions.get(partition) ?? 0)) return;
     const parent = propagation.extract(ROOT_CONTEXT, message.headers ?? {}, headerGetter);
-    const end = historyEnd.get(partition);
-    if (end !== undefined) {
+    if (historyEnd.has(partition)) {
       handle(payload, parent, true);
-      if (Number(message.offset) + 1 >= end) {
-        historyEnd.delete(partition);
-        if (historyEnd.size === 0) markCaughtUp();
-      }
+      advance(partition, offset + 1);
       return;
     }
     const span = tracer.startSpan(
@@ -130,14 +175,63 @@ export async function followTopic<T>(
       context.with(trace.setSpan(parent, span), () => handle(payload, parent, false));
     } finally {
       span.end();
+      advance(partition, offset + 1);
     }
   };
 
-  await context.with(suppressTracing(context.active()), async () => {
-    await consumer.run({ autoCommit: false, eachMessage });
-    for (const [partition, offset] of starts) consumer.seek({ topic: topic.name, partition, offset: String(offset) });
-  });
-  return { caughtUp, stop: () => consumer.disconnect() };
+  await context.with(suppressTracing(context.active()), () => consumer.run({ autoCommit: false, eachMessage }));
+
+  // One admin client for catchUp(), connected on first use: a view that is asked often must not connect each time.
+  let admin: Admin | undefined;
+  const catchUp = async (timeoutMs = 30_000) => {
+    if (!admin) {
+      admin = kafka.admin();
+      await admin.connect().catch((error) => {
+        admin = undefined;
+        throw error;
+      });
+    }
+    const ends = (await admin.fetchTopicOffsets(topic.name)).map((p) => ({ partition: p.partition, end: Number(p.high) }));
+    if (reached(ends)) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve, reject) => {
+      const waiter = { ends, resolve };
+      waiters.push(waiter);
+      timer = setTimeout(() => {
+        waiters = waiters.filter((w) => w !== waiter);
+        const behind = ends.filter((p) => (positions.get(p.partition) ?? 0) < p.end).map((p) => p.partition);
+        reject(new Error(`${topic.name}: still behind in partitions ${behind.join(', ')} after ${timeoutMs} ms`));
+      }, timeoutMs);
+    }).finally(() => clearTimeout(timer));
+  };
+
+  return {
+    caughtUp,
+    catchUp,
+    startOffsets: starts,
+    async stop() {
+      await consumer.disconnect();
+      await admin?.disconnect();
+      await deleteGroup(kafka, groupId, log);
+    },
+  };
+}
+
+/**
+ * Deletes a follower's group. It committed nothing, but the broker keeps an empty group's name until its offsets
+ * retention check runs; a process that starts and stops often would leave a trail of them.
+ */
+async function deleteGroup(kafka: Kafka, groupId: string, log?: Logger): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([groupId]);
+  } catch (error) {
+    // Failing here only leaves a name behind, which the broker drops at its next offsets retention check.
+    log?.debug({ err: error, groupId }, 'could not delete the follower group');
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
 }
 
 /** Per partition, the offset of the first message at or after `time` (the end when there is none). */

@@ -76,24 +76,43 @@ function createBatchingPublisher(producer: Producer): Publish {
 
   return (messages) =>
     new Promise<void>((resolve, reject) => {
-      const spans = messages.map(({ topic, message }) => {
-        const span = tracer.startSpan(`send ${topic}`, {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            'messaging.system': 'kafka',
-            'messaging.destination.name': topic,
-            'messaging.operation.type': 'send',
-            'messaging.operation.name': 'send',
-            'messaging.kafka.message.key': String(message.key),
-          },
-        });
-        message.headers ??= {};
-        propagation.inject(trace.setSpan(context.active(), span), message.headers);
-        return span;
-      });
-      queue.push({ messages, spans, resolve, reject });
+      queue.push({ messages, spans: startProducerSpans(messages), resolve, reject });
       void flush();
     });
+}
+
+/** A `send <topic>` PRODUCER span per message, in the caller's context, with the W3C headers injected from it. */
+function startProducerSpans(messages: Outgoing[]): Span[] {
+  return messages.map(({ topic, message }) => {
+    const span = tracer.startSpan(`send ${topic}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': topic,
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'send',
+        'messaging.kafka.message.key': String(message.key),
+      },
+    });
+    message.headers ??= {};
+    propagation.inject(trace.setSpan(context.active(), span), message.headers);
+    return span;
+  });
+}
+
+/**
+ * Sends `messages` through `send` (a transaction's, say) with a PRODUCER span each, made here in the caller's
+ * context as the group-commit publisher makes them; `send` itself runs untraced.
+ */
+export async function sendTraced(messages: Outgoing[], send: (messages: Outgoing[]) => Promise<unknown>): Promise<void> {
+  const spans = startProducerSpans(messages);
+  try {
+    await context.with(suppressTracing(context.active()), () => send(messages));
+    spans.forEach((span) => span.end());
+  } catch (error) {
+    spans.forEach((span) => (recordSpanError(span, error), span.end()));
+    throw error;
+  }
 }
 
 /**

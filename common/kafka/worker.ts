@@ -6,8 +6,9 @@ import type { Logger } from '../logger.ts';
 import { recordSpanError, withBaggage } from '../telemetry/spans.ts';
 import { MessageDecodeError, deadLetterTopicOf } from '../topics/topic.ts';
 import type { Topic } from '../topics/topic.ts';
-import { FETCH_WAIT_MS, createProducer, isKafkaFailure } from './client.ts';
+import { FETCH_WAIT_MS, createProducer, isKafkaFailure, untilKafkaAnswers } from './client.ts';
 import { consumerSpanAttributes } from './consumer-span.ts';
+import { ClaimFailedError, createPartitionClaims } from './partition-claims.ts';
 import { createPublisher } from './publish.ts';
 import type { KafkaSendMode, Outgoing, Publish } from './publish.ts';
 
@@ -17,6 +18,11 @@ export interface WorkerContext {
   send: Publish;
   /** When this worker took the message from Kafka (ISO time). */
   receivedAt: string;
+  /**
+   * For a worker with `onPartitionClaimed`: sends messages and marks this message consumed in one Kafka transaction,
+   * which only the replica that holds the partition's claim can commit.
+   */
+  commit?: Publish;
 }
 
 /** A handler failure that no retry can fix: the message goes to the dead-letter topic at once. */
@@ -42,6 +48,11 @@ export interface WorkerDefinition<S extends TSchema> {
   handle(value: Static<S>, context: WorkerContext): Promise<void>;
   /** Backoff before each retry of a failing handler; the message is dead-lettered after the last. */
   retryDelaysMs?: number[];
+  /**
+   * Makes the worker fence its partitions (see `createPartitionClaims`): runs once this replica has claimed a
+   * partition and before it handles the partition's first message; handlers then get `commit`.
+   */
+  onPartitionClaimed?(partition: number): Promise<void>;
 }
 
 /** A worker that is consuming; `stop` finishes the messages in hand, commits their offsets and disconnects. */
@@ -83,11 +94,16 @@ export async function runWorker<S extends TSchema>(
     heartbeatInterval: 1000,
     maxWaitTimeInMs: FETCH_WAIT_MS,
   });
-  await producer.connect();
+  await untilKafkaAnswers('connecting the producer', () => producer.connect(), { log: deps.log });
   // Handlers of different partitions run at once; batched, their sends share produce requests.
   const send = createPublisher(producer, deps.sendMode ?? 'batched');
-  await consumer.connect();
-  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
+  const claims = definition.onPartitionClaimed
+    ? createPartitionClaims(deps.kafka, { groupId, topic: topic.name, onClaimed: definition.onPartitionClaimed, log: deps.log })
+    : undefined;
+  // After a rebalance, a partition that went elsewhere must be claimed again if it ever comes back.
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => claims?.keepOnly(payload.memberAssignment[topic.name] ?? []));
+  await untilKafkaAnswers('connecting the consumer', () => consumer.connect(), { log: deps.log });
+  await untilKafkaAnswers(`subscribing to ${topic.name}`, () => consumer.subscribe({ topic: topic.name, fromBeginning: true }), { log: deps.log });
 
   const sendToDeadLetters = async (payload: EachMessagePayload, code: string, error: Error, log: Logger) => {
     const span = trace.getActiveSpan();
@@ -113,7 +129,9 @@ export async function runWorker<S extends TSchema>(
     const baggage = definition.baggageOf(value);
     span?.setAttributes(baggage);
     const log = deps.log.child(definition.logFieldsOf(value));
-    const context: WorkerContext = { log, send, receivedAt };
+    await claims?.claim(payload.partition);
+    const commit: Publish | undefined = claims && ((messages) => claims.commit(payload.partition, message.offset, messages));
+    const context: WorkerContext = { log, send, receivedAt, ...(commit ? { commit } : {}) };
 
     for (let attempt = 0; ; attempt++) {
       try {
@@ -123,7 +141,7 @@ export async function runWorker<S extends TSchema>(
         const err = error instanceof Error ? error : new Error(String(error));
         // Kafka itself failing (a send not acknowledged, a broker away) is not this message's fault: give it back
         // to kafkajs, which restarts the consumer with backoff and delivers the message again once Kafka is back.
-        if (isKafkaFailure(err)) throw err;
+        if (isKafkaFailure(err) || err instanceof ClaimFailedError) throw err;
         const retryIn = retryDelaysMs[attempt];
         if (err instanceof PermanentError || retryIn === undefined) {
           return sendToDeadLetters(payload, err instanceof PermanentError ? err.code : 'handler_failed', err, log);
@@ -137,8 +155,21 @@ export async function runWorker<S extends TSchema>(
 
   // kafkajs restarts a consumer after retriable failures by itself; after any other, a worker that stays up
   // would consume nothing while looking alive, so it exits and lets its supervisor start it again.
+  // Until the first join, a crash is start-up (the group coordinator still loading); after it, one line per outage.
+  let joined = false;
+  let outage = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (outage) deps.log.info({ groupId }, 'consumer back in its group after a Kafka outage');
+    joined = true;
+    outage = false;
+  });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) return;
+    if (payload.restart) {
+      if (joined && !outage) deps.log.warn({ err: payload.error, groupId }, 'Kafka failed under the consumer; it rejoins its group when Kafka is back');
+      else deps.log.debug({ err: payload.error, groupId }, 'consumer restarting');
+      outage ||= joined;
+      return;
+    }
     deps.log.fatal({ err: payload.error, groupId }, 'consumer stopped for good; exiting');
     process.exit(1);
   });
@@ -148,7 +179,7 @@ export async function runWorker<S extends TSchema>(
   return {
     async stop() {
       await consumer.disconnect();
-      await producer.disconnect();
+      await Promise.all([producer.disconnect(), claims?.stop()]);
     },
   };
 }

@@ -14,8 +14,9 @@ export const STATUS_RANK: Record<OrderStatus, number> = { accepted: 0, validated
 export const CHECKS = ['address', 'name', 'inventory'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
-// Control characters never belong in a name or an address; \P{Cc} keeps every printable script.
-const PRINTABLE = '^[^\\p{Cc}]*$';
+// Control characters (Unicode's Cc: C0, DEL and C1) never belong in a name or an address; every printable script
+// may. Written as a plain range, not \p{Cc}: not every JSON Schema tool (e.g. test generators) knows property escapes.
+const PRINTABLE = '^[^\\u0000-\\u001f\\u007f-\\u009f]*$';
 
 export const OrderId = Type.String({ format: 'uuid', description: 'Order id assigned by the gateway' });
 

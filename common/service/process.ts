@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { Kafka } from 'kafkajs';
 import type { TSchema } from 'typebox';
-import { text } from '../config.ts';
-import { createKafka, ensureTopics, kafkaBrokers } from '../kafka/client.ts';
+import { configOrExit, text } from '../config.ts';
+import { createKafka, ensureTopics, kafkaBrokers, kafkaSecurity, kafkaSecuritySchema, untilKafkaAnswers } from '../kafka/client.ts';
+import type { KafkaSecurityConfig } from '../kafka/client.ts';
 import { kafkaSendMode } from '../kafka/publish.ts';
 import type { KafkaSendMode } from '../kafka/publish.ts';
 import { runWorker } from '../kafka/worker.ts';
@@ -45,12 +46,13 @@ export function stopGracefully(log: Logger, stop: () => Promise<void>): void {
 export const serviceConfigSchema = {
   OTEL_SERVICE_NAME: text(),
   KAFKA_BROKERS: kafkaBrokers,
+  ...kafkaSecuritySchema,
   LOG_LEVEL: logLevel,
   ITUNA_KAFKA_SEND: kafkaSendMode,
 };
 
 /** The configuration every service gets from `serviceConfigSchema`. */
-export interface ServiceConfig {
+export interface ServiceConfig extends KafkaSecurityConfig {
   OTEL_SERVICE_NAME: string | undefined;
   KAFKA_BROKERS: string[];
   LOG_LEVEL: string;
@@ -75,11 +77,11 @@ export async function startService(
 ): Promise<void> {
   const service = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const log = createLogger(service, config.LOG_LEVEL);
-  const kafka = createKafka(service, config.KAFKA_BROKERS, log);
+  const kafka = createKafka(service, config.KAFKA_BROKERS, log, configOrExit(() => kafkaSecurity(config)));
   // Signals are handled from the start: a service says it is ready inside `setup`, and may be stopped right then.
   let running: { stop(): Promise<void> } | undefined;
   stopGracefully(log, async () => running?.stop());
-  await ensureTopics(kafka, ALL_TOPICS);
+  await untilKafkaAnswers('creating the topics', () => ensureTopics(kafka, ALL_TOPICS), { log });
   running = await setup({ kafka, log, sendMode: config.ITUNA_KAFKA_SEND });
 }
 

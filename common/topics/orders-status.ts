@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import { CHANNELS, ORDER_STATUSES, OrderId, RejectionReason } from '../restaurant/order.ts';
+import { duration } from '../config.ts';
 import { defineTopic } from './topic.ts';
 
 export const OrderStatusChange = Type.Object(
@@ -12,6 +13,8 @@ export const OrderStatusChange = Type.Object(
     /** When the stage reporting this status took the order from Kafka; the gap before it is queue time. */
     startedAt: Type.Optional(Type.String({ format: 'date-time' })),
     reasons: Type.Optional(Type.Array(RejectionReason)),
+    /** On `accepted`, for an order placed with an Idempotency-Key: the SHA-256 of its request, to tell a repeat from a reused key. */
+    requestHash: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   },
   { additionalProperties: false },
 );
@@ -19,3 +22,26 @@ export type OrderStatusChange = Static<typeof OrderStatusChange>;
 
 /** Every status change of every order: the orders' history, read by the gateway. */
 export const ordersStatus = defineTopic({ name: 'orders.status', partitions: 6, schema: OrderStatusChange, key: (s) => s.orderId });
+
+/**
+ * How much of orders.status a view (the gateway's order history, the kitchen's ready orders) reads when it starts
+ * and keeps: the messages of the last `ms`, yet at most `maxMessagesPerPartition` of each partition, and at most
+ * `maxOrders` orders in memory. The message cap is what bounds the start time when the window is busy.
+ */
+export interface HistoryWindow {
+  ms: number;
+  maxMessagesPerPartition: number;
+  maxOrders: number;
+}
+
+/** ITUNA_HISTORY_WINDOW: how far back the views of orders.status reach (default 24h, as long as an Idempotency-Key is honoured). */
+export const historyWindowVariable = duration('24h', 1000, 30 * 86_400_000);
+
+// About four status changes make one order; a view reads about 100 000 messages a second as it starts, so six
+// partitions of this many take it under 1.5 s (README: "How much history a service reads").
+const HISTORY_MESSAGES_PER_PARTITION = 20_000;
+
+/** The window of `ms` with the caps that keep a view's start within a few seconds and its memory bounded. */
+export function historyWindow(ms: number): HistoryWindow {
+  return { ms, maxMessagesPerPartition: HISTORY_MESSAGES_PER_PARTITION, maxOrders: 100_000 };
+}

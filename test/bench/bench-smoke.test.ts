@@ -57,5 +57,10 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
   assert.match(of('pipeline, HTTP call → ready')[2]!, /ProducerPerformance [1-9]\d* records\/s/);
   assert.match(of('end-to-end latency')[2]!, /EndToEndLatency × 3 hops: p50 \d+ ms, p99 \d+ ms/);
   assert.match(stderr, /\[bench +\d+ s\] gateway untraced at 300\/s, round 1/, 'the bench says what it is doing as it goes');
+  for (const encoding of ['OTLP protobuf', 'OTLP JSON']) {
+    const found = cells.filter((c) => c[0]!.startsWith(`trace store ingest, ${encoding},`));
+    assert.equal(found.length, 1, `no "trace store ingest, ${encoding}" row in:\n${stdout}`);
+    assert.match(found[0]![1]!, /^[1-9][\d ]* \([\d ]+–[\d ]+\) spans\/s; [1-9][\d ]* \([\d ]+–[\d ]+\) spans per CPU-second of the store$/);
+  }
   assert.doesNotMatch(stderr, /warning:/, 'the bench warned about its own measurement');
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, flag, httpUrl, integer, loadConfig, oneOf, text } from '../../common/config.ts';
-import { kafkaBrokers } from '../../common/kafka/client.ts';
+import { kafkaBrokers, kafkaSecurity, kafkaSecuritySchema, replicationFor } from '../../common/kafka/client.ts';
+import { historyWindowVariable } from '../../common/topics/index.ts';
 import { telemetryConfigSchema } from '../../common/telemetry/sdk.ts';
 
 const schema = { PORT: integer(3000, 0, 65535), HOST: text('127.0.0.1'), LOG_LEVEL: oneOf(['info', 'debug'], 'info'), DEBUG: flag(false) };
@@ -54,5 +55,47 @@ describe('loadConfig', () => {
 
   it('When a URL has a trailing slash, then it is dropped', () => {
     assert.equal(loadConfig({ U: httpUrl('http://x') }, { U: 'http://collector:4318/' }).U, 'http://collector:4318');
+  });
+});
+
+describe('Kafka security and cluster settings', () => {
+  const security = (env: Record<string, string>) => kafkaSecurity(loadConfig(kafkaSecuritySchema, env));
+
+  it('When no security variable is set, then the client connects in plain text without credentials', () => {
+    assert.deepEqual(security({}), {});
+  });
+
+  it('When TLS and SCRAM are set, then kafkajs gets ssl and sasl options', () => {
+    assert.deepEqual(security({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'kitchen', KAFKA_SASL_PASSWORD: 's3cret' }), {
+      ssl: true,
+      sasl: { mechanism: 'scram-sha-512', username: 'kitchen', password: 's3cret' },
+    });
+  });
+
+  it('When a SASL mechanism lacks its credentials or the CA file is missing, then one error names each variable', () => {
+    assert.throws(
+      () => security({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.problems.some((p) => /^KAFKA_SSL_CA_FILE cannot be read \(ENOENT\)$/.test(p)) &&
+        error.problems.includes('KAFKA_SASL_USERNAME is required with KAFKA_SASL_MECHANISM=plain') &&
+        error.problems.includes('KAFKA_SASL_PASSWORD is required with KAFKA_SASL_MECHANISM=plain'),
+    );
+    assert.throws(() => loadConfig(kafkaSecuritySchema, { KAFKA_SASL_MECHANISM: 'gssapi' }), /KAFKA_SASL_MECHANISM must be one of none, plain, scram-sha-256, scram-sha-512/);
+  });
+
+  it('When a history window is given, then it is read as a duration and a bad one is refused', () => {
+    assert.equal(loadConfig({ ITUNA_HISTORY_WINDOW: historyWindowVariable }, {}).ITUNA_HISTORY_WINDOW, 86_400_000);
+    assert.equal(loadConfig({ ITUNA_HISTORY_WINDOW: historyWindowVariable }, { ITUNA_HISTORY_WINDOW: '90m' }).ITUNA_HISTORY_WINDOW, 5_400_000);
+    assert.throws(() => loadConfig({ ITUNA_HISTORY_WINDOW: historyWindowVariable }, { ITUNA_HISTORY_WINDOW: '1 hour' }), /ITUNA_HISTORY_WINDOW must be a duration like 90s/);
+  });
+
+  it('When topics are created, then one and two brokers keep every copy they can with one in sync, three or more keep three with two', () => {
+    assert.deepEqual([1, 2, 3, 5].map(replicationFor), [
+      { replicationFactor: 1, minInSyncReplicas: 1 },
+      { replicationFactor: 2, minInSyncReplicas: 1 },
+      { replicationFactor: 3, minInSyncReplicas: 2 },
+      { replicationFactor: 3, minInSyncReplicas: 2 },
+    ]);
   });
 });

@@ -83,8 +83,8 @@ const rows: Row[] = [
   { name: 'a fractional table', url: '/orders/onsite', payload: { ...onsite, table: 2.5 }, status: 400, field: 'table' },
   { name: 'an on-site order with an address', url: '/orders/onsite', payload: { ...onsite, deliveryAddress: address }, status: 400, field: 'deliveryAddress' },
   // Routes, methods and ids
-  { name: 'GET on an order route (read as an order id)', method: 'GET', url: '/orders/online', status: 400, field: 'id' },
-  { name: 'DELETE on an order route', method: 'DELETE', url: '/orders/online', status: 404, code: 'not_found' },
+  { name: 'GET on an order route (the route, not an order id)', method: 'GET', url: '/orders/online', status: 405, code: 'method_not_allowed' },
+  { name: 'DELETE on an order route', method: 'DELETE', url: '/orders/online', status: 405, code: 'method_not_allowed' },
   { name: 'an unknown route', method: 'GET', url: '/orders/online/../../admin', status: 404, code: 'not_found' },
   { name: 'an order id that is not a uuid', method: 'GET', url: '/orders/12345', status: 400, field: 'id' },
   { name: 'an order id with SQL in it', method: 'GET', url: `/orders/${encodeURIComponent("1' OR '1'='1")}`, status: 400, field: 'id' },

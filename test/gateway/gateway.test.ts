@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../common/logger.ts';
 import { controlTopic, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
+import { createLiveSettings, followLiveSettings } from '../../gateway/live-settings.ts';
 import { testBrokers } from '../support/broker.ts';
 import { onlineOrder } from '../support/fixtures.ts';
 import { buildTestGateway } from '../support/gateway.ts';
@@ -121,7 +122,11 @@ describe('gateway over a real broker', () => {
     assert.equal((await put({ kitchenChefs: 3 }, 'Bearer nope')).statusCode, 403);
     const bad = await put({ delays: 'oven=5' }, `Bearer ${TOKEN}`);
     assert.equal(bad.statusCode, 400);
-    assert.match(bad.json().error.message, /^delays must be comma-separated stage=ms/);
+    assert.equal(bad.json().error.details[0].field, 'delays');
+    // Within the pattern but beyond it: a jitter larger than its delay.
+    const jitter = await put({ delays: 'cook=10~20' }, `Bearer ${TOKEN}`);
+    assert.equal(jitter.statusCode, 400);
+    assert.match(jitter.json().error.message, /^delays "cook=10~20": .*jitter at most ms/);
     assert.equal((await put({}, `Bearer ${TOKEN}`)).statusCode, 400);
 
     const consumer = kafka.consumer({ groupId: `gateway-test-${randomUUID()}` });
@@ -139,6 +144,41 @@ describe('gateway over a real broker', () => {
     });
     await consumer.disconnect();
     assert.deepEqual(change, { delays: 'inventory=150~50', kitchenChefs: 3, at: response.json().at });
+  });
+
+  it('When settings are read back, then GET /admin/settings shows each changed setting with when it took effect, to management only', async () => {
+    const get = (authorization?: string) => app.inject({ method: 'GET', url: '/admin/settings', headers: authorization ? { authorization } : {} });
+    assert.equal((await get()).statusCode, 401);
+    assert.equal((await get('Bearer nope')).statusCode, 403);
+    const put = (payload: object) => app.inject({ method: 'PUT', url: '/admin/settings', headers: { authorization: `Bearer ${TOKEN}` }, payload });
+    const first = (await put({ delays: 'address=20,cook=90~30' })).json();
+    const second = (await put({ delays: 'cook=100', kitchenChefs: 5 })).json();
+    const settings = await get(`Bearer ${TOKEN}`);
+    assert.equal(settings.statusCode, 200);
+    const { delays, kitchenChefs } = settings.json();
+    assert.deepEqual(delays.address, { ms: 20, jitterMs: 0, at: first.at });
+    assert.deepEqual(delays.cook, { ms: 100, jitterMs: 0, at: second.at });
+    assert.deepEqual(kitchenChefs, { value: 5, at: second.at });
+  });
+
+  it('When a gateway starts, then it reads the settings changed before it from ituna.control', async () => {
+    await app.inject({ method: 'PUT', url: '/admin/settings', headers: { authorization: `Bearer ${TOKEN}` }, payload: { kitchenChefs: 7 } });
+    const settings = createLiveSettings();
+    const follower = await followLiveSettings(kafka, createLogger('test', 'silent'), settings);
+    await follower.stop();
+    assert.equal(settings.snapshot().kitchenChefs?.value, 7);
+  });
+
+  it('When a known path is asked with another method, then it answers 405 with Allow in JSON; an unknown path stays 404', async () => {
+    const wrong = await app.inject({ method: 'DELETE', url: '/orders/online' });
+    assert.equal(wrong.statusCode, 405);
+    assert.equal(wrong.headers.allow, 'POST');
+    assert.equal(wrong.json().error.code, 'method_not_allowed');
+    const settings = await app.inject({ method: 'POST', url: '/admin/settings' });
+    assert.equal(settings.statusCode, 405);
+    assert.equal(settings.headers.allow, 'GET, HEAD, PUT');
+    assert.equal((await app.inject({ method: 'PATCH', url: `/orders/${randomUUID()}` })).headers.allow, 'GET, HEAD');
+    assert.equal((await app.inject({ method: 'GET', url: '/nowhere' })).statusCode, 404);
   });
 
   it('When one client places more orders a minute than allowed, then it gets 429 with rate-limit headers, and may still read orders', async () => {

@@ -4,11 +4,15 @@ import type { Producer } from 'kafkajs';
 import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
 import { createPublisher } from '../../common/kafka/publish.ts';
 import type { Outgoing } from '../../common/kafka/publish.ts';
-import { ALL_TOPICS } from '../../common/topics/index.ts';
 import { buildApp } from '../../gateway/app.ts';
 import type { GatewayDeps } from '../../gateway/deps.ts';
-import { createOrderHistory } from '../../gateway/order-history.ts';
+import { createLiveSettings } from '../../gateway/live-settings.ts';
+import { createOrderHistory, followOrderHistory } from '../../gateway/order-history.ts';
+import { createLogger } from '../../common/logger.ts';
 import type { OrderHistory } from '../../gateway/order-history.ts';
+import { ALL_TOPICS, historyWindow } from '../../common/topics/index.ts';
+
+const silent = createLogger('test-gateway', 'silent');
 
 /** A gateway built for a test, and what it published. */
 export interface TestGateway {
@@ -25,7 +29,17 @@ export interface TestGateway {
  * Builds the gateway app as `server.ts` does, on a real producer when `brokers` are given (the topics created),
  * otherwise recording what it publishes — for tests of HTTP behaviour alone, which need no broker.
  */
-export async function buildTestGateway({ brokers, ...deps }: Partial<GatewayDeps> & { brokers?: string } = {}): Promise<TestGateway> {
+export async function buildTestGateway({
+  brokers,
+  followHistory = false,
+  wrapPublish = (publish) => publish,
+  ...deps
+}: Partial<GatewayDeps> & {
+  brokers?: string;
+  followHistory?: boolean;
+  /** Wraps the real publish, e.g. to make Kafka slow for one test. */
+  wrapPublish?: (publish: GatewayDeps['publish']) => GatewayDeps['publish'];
+} = {}): Promise<TestGateway> {
   const published: Outgoing[] = [];
   let kafka: Kafka | undefined;
   let producer: Producer | undefined;
@@ -38,7 +52,16 @@ export async function buildTestGateway({ brokers, ...deps }: Partial<GatewayDeps
     publish = createPublisher(producer, 'single');
   }
   const orders = deps.orders ?? createOrderHistory();
-  const app = await buildApp({ publish, isReady: () => true, ...deps, orders });
+  // As server.ts does: the order history follows orders.status, so a repeated Idempotency-Key is found across gateways.
+  const history = kafka && followHistory ? await followOrderHistory(kafka, silent, orders, historyWindow(86_400_000)) : undefined;
+  const app = await buildApp({
+    publish: wrapPublish(publish),
+    isReady: () => true,
+    settings: createLiveSettings(),
+    ...(history ? { catchUpOrders: () => history.catchUp(5000) } : {}),
+    ...deps,
+    orders,
+  });
   return {
     app,
     kafka,
@@ -46,6 +69,7 @@ export async function buildTestGateway({ brokers, ...deps }: Partial<GatewayDeps
     published,
     async close() {
       await app.close();
+      await history?.stop();
       await producer?.disconnect();
     },
   };

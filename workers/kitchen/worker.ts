@@ -18,6 +18,11 @@ export interface Kitchen {
   cooked: { has(orderId: string): boolean; add(orderId: string): void };
 }
 
+/** The kitchen's record of cooked orders as the worker needs it: it must be able to catch up with orders.status. */
+export interface KitchenWithHistory extends Kitchen {
+  cooked: Kitchen['cooked'] & { catchUp(): Promise<void> };
+}
+
 /** Cooks one ticket: waits for a free chef, reports `cooking`, prepares each order line in turn (a span each), then reports `ready`. */
 export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, kitchen: Kitchen): Promise<void> {
   // Kafka delivers at least once: a ticket whose offset was not committed before a crash comes back.
@@ -38,8 +43,8 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
   let cookingSince: string;
   let cooking: Promise<void>;
   try {
-    // Reported as cooking starts, but the chef does not wait for Kafka's acknowledgement: that is awaited with
-    // `ready`'s, before the ticket counts as done. Queued first, `cooking` is never published after `ready`.
+    // Reported as cooking starts, but the chef does not wait for Kafka's acknowledgement: that is awaited before
+    // `ready` is sent, so `cooking` is never published after `ready`.
     cooking = context.send([status('cooking', context.receivedAt)]);
     cooking.catch(() => {}); // a failure is thrown where it is awaited, below, not reported as unhandled meanwhile
     cookingSince = new Date().toISOString();
@@ -60,14 +65,22 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
   } finally {
     release();
   }
-  await Promise.all([cooking, context.send([status('ready', cookingSince)])]);
+  await cooking;
+  // `ready` is committed with the ticket's offset in one transaction that only the replica holding the ticket's
+  // partition can commit: a replica that lost the partition while it cooked publishes nothing.
+  await (context.commit ?? context.send)([status('ready', cookingSince)]);
   kitchen.cooked.add(ticket.orderId);
   context.log.info('order ready');
 }
 
-/** The kitchen worker: consumes `kitchen.tickets` in group `ituna-kitchen` from every partition it owns; chefs set how many cook at once. */
-export function kitchenWorker(kitchen: Kitchen): WorkerDefinition<typeof kitchenTickets.schema> {
+/**
+ * The kitchen worker: consumes `kitchen.tickets` in group `ituna-kitchen` from every partition it owns; chefs set how
+ * many cook at once. Each ticket partition is claimed (fenced) before its first ticket, and the claim waits until the
+ * record of cooked orders holds every `ready` committed before it, by whichever replica had the partition.
+ */
+export function kitchenWorker(kitchen: KitchenWithHistory): WorkerDefinition<typeof kitchenTickets.schema> {
   return {
+    onPartitionClaimed: () => kitchen.cooked.catchUp(),
     groupId: 'ituna-kitchen',
     topic: kitchenTickets,
     concurrency: kitchenTickets.partitions,

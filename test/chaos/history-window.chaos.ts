@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { after, before, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Message } from 'kafkajs';
+import { ensureTopics } from '../../common/kafka/client.ts';
+import { ALL_TOPICS, historyWindow, ordersStatus } from '../../common/topics/index.ts';
+import type { OrderStatusChange } from '../../common/topics/index.ts';
+import { startLocalBroker } from '../../kafka/local-broker.ts';
+import type { LocalBroker } from '../../kafka/local-broker.ts';
+import { startService } from '../../start/services.ts';
+import type { ServiceName, ServiceProcess } from '../../start/services.ts';
+
+// A restaurant that has been open a long time: a million status changes in orders.status, most of them older than
+// the history window. Every service must still be ready within 5 s, with bounded memory.
+const OLD = 850_000;
+const RECENT = 150_000;
+const STATUSES = ['accepted', 'validated', 'cooking', 'ready'] as const;
+
+let broker: LocalBroker;
+let kafka: Kafka;
+const services: ServiceProcess[] = [];
+const oldOrder = randomUUID();
+const recentOrder = randomUUID();
+
+/** `count` status messages, four per order, timestamped `at`; `orderId` is the first order's id. */
+function statusMessages(count: number, at: number, orderId: string = randomUUID()): Message[] {
+  const messages: Message[] = [];
+  for (let i = 0, id: string = orderId; i < count; i++) {
+    if (i > 0 && i % STATUSES.length === 0) id = randomUUID();
+    const change: OrderStatusChange = { orderId: id, channel: 'online', status: STATUSES[i % STATUSES.length]!, at: new Date(at).toISOString() };
+    messages.push({ key: id, value: JSON.stringify(change), timestamp: String(at) });
+  }
+  return messages;
+}
+
+/** Writes `count` status messages timestamped `at`; `firstOrder` is the first order's id, `lastOrder` the last's. */
+async function fill(count: number, at: number, { firstOrder, lastOrder }: { firstOrder?: string; lastOrder?: string }): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    for (let sent = 0; sent < count; sent += 20_000) {
+      const size = Math.min(20_000, count - sent);
+      const last = sent + size >= count;
+      const messages = statusMessages(size - (last && lastOrder ? STATUSES.length : 0), at, sent === 0 ? firstOrder : undefined);
+      if (last && lastOrder) messages.push(...statusMessages(STATUSES.length, at, lastOrder));
+      await producer.send({ topic: ordersStatus.name, acks: 1, messages });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const followerGroups = async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith('ituna-follower-'));
+  } finally {
+    await admin.disconnect();
+  }
+};
+
+const memoryMb = async (pid: number) => {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+};
+
+before(async () => {
+  broker = await startLocalBroker();
+  kafka = new Kafka({ clientId: 'history-window-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
+  await ensureTopics(kafka, ALL_TOPICS);
+  const filling = performance.now();
+  await fill(OLD, Date.now() - 2 * 3_600_000, { lastOrder: oldOrder });
+  await fill(RECENT, Date.now(), { lastOrder: recentOrder });
+  console.log(`history: ${OLD + RECENT} status messages written in ${((performance.now() - filling) / 1000).toFixed(1)} s (${OLD} two hours old, ${RECENT} new)`);
+});
+after(async () => {
+  await Promise.all(services.map((s) => s.stop()));
+  await broker?.stop();
+});
+
+it('When orders.status holds a million messages, then every service is ready within 5 s with bounded memory, an order older than the window is a 404 that says so, and no follower group remains after they stop', { timeout: 300_000 }, async () => {
+  const env = { KAFKA_BROKERS: broker.brokers, OTEL_SDK_DISABLED: 'true', PORT: '0', LOG_LEVEL: 'info', ITUNA_HISTORY_WINDOW: '1h' };
+  const readyIn: Record<string, number> = {};
+  // One at a time, so each is timed on its own rather than against the others for the machine's cores.
+  let gatewayUrl = '';
+  for (const name of ['validation', 'kitchen', 'gateway'] as ServiceName[]) {
+    const started = performance.now();
+    const service = startService(name, env);
+    services.push(service);
+    const url = await service.ready;
+    readyIn[name] = performance.now() - started;
+    if (name === 'gateway') gatewayUrl = url!;
+  }
+  const peaks = Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, await memoryMb(s.child.pid!)] as const)));
+  const caughtUp = services.flatMap((s) => s.lines.filter((line) => line.includes('caught up with the')).map((line) => `${s.name}: ${JSON.parse(line).msg} ${JSON.stringify({ ms: JSON.parse(line).ms, orders: JSON.parse(line).orders ?? JSON.parse(line).readyOrders })}`));
+  console.log(`history: ready in ${Object.entries(readyIn).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)} s`).join(', ')}; peak memory ${Object.entries(peaks).map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`).join(', ')}`);
+  console.log(`history: ${caughtUp.join('; ')}`);
+
+  for (const [name, ms] of Object.entries(readyIn)) assert.ok(ms <= 5000, `${name} took ${(ms / 1000).toFixed(2)} s to be ready`);
+  // Bounded by the window's caps, not by the topic: without them the gateway would hold 250 000 orders.
+  for (const [name, mb] of Object.entries(peaks)) assert.ok(mb < 512, `${name} peaked at ${mb.toFixed(0)} MB`);
+  for (const line of caughtUp) assert.ok(Number(/"orders":(\d+)/.exec(line)?.[1]) <= historyWindow(3_600_000).maxOrders, line);
+
+  const old = await fetch(`${gatewayUrl}/orders/${oldOrder}`);
+  assert.equal(old.status, 404);
+  const { error } = (await old.json()) as { error: { code: string; message: string } };
+  assert.equal(error.code, 'not_found');
+  assert.match(error.message, /keeps the last 1 h of orders \(ITUNA_HISTORY_WINDOW\)/);
+  const recent = await fetch(`${gatewayUrl}/orders/${recentOrder}`);
+  assert.equal(recent.status, 200);
+  assert.equal(((await recent.json()) as { status: string }).status, 'ready');
+
+  assert.ok((await followerGroups()).length >= 3, 'the running services follow orders.status and ituna.control');
+  const codes = await Promise.all(services.splice(0).map((s) => s.stop()));
+  assert.deepEqual(codes, [0, 0, 0]);
+  assert.deepEqual(await followerGroups(), [], 'follower groups left behind');
+});

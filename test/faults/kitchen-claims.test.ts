@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
+import { readTopic } from '../../common/kafka/follower.ts';
+import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
+import { startService } from '../../start/services.ts';
+import type { ServiceProcess } from '../../start/services.ts';
+import { testBrokers } from '../support/broker.ts';
+import { startTraceReceiver } from '../support/trace-receiver.ts';
+import type { TraceReceiver } from '../support/trace-receiver.ts';
+
+// Two kitchen replicas and one ticket, with the rebalance forced to happen while the ticket cooks.
+let brokers: string;
+let kafka: Kafka;
+let producer: Producer;
+let receiver: TraceReceiver;
+const kitchens: ServiceProcess[] = [];
+
+const startKitchen = async (cook: string) => {
+  const kitchen = startService('kitchen', { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', ITUNA_DELAYS: `cook=${cook}`, ITUNA_KITCHEN_CHEFS: '1' });
+  kitchens.push(kitchen);
+  await kitchen.ready;
+  return kitchen;
+};
+
+/** The statuses orders.status holds for the order, as every reader of committed messages sees them. */
+async function statusesOf(orderId: string): Promise<string[]> {
+  return (await readTopic(kafka, ordersStatus.name)).filter((m) => m.key?.toString() === orderId).map((m) => ordersStatus.decode(m.value).status);
+}
+
+async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 40_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+async function placeTicket(): Promise<string> {
+  const orderId = randomUUID();
+  const value = JSON.stringify({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] });
+  await producer.send({ topic: kitchenTickets.name, acks: -1, messages: [{ key: orderId, value }] });
+  return orderId;
+}
+
+const cookSpans = (orderId: string) => receiver.spans().filter((s) => s.name === 'cook order' && s.attributes['ituna.order.id'] === orderId).length;
+
+before(async () => {
+  brokers = await testBrokers();
+  kafka = new Kafka({ clientId: 'kitchen-claims-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  await ensureTopics(kafka, ALL_TOPICS);
+  producer = createProducer(kafka);
+  await producer.connect();
+  receiver = await startTraceReceiver();
+});
+after(async () => {
+  for (const kitchen of kitchens) {
+    if (kitchen.child.signalCode === null && kitchen.child.exitCode === null) kitchen.child.kill('SIGCONT');
+  }
+  await Promise.all(kitchens.map((k) => k.stop()));
+  await producer?.disconnect();
+  await receiver?.close();
+});
+
+it('When a kitchen freezes while it cooks and another takes its partition, then the frozen one, resumed, cannot report the order ready: it is ready once', { timeout: 120_000 }, async () => {
+  const frozen = await startKitchen('4000');
+  const orderId = await placeTicket();
+  await until('cooking to start', async () => (await statusesOf(orderId)).includes('cooking'));
+
+  // Frozen mid-cook, it misses its heartbeats: the group drops it after the session timeout and gives its
+  // partitions to the second kitchen, which cooks the ticket again, since it was never reported ready.
+  frozen.child.kill('SIGSTOP');
+  const successor = await startKitchen('20');
+  await until('the successor to report the order ready', async () => (await statusesOf(orderId)).includes('ready'));
+
+  // Resumed, the frozen kitchen finishes its dish and tries to report it: its transaction is fenced.
+  frozen.child.kill('SIGCONT');
+  await until('the resumed kitchen to find its claim gone', async () => frozen.lines.some((line) => line.includes('nothing of it is committed')));
+  await sleep(1000);
+  assert.deepEqual((await statusesOf(orderId)).filter((s) => s === 'ready'), ['ready'], 'exactly one ready');
+  assert.equal(cookSpans(orderId), 2, 'the frozen kitchen finished its dish; nobody serves it');
+  assert.ok(successor.lines.some((line) => line.includes('partition claimed')));
+  await Promise.all([frozen.stop(), successor.stop()]);
+});
+
+it('When a kitchen is SIGKILLed while it cooks and a new one is added while the next ticket cooks, then each order is ready once', { timeout: 120_000 }, async () => {
+  const killed = await startKitchen('3000');
+  const first = await placeTicket();
+  await until('cooking to start', async () => (await statusesOf(first)).includes('cooking'));
+  killed.child.kill('SIGKILL');
+
+  const survivor = await startKitchen('3000');
+  await until('the survivor to cook the first order', async () => (await statusesOf(first)).includes('ready'), 60_000);
+  const second = await placeTicket();
+  await until('cooking of the second order to start', async () => (await statusesOf(second)).includes('cooking'));
+  // A kitchen joins while the survivor cooks: the group rebalances with the ticket in hand.
+  const added = await startKitchen('20');
+  await until('the second order to be ready', async () => (await statusesOf(second)).includes('ready'));
+  await sleep(4000);
+  for (const orderId of [first, second]) {
+    assert.deepEqual((await statusesOf(orderId)).filter((s) => s === 'ready'), ['ready'], `exactly one ready for ${orderId}`);
+  }
+  console.log(`cook order spans exported: first order ${cookSpans(first)} (the killed kitchen never exported its own), second order ${cookSpans(second)}`);
+  await Promise.all([survivor.stop(), added.stop()]);
+});
