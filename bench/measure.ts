@@ -27,6 +27,21 @@ export async function cpuSnapshot(pids: number[]): Promise<{ at: number; ms: num
 }
 
 /**
+ * Waits until none of `pids` used more than `quietMs` of CPU in the last half second (at most `limitMs`): a service
+ * woken from SIGSTOP first catches up with what it missed (the others' order statuses), which is not idle.
+ */
+export async function quiet(pids: number[], quietMs = 10, limitMs = 10_000): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  let last = await cpuSnapshot(pids);
+  while (performance.now() < deadline) {
+    await sleep(500);
+    const now = await cpuSnapshot(pids);
+    if (now.ms.every((ms, i) => ms - last.ms[i]! <= quietMs)) return;
+    last = now;
+  }
+}
+
+/**
  * What each process used between two snapshots, less what it uses idle over as long (`idle` is a snapshot pair
  * taken just before, with nothing to do: heartbeats, fetch polls, span exports).
  */

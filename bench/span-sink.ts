@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { otlpHandler } from '../tracestore/intake.ts';
+import { loadOtlpProtobuf } from '../tracestore/otlp-protobuf.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 
 // An OTLP/HTTP trace endpoint that reads each export, counts its spans and keeps nothing: the benchmark's receiver
@@ -75,7 +76,9 @@ export function countJsonSpans(buf: Buffer): number {
 
 const counts = { exports: 0, spans: 0, bytes: 0 };
 const samples: Array<{ contentType: string; body: string }> = [];
-const store = process.argv.includes('--store') ? otlpHandler(await openTraceStore({ maxSpans: 1_000_000 })) : undefined;
+const storeMode = process.argv.includes('--store');
+if (storeMode) await loadOtlpProtobuf();
+const store = storeMode ? otlpHandler(await openTraceStore({ maxSpans: 1_000_000 })) : undefined;
 
 async function receive(request: IncomingMessage, response: ServerResponse) {
   if (request.method === 'GET' && request.url === '/count') return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(counts));
@@ -103,7 +106,12 @@ async function receive(request: IncomingMessage, response: ServerResponse) {
 }
 
 if (import.meta.main) {
-  const server = createServer((request, response) => void receive(request, response).catch(() => response.writeHead(400).end()));
+  const server = createServer((request, response) =>
+    void receive(request, response).catch((error: Error) => {
+      process.stderr.write(`span sink: ${error.stack}\n`);
+      if (!response.headersSent) response.writeHead(400).end();
+    }),
+  );
   server.listen(0, '127.0.0.1', () => console.log(`span sink listening at http://127.0.0.1:${(server.address() as { port: number }).port}`));
   process.once('SIGTERM', () => {
     server.closeAllConnections();
