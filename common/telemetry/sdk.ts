@@ -33,9 +33,10 @@ const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 export const telemetryConfigSchema = {
   OTEL_SERVICE_NAME: text(),
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('http://localhost:4318'),
-  // The specification's default, which Jaeger and the embedded store take; it costs the services less CPU than JSON.
-  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(PROTOCOLS, 'http/protobuf'),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: (raw: string | undefined) => (raw === undefined ? undefined : oneOf(PROTOCOLS, 'http/protobuf')(raw)),
+  // JSON, not the specification's protobuf: measured in the services, protobuf saved no CPU (BENCHMARKS.md); it
+  // halves the bytes on the wire and the embedded store's work per span, for whoever sets http/protobuf.
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(PROTOCOLS, 'http/json'),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: (raw: string | undefined) => (raw === undefined ? undefined : oneOf(PROTOCOLS, 'http/json')(raw)),
   OTEL_TRACES_SAMPLER: oneOf(SAMPLERS, 'parentbased_always_on'),
   OTEL_TRACES_SAMPLER_ARG: decimal(undefined, 0, 1),
   OTEL_SDK_DISABLED: flag(false),

@@ -53,13 +53,13 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig(telemetryConfigSchema, { OTEL_SDK_DISABLED: 'maybe' }), /OTEL_SDK_DISABLED must be one of true, false/);
   });
 
-  it('When the OTLP protocol is chosen, then protobuf is the default, JSON may be asked for, gRPC is refused by name', () => {
+  it('When the OTLP protocol is chosen, then JSON is the default, protobuf may be asked for, gRPC is refused by name', () => {
     const protocols = (env: Record<string, string>) => {
       const config = loadConfig(telemetryConfigSchema, env);
       return [config.OTEL_EXPORTER_OTLP_PROTOCOL, config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL];
     };
-    assert.deepEqual(protocols({}), ['http/protobuf', undefined]);
-    assert.deepEqual(protocols({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }), ['http/json', undefined]);
+    assert.deepEqual(protocols({}), ['http/json', undefined]);
+    assert.deepEqual(protocols({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }), ['http/protobuf', undefined]);
     assert.deepEqual(protocols({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'HTTP/Protobuf' }), ['http/json', 'http/protobuf']);
     assert.throws(() => loadConfig(telemetryConfigSchema, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), /OTEL_EXPORTER_OTLP_PROTOCOL must be one of http\/protobuf, http\/json/);
     assert.throws(() => loadConfig(telemetryConfigSchema, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'json' }), /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of/);
