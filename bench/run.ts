@@ -285,7 +285,7 @@ try {
   const gatewayUrl = (await Promise.all(services.map((s) => s.ready)))[2]!;
   await warmUp(gatewayUrl, true);
   let sustained = 0;
-  for (const rate of quick ? [100, 200] : [100, 200, 400, 600, 800, 1000, 1200]) {
+  for (const rate of quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200]) {
     const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(rate, 4), runId: `bench-ladder-${rate}` });
     const loadEnded = Date.now();
     const readyAt = await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 10_000);
