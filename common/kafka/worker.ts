@@ -141,6 +141,8 @@ export async function runWorker<S extends TSchema>(
         const err = error instanceof Error ? error : new Error(String(error));
         // Kafka itself failing (a send not acknowledged, a broker away) is not this message's fault: give it back
         // to kafkajs, which restarts the consumer with backoff and delivers the message again once Kafka is back.
+        // A lost claim is not an outage: another replica owns the partition now, and the operator should hear of it.
+        if (err instanceof ClaimFailedError) log.warn({ err, partition: payload.partition, offset: message.offset }, err.message);
         if (isKafkaFailure(err) || err instanceof ClaimFailedError) throw err;
         const retryIn = retryDelaysMs[attempt];
         if (err instanceof PermanentError || retryIn === undefined) {

@@ -21,7 +21,7 @@ let receiver: TraceReceiver;
 const kitchens: ServiceProcess[] = [];
 
 const startKitchen = async (cook: string) => {
-  const kitchen = startService('kitchen', { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', ITUNA_DELAYS: `cook=${cook}`, ITUNA_KITCHEN_CHEFS: '1' });
+  const kitchen = startService('kitchen', { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', ITUNA_DELAYS: `cook=${cook}`, ITUNA_KITCHEN_CHEFS: '1', ITUNA_KITCHEN_FENCING: 'transactions' });
   kitchens.push(kitchen);
   await kitchen.ready;
   return kitchen;

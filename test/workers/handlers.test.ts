@@ -94,7 +94,7 @@ describe('cookTicket', () => {
     assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
   });
 
-  it('When Kafka has not yet acknowledged cooking, then the chef cooks, but ready is sent only after that acknowledgement, and the ticket is done once both are acknowledged', async () => {
+  it('When Kafka has not yet acknowledged cooking, then the chef cooks, but the ticket is done only once both are acknowledged', async () => {
     const { sent, context } = collectingContext();
     const acks: Array<() => void> = [];
     const record = context.send;
@@ -103,15 +103,35 @@ describe('cookTicket', () => {
     const orderId = randomUUID();
     let done = false;
     const cooked = cookTicket(ticket(orderId), context, kitchen).then(() => (done = true));
+    for (let i = 0; i < 50 && acks.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready'], 'ready was sent without waiting for cooking to be acknowledged');
+    acks[1]!();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(done, false, 'done before cooking was acknowledged');
+    assert.equal(kitchen.cooked.has(orderId), false);
+    acks[0]!();
+    await cooked;
+    assert.ok(kitchen.cooked.has(orderId));
+  });
+
+  it('When the kitchen is fenced and Kafka has not yet acknowledged cooking, then ready is committed only after that acknowledgement', async () => {
+    const { sent, context } = collectingContext();
+    const acks: Array<() => void> = [];
+    const record = context.send;
+    context.send = (messages) => record(messages).then(() => new Promise<void>((resolve) => acks.push(resolve)));
+    // The partition's transaction is another producer: only waiting keeps `cooking` before `ready`.
+    context.commit = (messages) => record(messages).then(() => new Promise<void>((resolve) => acks.push(resolve)));
+    const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: new Set<string>() };
+    const orderId = randomUUID();
+    let done = false;
+    const cooked = cookTicket(ticket(orderId), context, kitchen).then(() => (done = true));
     for (let i = 0; i < 50 && acks.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 20));
-    // ready goes through the partition's transaction, cooking through the shared publisher: only waiting keeps their order.
-    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking'], 'ready was sent before cooking was acknowledged');
+    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking'], 'ready was committed before cooking was acknowledged');
     acks[0]!();
     for (let i = 0; i < 50 && acks.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
     assert.equal(done, false, 'done before ready was acknowledged');
-    assert.equal(kitchen.cooked.has(orderId), false);
     acks[1]!();
     await cooked;
     assert.ok(kitchen.cooked.has(orderId));

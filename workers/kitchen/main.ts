@@ -3,17 +3,17 @@ import { delaysVariable, parseDelayChanges } from '../../common/restaurant/delay
 import { serviceConfigSchema, startWorkerService } from '../../common/service/process.ts';
 import { historyWindow, historyWindowVariable } from '../../common/topics/index.ts';
 import { createChefs } from './chefs.ts';
-import { kitchenWorker } from './worker.ts';
+import { kitchenFencing, kitchenWorker } from './worker.ts';
 import { followReadyOrders } from './ready-orders.ts';
 
 const config = configOrExit(() =>
-  loadConfig({ ...serviceConfigSchema, ITUNA_DELAYS: delaysVariable, ITUNA_KITCHEN_CHEFS: integer(2, 1, 64), ITUNA_HISTORY_WINDOW: historyWindowVariable }, process.env),
+  loadConfig({ ...serviceConfigSchema, ITUNA_DELAYS: delaysVariable, ITUNA_KITCHEN_CHEFS: integer(2, 1, 64), ITUNA_HISTORY_WINDOW: historyWindowVariable, ITUNA_KITCHEN_FENCING: kitchenFencing }, process.env),
 );
 await startWorkerService('ituna-kitchen', config, async ({ kafka, log }) => {
   const cooked = await followReadyOrders(kafka, log, historyWindow(config.ITUNA_HISTORY_WINDOW));
   const kitchen = { chefs: createChefs(config.ITUNA_KITCHEN_CHEFS), delays: config.ITUNA_DELAYS, cooked };
   return {
-    definition: kitchenWorker(kitchen),
+    definition: kitchenWorker(kitchen, config.ITUNA_KITCHEN_FENCING),
     onSettings: (change) => {
       if (change.delays) Object.assign(kitchen.delays, parseDelayChanges(change.delays));
       if (change.kitchenChefs) kitchen.chefs.resize(change.kitchenChefs);

@@ -7,6 +7,7 @@ import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import type { KitchenTicket } from '../../common/topics/index.ts';
 import type { WorkerContext, WorkerDefinition } from '../../common/kafka/worker.ts';
 import type { Chefs } from './chefs.ts';
+import { oneOf } from '../../common/config.ts';
 
 const tracer = trace.getTracer('ituna-kitchen');
 
@@ -17,6 +18,14 @@ export interface Kitchen {
   /** Orders already reported ready: a ticket for one of them is a redelivery. */
   cooked: { has(orderId: string): boolean; add(orderId: string): void };
 }
+
+/**
+ * ITUNA_KITCHEN_FENCING: `transactions` fences each ticket partition with a Kafka transaction, so that with several
+ * kitchen replicas a rebalance mid-cook never has an order reported ready twice; each ticket then costs a
+ * transaction (BENCHMARKS.md). `off` suits one kitchen replica, which already never cooks a redelivered ticket twice.
+ */
+export const kitchenFencing = oneOf(['transactions', 'off'], 'off');
+export type KitchenFencing = ReturnType<typeof kitchenFencing>;
 
 /** The kitchen's record of cooked orders as the worker needs it: it must be able to catch up with orders.status. */
 export interface KitchenWithHistory extends Kitchen {
@@ -43,8 +52,8 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
   let cookingSince: string;
   let cooking: Promise<void>;
   try {
-    // Reported as cooking starts, but the chef does not wait for Kafka's acknowledgement: that is awaited before
-    // `ready` is sent, so `cooking` is never published after `ready`.
+    // Reported as cooking starts, but the chef does not wait for Kafka's acknowledgement: that is awaited with
+    // `ready`'s, and `cooking` is never published after `ready`.
     cooking = context.send([status('cooking', context.receivedAt)]);
     cooking.catch(() => {}); // a failure is thrown where it is awaited, below, not reported as unhandled meanwhile
     cookingSince = new Date().toISOString();
@@ -65,10 +74,16 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
   } finally {
     release();
   }
-  await cooking;
-  // `ready` is committed with the ticket's offset in one transaction that only the replica holding the ticket's
-  // partition can commit: a replica that lost the partition while it cooked publishes nothing.
-  await (context.commit ?? context.send)([status('ready', cookingSince)]);
+  if (context.commit) {
+    // Fenced: `ready` is committed with the ticket's offset in one transaction that only the replica holding the
+    // ticket's partition can commit, so a replica that lost the partition while it cooked publishes nothing. That
+    // transaction is another producer's: `cooking` must be acknowledged first.
+    await cooking;
+    await context.commit([status('ready', cookingSince)]);
+  } else {
+    // One producer keeps `cooking` (queued first) before `ready`; both acknowledgements are awaited.
+    await Promise.all([cooking, context.send([status('ready', cookingSince)])]);
+  }
   kitchen.cooked.add(ticket.orderId);
   context.log.info('order ready');
 }
@@ -78,9 +93,9 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
  * many cook at once. Each ticket partition is claimed (fenced) before its first ticket, and the claim waits until the
  * record of cooked orders holds every `ready` committed before it, by whichever replica had the partition.
  */
-export function kitchenWorker(kitchen: KitchenWithHistory): WorkerDefinition<typeof kitchenTickets.schema> {
+export function kitchenWorker(kitchen: KitchenWithHistory, fencing: KitchenFencing = 'transactions'): WorkerDefinition<typeof kitchenTickets.schema> {
   return {
-    onPartitionClaimed: () => kitchen.cooked.catchUp(),
+    ...(fencing === 'transactions' ? { onPartitionClaimed: () => kitchen.cooked.catchUp() } : {}),
     groupId: 'ituna-kitchen',
     topic: kitchenTickets,
     concurrency: kitchenTickets.partitions,
