@@ -85,6 +85,17 @@ export function canonicalValue(value: AnyValue | undefined): AnyValue {
 
 const canonicalKeyValues = (list: KeyValue[] | undefined): KeyValue[] => (list ?? []).map(({ key, value }) => ({ key, value: canonicalValue(value) }));
 
+/**
+ * Whether the plain value encodes back to the exact AnyValue it came from, so it needs no typed copy. The scalar cases
+ * are decided without serialising: this runs for every attribute of every span the trace store takes.
+ */
+function roundTrips(value: AnyValue | undefined, plain: AttributeValue): boolean {
+  if (value?.stringValue !== undefined || value?.boolValue !== undefined) return true;
+  if (value?.intValue !== undefined) return typeof plain === 'number' && Number.isSafeInteger(plain);
+  if (value?.doubleValue !== undefined) return !Number.isInteger(value.doubleValue);
+  return JSON.stringify(anyValueOf(plain)) === JSON.stringify(canonicalValue(value));
+}
+
 function attributesOf(list: KeyValue[] | undefined): { attributes: Record<string, AttributeValue>; typed?: TypedValues } {
   const attributes: Record<string, AttributeValue> = {};
   let typed: TypedValues | undefined;
@@ -93,8 +104,7 @@ function attributesOf(list: KeyValue[] | undefined): { attributes: Record<string
     // Assigning "__proto__" would set the prototype instead of an attribute.
     if (key === '__proto__') Object.defineProperty(attributes, key, { value: plain, enumerable: true, writable: true, configurable: true });
     else attributes[key] = plain;
-    const exact = canonicalValue(value);
-    if (JSON.stringify(anyValueOf(plain)) !== JSON.stringify(exact)) (typed ??= {})[key] = exact;
+    if (!roundTrips(value, plain)) (typed ??= {})[key] = canonicalValue(value);
   }
   return typed ? { attributes, typed } : { attributes };
 }
