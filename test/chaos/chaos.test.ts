@@ -112,8 +112,9 @@ it('When workers are SIGKILLed and the broker restarts under load, then no accep
     `lost ${lost.length}, cooked twice ${cookedTwice.length}, retried ${summary.retries} times, duplicates ${duplicates}; drained ${((performance.now() - startedAt) / 1000).toFixed(0)} s after the start; ${events.join('; ')}`;
   console.log(`chaos: ${report}`);
   t.diagnostic(report);
-  // Retrying clients hold their arrivals through the broker's outage (maxInFlight), so fewer are sent than the rate says.
-  assert.ok(accepted.length >= 1500, `only ${accepted.length} orders accepted`);
+  // Retrying clients hold their arrivals through the broker's outage (maxInFlight), so fewer are sent than the rate
+  // says; on a quiet machine still well over 2000 (2434 in a CI run), under heavy load of other work about 2000.
+  assert.ok(accepted.length >= 2000, `only ${accepted.length} orders accepted`);
   assert.deepEqual(lost, [], 'accepted orders that never reached ready or rejected');
   assert.deepEqual(cookedTwice, [], 'orders reported ready twice');
   assert.equal(duplicates, 0, 'orders that exist twice: a key answered with two orders, or an accepted order no answer named');
