@@ -21,6 +21,8 @@ export async function ensureOtlpDefinitions(log: (line: string) => void = () => 
   const staging = await mkdtemp(join(cacheRoot, 'download-'));
   try {
     await promisify(execFile)('mvn', ['-B', '-q', 'dependency:unpack', `-Dartifact=${ARTIFACT}`, `-DoutputDirectory=${staging}`, '-Dmdep.unpack.includes=**/*.proto'], {
+      // Without a pom Maven writes its unpack markers under a literal `${project.basedir}` of the working directory.
+      cwd: cacheRoot,
       maxBuffer: 16 * 1024 * 1024,
     }).catch((error: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => {
       const why = error.code === 'ENOENT' ? 'Maven is not installed (e.g. apt-get install maven)' : `${error.stdout ?? ''}${error.stderr ?? ''}`.slice(-2000);
