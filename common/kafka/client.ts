@@ -160,21 +160,14 @@ export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string)
 
 /**
  * Each partition of `topic` with its first offset and the offset just past its last message. A topic created a moment
- * ago may answer NOT_LEADER for a short while even when metadata already names a leader, so retriable errors are retried.
+ * ago may answer NOT_LEADER for a short while even when metadata already names a leader: the caller retries that
+ * as any other Kafka failure (`untilKafkaAnswers`).
  */
-export async function partitionOffsets(kafka: Kafka, topic: string, attempts = 50): Promise<Array<{ partition: number; low: number; end: number }>> {
+export async function partitionOffsets(kafka: Kafka, topic: string): Promise<Array<{ partition: number; low: number; end: number }>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        return offsets.map((p) => ({ partition: p.partition, low: Number(p.low), end: Number(p.high) }));
-      } catch (error) {
-        if (!isKafkaFailure(error) || attempt >= attempts) throw error;
-        await sleep(200);
-      }
-    }
+    return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: Number(p.low), end: Number(p.high) }));
   } finally {
     await admin.disconnect();
   }

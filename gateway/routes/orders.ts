@@ -70,10 +70,9 @@ type InFlight = Map<string, Promise<void>>;
 async function earlierAnswer(deps: GatewayDeps, inFlight: InFlight, orderId: string, requestHash: string, deadlineMs: number) {
   const publishing = inFlight.get(orderId);
   if (publishing) {
-    await withDeadline(publishing, deadlineMs).catch((error: Error) => {
+    await withDeadline(publishing, deadlineMs).catch(() => {
       // Still unacknowledged: neither placed nor failed yet, so nothing can be answered for sure.
       if (inFlight.get(orderId) === publishing) throw kafkaUnavailable('The first request with this Idempotency-Key is still being queued. Try again shortly.');
-      void error;
     });
   }
   if (!deps.orders.get(orderId) && deps.catchUpOrders) {
