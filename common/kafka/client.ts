@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { ISocketFactory, KafkaConfig, KafkaMessage, Producer, SASLOptions } from 'kafkajs';
+import type { ICustomPartitioner, ISocketFactory, KafkaConfig, KafkaMessage, Producer, SASLOptions } from 'kafkajs';
 import { ConfigError, flag, hostPortList, oneOf, text } from '../config.ts';
 import type { Logger } from '../logger.ts';
 
@@ -147,9 +147,19 @@ export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: recordingPartitioner,
   });
 }
+
+/**
+ * kafkajs's default partitioner (murmur2 of the key, as the Java client), which also writes the partition it chose
+ * on the message, so that the sender can check every message's partition against Kafka's acknowledgements
+ * (`sendAcknowledged`) and send a message again to the same partition.
+ */
+export const recordingPartitioner: ICustomPartitioner = () => {
+  const choose = Partitioners.DefaultPartitioner();
+  return (args) => (args.message.partition ??= choose(args));
+};
 
 /** A header's value as text (kafkajs hands headers over as Buffers). */
 export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string): string | undefined {

@@ -1,6 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../logger.ts';
-import { sendTraced } from './publish.ts';
+import { recordingPartitioner } from './client.ts';
+import { sendAcknowledged, sendTraced } from './publish.ts';
 import type { Outgoing } from './publish.ts';
 
 /**
@@ -62,6 +63,7 @@ export function createPartitionClaims(
           transactionalId: `${groupId}.${topic}.${partition}`,
           idempotent: true,
           maxInFlightRequests: 1,
+          createPartitioner: recordingPartitioner,
           transactionTimeout: transactionTimeoutMs,
           // A partition's next transaction often finds the coordinator still writing the last one's markers
           // (CONCURRENT_TRANSACTIONS, retriable): retried after kafkajs's usual 100 ms, every ticket after the first
@@ -93,9 +95,7 @@ export function createPartitionClaims(
       const producer = await claim(partition);
       const transaction = await producer.transaction();
       try {
-        await sendTraced(messages, (batch) =>
-          transaction.sendBatch({ acks: -1, topicMessages: batch.map(({ topic: name, message }) => ({ topic: name, messages: [message] })) }),
-        );
+        await sendTraced(messages, (batch) => sendAcknowledged((request) => transaction.sendBatch(request), batch));
         await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: String(Number(offset) + 1) }] }] });
         await transaction.commit();
       } catch (error) {

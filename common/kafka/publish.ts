@@ -1,7 +1,8 @@
 import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { Message, Producer } from 'kafkajs';
+import kafkajs from 'kafkajs';
+import type { Message, Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import type { Static, TSchema } from 'typebox';
 import { oneOf } from '../config.ts';
 import { recordSpanError } from '../telemetry/spans.ts';
@@ -27,8 +28,35 @@ export function outgoing<S extends TSchema>(topic: Topic<S>, value: Static<S>): 
 export type Publish = (messages: Outgoing[]) => Promise<void>;
 
 /** The one produce request of the project: every message of `messages` in one batch, acknowledged by all in-sync replicas. */
-function sendBatch(producer: Producer, messages: Outgoing[]): Promise<unknown> {
-  return producer.sendBatch({ acks: -1, topicMessages: messages.map(({ topic, message }) => ({ topic, messages: [message] })) });
+function sendBatch(producer: Producer, messages: Outgoing[]): Promise<void> {
+  return sendAcknowledged((batch) => producer.sendBatch(batch), messages);
+}
+
+// kafkajs is CommonJS: its error classes come from the default export.
+const { KafkaJSError } = kafkajs;
+
+/** How many times `sendAcknowledged` sends what Kafka has not acknowledged before it gives up. */
+const SEND_ATTEMPTS = 5;
+
+/**
+ * Sends `messages` with `send` (a producer's or a transaction's sendBatch) and returns once every one of them has
+ * been acknowledged by all in-sync replicas. kafkajs 2.2 can resolve a batch without having sent part of it: when a
+ * broker fails under the batch, kafkajs retries, and the messages of a partition whose new leader already answered
+ * the first attempt are never sent (seen when a broker died under load: an order `validated` with no kitchen ticket).
+ * So each message's partition (written on it by `recordingPartitioner`) must be among the acknowledged ones;
+ * the others are sent again, to the same partition, as they were never written.
+ */
+export async function sendAcknowledged(send: (batch: ProducerBatch) => Promise<RecordMetadata[]>, messages: Outgoing[]): Promise<void> {
+  let unacknowledged = messages;
+  for (let attempt = 1; unacknowledged.length > 0; attempt++) {
+    if (attempt > SEND_ATTEMPTS) throw new KafkaJSError(`Kafka acknowledged no partition for ${unacknowledged.length} message(s) after ${SEND_ATTEMPTS} sends`, { retriable: true });
+    const acknowledged = await send({ acks: -1, topicMessages: unacknowledged.map(({ topic, message }) => ({ topic, messages: [message] })) });
+    const partitions = new Set(acknowledged.map((r) => `${r.topicName}/${r.partition}`));
+    unacknowledged = unacknowledged.filter(({ topic, message }) => {
+      if (message.partition === undefined) throw new Error(`a message for ${topic} has no partition after its send: its producer needs recordingPartitioner`);
+      return !partitions.has(`${topic}/${message.partition}`);
+    });
+  }
 }
 
 interface Pending {
@@ -125,5 +153,5 @@ export type KafkaSendMode = ReturnType<typeof kafkaSendMode>;
 
 /** The process's way of sending: group commit, or one awaited send per call. */
 export function createPublisher(producer: Producer, mode: KafkaSendMode): Publish {
-  return mode === 'batched' ? createBatchingPublisher(producer) : async (messages) => void (await sendBatch(producer, messages));
+  return mode === 'batched' ? createBatchingPublisher(producer) : (messages) => sendBatch(producer, messages);
 }
