@@ -82,7 +82,11 @@ export function createKafka(clientId: string, brokers: string[], log: Logger, se
       const { message, ...fields } = entry;
       kafkaLog.debug({ ...fields, kafkajsLevel: label }, message);
     },
-    retry: { initialRetryTime: 100, retries: 8 },
+    // Backoff doubles from 100 ms but never waits more than a second: a produce request in flight when a broker
+    // dies is retried until the partition's new leader answers, and with kafkajs's 30 s cap a retry could land many
+    // seconds after the new leader was elected — while the publisher holds every later order behind that request.
+    // Twelve retries span about nine seconds, the time a cluster with Kafka's defaults takes to fence a dead broker.
+    retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 12 },
     socketFactory,
   });
 }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { readTopic } from '../../common/kafka/follower.ts';
-import { ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
+import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { startLocalCluster } from '../../kafka/local-broker.ts';
 import type { LocalCluster } from '../../kafka/local-broker.ts';
 import { runLoad } from '../../load/runner.ts';
@@ -47,6 +49,22 @@ async function statusesByOrder(kafka: Kafka): Promise<Map<string, string[]>> {
     statuses.set(change.orderId, [...(statuses.get(change.orderId) ?? []), change.status]);
   }
   return statuses;
+}
+
+/** The orders of `ids` reported ready more than once. */
+function cookedTwiceOf(statuses: Map<string, string[]>, ids: string[]): string[] {
+  return ids.filter((id) => (statuses.get(id) ?? []).filter((s) => s === 'ready').length > 1);
+}
+
+/** A consumer group's committed offsets on a topic. */
+async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions;
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** The node leading the most partitions of orders.placed. */
@@ -123,7 +141,23 @@ it('When a leading broker and then a kitchen replica are SIGKILLed under load, t
     statuses = await statusesByOrder(kafka);
   }
   const lost = accepted.filter((id) => !terminal(id));
-  const cookedTwice = accepted.filter((id) => (statuses.get(id) ?? []).filter((s) => s === 'ready').length > 1);
+  const tickets = lost.length > 0 ? await readTopic(kafka, kitchenTickets.name) : [];
+  const committed = lost.length > 0 ? await committedOffsets(kafka, 'ituna-kitchen', kitchenTickets.name) : [];
+  for (const id of lost) {
+    const ticket = tickets.find((m) => m.key?.toString() === id);
+    console.log(
+      `broker loss: order ${id} never settled; its statuses: ${JSON.stringify(statuses.get(id) ?? [])}; its ticket: ` +
+        (ticket ? `${kitchenTickets.name}/${ticket.partition} offset ${ticket.offset}, the kitchen group's committed offset there ${committed.find((c) => c.partition === ticket.partition)?.offset}` : 'not in kitchen.tickets'),
+    );
+    for (const service of services) for (const line of service.lines.filter((l) => l.includes(id))) console.log(`broker loss: ${service.name} ${service.child.pid}: ${line}`);
+  }
+  // Every line each service printed, kept for a post-mortem.
+  const logDir = join(import.meta.dirname, '../../.cache/broker-loss');
+  await rm(logDir, { recursive: true, force: true });
+  await mkdir(logDir, { recursive: true });
+  for (const service of services) await writeFile(join(logDir, `${service.name}-${service.child.pid}.log`), service.lines.join('\n'));
+  console.log(`broker loss: the services' logs are in ${logDir}`);
+  const cookedTwice = cookedTwiceOf(statuses, accepted);
   const recoveryS = recovery ? (recovery.at - lostAt) / 1000 : Infinity;
   const report =
     `sent ${summary.sent}, accepted ${accepted.length}, by status ${JSON.stringify(summary.byStatus)}, lost ${lost.length}, cooked twice ${cookedTwice.length}, ` +
