@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer } from 'kafkajs';
 import { freePort } from '../../start/ports.ts';
 import { PIPELINE_GROUPS, readConsumerGroups, snapshotConsumerGroups } from '../../report/consumer-groups.ts';
 import { renderConsumerGroupsText, renderHtml, shortMemberId } from '../../report/render.ts';
 import { analyzeTraces } from '../../report/analyze.ts';
+import { openTraceStore } from '../../tracestore/store.ts';
+import { startTraceStoreServer } from '../../tracestore/server.ts';
 import { CONSUMER_GROUPS } from '../../workers/consumer-groups.ts';
 import { testBrokers } from '../support/broker.ts';
 
@@ -171,5 +175,44 @@ describe('the consumer groups part of the bottleneck report, read from a real br
       const text = renderConsumerGroupsText({ brokers: `127.0.0.1:${port}`, snapshot });
       assert.match(text, new RegExp(`^Consumer groups \\(Kafka at 127\\.0\\.0\\.1:${port}\\): unavailable — .+\\. The report above comes from the traces alone\\.$`));
     }
+  });
+
+  it('When `npm run bottlenecks` runs, then it prints the pipeline\'s groups after the traces, or says within seconds that Kafka is unavailable', async (t) => {
+    const store = await startTraceStoreServer(await openTraceStore(), { otlpPort: 0, queryPort: 0 });
+    after(() => store.close());
+    const report = async (kafkaBrokers: string) => {
+      const started = Date.now();
+      const { stdout } = await promisify(execFile)(process.execPath, ['report/main.ts', '--since', '1m'], {
+        cwd: new URL('../..', import.meta.url).pathname,
+        env: { ...process.env, JAEGER_QUERY_URL: store.queryUrl, KAFKA_BROKERS: kafkaBrokers },
+        timeout: 30_000,
+      });
+      return { stdout, tookMs: Date.now() - started };
+    };
+    const reachable = await report(brokers);
+    t.diagnostic(reachable.stdout);
+    assert.match(reachable.stdout, /^ITuna bottleneck report — last 1m$/m);
+    assert.match(reachable.stdout, new RegExp(`^Consumer groups \\(Kafka at ${brokers}; lag = log end − committed offset, per partition\\):$`, 'm'));
+    for (const { groupId, topic } of PIPELINE_GROUPS) assert.match(reachable.stdout, new RegExp(`^${groupId} on ${topic}: `, 'm'));
+
+    const closed = `127.0.0.1:${await freePort()}`;
+    const unreachable = await report(closed);
+    t.diagnostic(unreachable.stdout);
+    assert.match(unreachable.stdout, /^ITuna bottleneck report — last 1m$/m, 'the traces part is printed');
+    assert.match(unreachable.stdout, new RegExp(`^Consumer groups \\(Kafka at ${closed}\\): unavailable — .+$`, 'm'));
+    assert.ok(unreachable.tookMs < 15_000, `the report took ${unreachable.tookMs} ms without Kafka`);
+  });
+
+  it('When KAFKA_BROKERS is malformed, then the report refuses it the way the services do, naming the variable', async () => {
+    const failure = await promisify(execFile)(process.execPath, ['report/main.ts', '--since', '1m'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: { ...process.env, KAFKA_BROKERS: 'no port here' },
+      timeout: 30_000,
+    }).then(
+      () => assert.fail('the report ran with a malformed KAFKA_BROKERS'),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(failure.code, 2);
+    assert.match(failure.stderr, /KAFKA_BROKERS must be a comma-separated list of host:port/);
   });
 });
