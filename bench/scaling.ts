@@ -142,7 +142,8 @@ export async function measureScaling(options: ScalingOptions): Promise<ScalingRe
       say(`${count} validation worker${count === 1 ? '' : 's'}: starting ${added.length}, waiting for the group to settle…`);
       await Promise.race([Promise.all(added.map((w) => w.ready)), sleep(60_000, undefined, { ref: false }).then(() => Promise.reject(new Error('a validation worker did not start within 60 s')))]);
       const before = await stableGroup(kafka, count);
-      await sleep(1000); // every member past its first fetch
+      // Every member past its first fetch, and a worker just started past its first orders (cold code runs slower).
+      await sleep(3000);
       const samples: Array<{ at: number; handled: number }> = [];
       for (let i = 0; i < 3; i++) {
         if (i > 0) await sleep(windowMs / 2);
@@ -166,24 +167,27 @@ export async function measureScaling(options: ScalingOptions): Promise<ScalingRe
   return { rounds, partitions, brokers: options.brokers, ranDry };
 }
 
-/** The rounds as a table (rate, ratio to one worker, partitions per member, idle members), then the last round's partitions and owners. */
+/** The rounds as a table (rate, ratio to one worker, rate per worker with partitions, partitions per member, idle members), then the last round's partitions and owners. */
 export function renderScaling(result: ScalingResult): string {
   const base = result.rounds[0]?.ordersPerSecond ?? 0;
+  // Members beyond the partition count have nothing to do.
+  const busy = (round: ScalingRound) => Math.min(round.workers, result.partitions);
   const rows = result.rounds.map((round) => {
     const owned = round.group.members.map((m) => m.partitions.length).sort((a, b) => b - a);
     const idle = round.group.idle.map((m) => `member ${shortMemberId(m)}`);
     return [
       String(round.workers),
       `${round.ordersPerSecond.toFixed(1)} (halves ${round.halves.map((h) => h.toFixed(1)).join(', ')})${round.rebalanced ? ', rebalanced during the window' : ''}`,
-      `${(round.ordersPerSecond / base).toFixed(2)}× (ideal ${Math.min(round.workers, result.partitions)}×)`,
+      `${(round.ordersPerSecond / base).toFixed(2)}× (ideal ${busy(round)}×)`,
+      (round.ordersPerSecond / busy(round)).toFixed(1),
       owned.join(', '),
       idle.length ? `${idle.length}: ${idle.join(', ')}` : '—',
     ];
   });
   const last = result.rounds.at(-1);
   return [
-    '| validation workers | orders/s validated | × 1 worker | partitions per member | idle members |',
-    '| --- | --- | --- | --- | --- |',
+    '| validation workers | orders/s validated | × 1 worker | orders/s per busy worker | partitions per member | idle members |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     ...(result.ranDry.length ? ['', `Partitions ${result.ranDry.join(', ')} ran out of orders: their rounds measured the offer, not the capacity.`] : []),
     ...(last ? ['', `With ${last.workers} workers, at the end of the window:`, '', renderConsumerGroupsText({ brokers: result.brokers, snapshot: { available: true, groups: [last.group] } })] : []),

@@ -37,16 +37,16 @@ describe('the scaling measurement, piece by piece', () => {
     assert.equal(scalingRound(7, samples, seven, { ...seven, state: 'PreparingRebalance' }).rebalanced, true);
   });
 
-  it('When the rounds are printed, then each count has its rate, its ratio to one worker beside the ideal, its partitions per member and its idle members, then the last group\'s owners', () => {
+  it('When the rounds are printed, then each count has its rate, its ratio to one worker beside the ideal, its rate per worker that has partitions, its partitions per member and its idle members, then the last group\'s owners', () => {
     const rounds = [
       scalingRound(1, [{ at: 0, handled: 0 }, { at: 5000, handled: 48 }, { at: 10_000, handled: 96 }], one, one),
       scalingRound(7, [{ at: 0, handled: 0 }, { at: 5000, handled: 285 }, { at: 10_000, handled: 570 }], seven, seven),
     ];
     const text = renderScaling({ rounds, partitions: 6, brokers: '127.0.0.1:9092', ranDry: [] });
     const lines = text.split('\n');
-    assert.equal(lines[0], '| validation workers | orders/s validated | × 1 worker | partitions per member | idle members |');
-    assert.equal(lines[2], '| 1 | 9.6 (halves 9.6, 9.6) | 1.00× (ideal 1×) | 6 | — |');
-    assert.equal(lines[3], '| 7 | 57.0 (halves 57.0, 57.0) | 5.94× (ideal 6×) | 1, 1, 1, 1, 1, 1, 0 | 1: member 7e7e7e7e |');
+    assert.equal(lines[0], '| validation workers | orders/s validated | × 1 worker | orders/s per busy worker | partitions per member | idle members |');
+    assert.equal(lines[2], '| 1 | 9.6 (halves 9.6, 9.6) | 1.00× (ideal 1×) | 9.6 | 6 | — |');
+    assert.equal(lines[3], '| 7 | 57.0 (halves 57.0, 57.0) | 5.94× (ideal 6×) | 9.5 | 1, 1, 1, 1, 1, 1, 0 | 1: member 7e7e7e7e |');
     assert.match(text, /^With 7 workers, at the end of the window:$/m);
     assert.match(text, /^ituna-order-validation on orders\.placed: 7 members for 6 partitions: more members than partitions; lag 6600 messages$/m);
     assert.match(text, /^5 +100 +1200 +1100 +ituna-order-validation +127\.0\.0\.1 +55555555$/m);
