@@ -36,7 +36,12 @@ export interface ScalingRound {
   group: GroupLag;
   /** Members came or went during the window: the figure straddles a rebalance. */
   rebalanced: boolean;
+  /** The halves differ by more than UNSTEADY: something else took the workers' CPU during the window. */
+  unsteady: boolean;
 }
+
+/** How far apart a window's halves may be before the round is called unsteady. */
+const UNSTEADY = 0.15;
 
 export interface ScalingResult {
   rounds: ScalingRound[];
@@ -109,12 +114,14 @@ const memberIds = (group: GroupLag) => group.members.map((m) => m.memberId).sort
  */
 export function scalingRound(workers: number, samples: Array<{ at: number; handled: number }>, before: GroupLag, after: GroupLag): ScalingRound {
   const rate = (a: number, b: number) => ((samples[b]!.handled - samples[a]!.handled) * 1000) / (samples[b]!.at - samples[a]!.at);
+  const halves: [number, number] = [rate(0, 1), rate(1, 2)];
   return {
     workers,
     ordersPerSecond: rate(0, 2),
-    halves: [rate(0, 1), rate(1, 2)],
+    halves,
     group: after,
     rebalanced: after.state !== 'Stable' || memberIds(after) !== memberIds(before),
+    unsteady: Math.abs(halves[0] - halves[1]) > UNSTEADY * Math.max(...halves),
   };
 }
 
@@ -154,7 +161,8 @@ export async function measureScaling(options: ScalingOptions): Promise<ScalingRe
       const base = rounds[0]!.ordersPerSecond;
       say(
         `${count} validation worker${count === 1 ? '' : 's'}: ${round.ordersPerSecond.toFixed(1)} orders/s (${(round.ordersPerSecond / base).toFixed(2)}× one worker; halves ${round.halves.map((h) => h.toFixed(1)).join(' and ')})` +
-          `${round.group.idle.length ? `, ${round.group.idle.length} idle` : ''}${round.rebalanced ? ' — the group rebalanced during the window' : ''}`,
+          `${round.group.idle.length ? `, ${round.group.idle.length} idle` : ''}${round.rebalanced ? ' — the group rebalanced during the window' : ''}` +
+          `${round.unsteady ? ' — unsteady: the halves differ, the machine was busy; run again for a figure to compare' : ''}`,
       );
     }
   } finally {
@@ -177,7 +185,7 @@ export function renderScaling(result: ScalingResult): string {
     const idle = round.group.idle.map((m) => `member ${shortMemberId(m)}`);
     return [
       String(round.workers),
-      `${round.ordersPerSecond.toFixed(1)} (halves ${round.halves.map((h) => h.toFixed(1)).join(', ')})${round.rebalanced ? ', rebalanced during the window' : ''}`,
+      `${round.ordersPerSecond.toFixed(1)} (halves ${round.halves.map((h) => h.toFixed(1)).join(', ')})${round.rebalanced ? ', rebalanced during the window' : ''}${round.unsteady ? ', unsteady' : ''}`,
       `${(round.ordersPerSecond / base).toFixed(2)}× (ideal ${busy(round)}×)`,
       (round.ordersPerSecond / busy(round)).toFixed(1),
       owned.join(', '),

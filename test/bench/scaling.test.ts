@@ -29,6 +29,13 @@ describe('the scaling measurement, piece by piece', () => {
     assert.equal(round.ordersPerSecond, 9.6);
     assert.deepEqual(round.halves, [10, 9.2]);
     assert.equal(round.rebalanced, false);
+    assert.equal(round.unsteady, false);
+  });
+
+  it('When a window\'s halves differ by more than 15 %, then the round is marked unsteady, in the table too', () => {
+    const round = scalingRound(1, [{ at: 0, handled: 0 }, { at: 5000, handled: 38 }, { at: 10_000, handled: 67 }], one, one);
+    assert.equal(round.unsteady, true);
+    assert.match(renderScaling({ rounds: [round], partitions: 6, brokers: '127.0.0.1:9092', ranDry: [] }), /^\| 1 \| 6\.7 \(halves 7\.6, 5\.8\), unsteady \|/m);
   });
 
   it('When the members change during the window, then the round says it straddles a rebalance', () => {
