@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createKafka, ensureTopics } from '../common/kafka/client.ts';
+import { createKafka, ensureTopics, untilKafkaAnswers } from '../common/kafka/client.ts';
 import { createLogger } from '../common/logger.ts';
 import { ALL_TOPICS } from '../common/topics/index.ts';
 import { startLocalBroker } from '../kafka/local-broker.ts';
@@ -31,7 +31,7 @@ const sink = await startReceiver('count');
 try {
   say(`broker ${broker.brokers}; validation workers ${counts.join(', ')}, one order at a time, ${workMs} ms of simulated work each; ${seconds} s windows`);
   const kafka = createKafka('bench-scaling', [broker.brokers], createLogger('bench', 'warn'));
-  await ensureTopics(kafka, ALL_TOPICS);
+  await untilKafkaAnswers('creating the topics', () => ensureTopics(kafka, ALL_TOPICS), { limitMs: 30_000 });
   const result = await measureScaling({ kafka, brokers: broker.brokers, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }, counts, windowMs: seconds * 1000, workMs, say });
   say('done');
   console.log(renderScaling(result));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
-import { createProducer } from '../common/kafka/client.ts';
+import { createProducer, untilKafkaAnswers } from '../common/kafka/client.ts';
 import { outgoing } from '../common/kafka/publish.ts';
 import { ordersPlaced, ordersStatus } from '../common/topics/index.ts';
 import { exampleOnlineOrder } from '../gateway/schemas.ts';
@@ -85,14 +85,20 @@ async function placeBacklog(kafka: Kafka, perPartition: number, partitions: numb
  * Orders the validation workers have handled: with no gateway and no kitchen running, each is one message in
  * orders.status. Timed at the middle of the request that counted them.
  */
-async function handledOrders(admin: Admin): Promise<{ at: number; handled: number }> {
-  const asked = performance.now();
-  const offsets = await admin.fetchTopicOffsets(ordersStatus.name);
-  return { at: (asked + performance.now()) / 2, handled: offsets.reduce((sum, p) => sum + Number(p.high), 0) };
+function handledOrders(admin: Admin): Promise<{ at: number; handled: number }> {
+  return untilKafkaAnswers(
+    'counting the handled orders',
+    async () => {
+      const asked = performance.now();
+      const offsets = await admin.fetchTopicOffsets(ordersStatus.name);
+      return { at: (asked + performance.now()) / 2, handled: offsets.reduce((sum, p) => sum + Number(p.high), 0) };
+    },
+    { limitMs: 10_000 },
+  );
 }
 
 async function validationGroup(kafka: Kafka): Promise<GroupLag> {
-  return (await readConsumerGroups(kafka, [validation]))[0]!;
+  return (await untilKafkaAnswers('reading the validation group', () => readConsumerGroups(kafka, [validation]), { limitMs: 10_000 }))[0]!;
 }
 
 /** Waits until the group is stable with `members` members and every partition owned. */

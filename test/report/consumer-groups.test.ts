@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer } from 'kafkajs';
+import { ensureTopics, isKafkaFailure, untilKafkaAnswers } from '../../common/kafka/client.ts';
 import { freePort } from '../../start/ports.ts';
 import { PIPELINE_GROUPS, readConsumerGroups, snapshotConsumerGroups } from '../../report/consumer-groups.ts';
 import { renderConsumerGroupsText, renderHtml, shortMemberId } from '../../report/render.ts';
@@ -22,12 +23,15 @@ const quiet = { logLevel: logLevel.NOTHING };
 let brokers: string;
 let kafka: Kafka;
 
-/** Waits until `check` holds, polling every 200 ms; fails with `what` after `limitMs`. */
+/** Waits until `check` holds, polling every 200 ms through Kafka's passing failures; fails with `what` after `limitMs`. */
 async function until<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, limitMs = 30_000): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
-    const value = await read();
-    if (check(value)) return value;
+    const value = await read().catch((error: unknown) => {
+      if (isKafkaFailure(error) && Date.now() < deadline) return undefined;
+      throw error;
+    });
+    if (value !== undefined && check(value)) return value;
     if (Date.now() > deadline) throw new Error(`${what} not reached after ${limitMs} ms: ${JSON.stringify(value)}`);
     await sleep(200);
   }
@@ -71,7 +75,8 @@ describe('the consumer groups part of the bottleneck report, read from a real br
       await admin.deleteTopics({ topics: [topic] }).catch(() => {});
       await admin.disconnect();
     });
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    // A loaded broker may not know a topic it just created for a moment; the services retry that, and so does the test.
+    await untilKafkaAnswers('creating the topic', () => ensureTopics(kafka, [{ name: topic, partitions: 2 }]), { limitMs: 30_000 });
     await produce(topic, { 0: 3, 1: 2 });
 
     // Three validation replicas; each says which partitions it got when it joined.
@@ -97,7 +102,7 @@ describe('the consumer groups part of the bottleneck report, read from a real br
     // Stop consuming (the members stay in the group), then orders keep arriving.
     for (const consumer of consumers) consumer.pause([{ topic }]);
     await produce(topic, { 0: 4, 1: 1 });
-    const [lagging, nobody] = await readConsumerGroups(kafka, [{ groupId, topic }, { groupId: neverJoined, topic }]);
+    const [lagging, nobody] = await untilKafkaAnswers('reading the groups', () => readConsumerGroups(kafka, [{ groupId, topic }, { groupId: neverJoined, topic }]), { limitMs: 30_000 });
 
     const ownerOf = (partition: number) => [...owned].find(([, o]) => o.partitions.includes(partition))?.[0];
     const idleClient = [...owned].find(([, o]) => o.partitions.length === 0)?.[0];
@@ -149,7 +154,8 @@ describe('the consumer groups part of the bottleneck report, read from a real br
   });
 
   it('When a group reads a topic that does not exist, then the report says the topic is missing rather than failing', async () => {
-    const [group] = await readConsumerGroups(kafka, [{ groupId: `nobody-${randomUUID()}`, topic: `absent-${randomUUID()}` }]);
+    const absent = [{ groupId: `nobody-${randomUUID()}`, topic: `absent-${randomUUID()}` }];
+    const [group] = await untilKafkaAnswers('reading the group', () => readConsumerGroups(kafka, absent), { limitMs: 30_000 });
     assert.equal(group!.missingTopic, true);
     assert.match(renderConsumerGroupsText({ brokers, snapshot: { available: true, groups: [group!] } }), /: the topic does not exist yet \(a service creates it when it starts\)$/);
   });
