@@ -57,10 +57,11 @@ export interface GroupLag {
 export type ConsumerGroupsSnapshot = { available: true; groups: GroupLag[] } | { available: false; reason: string };
 
 function membersOf(description: GroupDescription | undefined, topic: string): GroupMember[] {
+  // Only a consumer group's assignments have the consumer protocol's layout; during a rebalance they are empty.
+  const decodable = description?.protocolType === 'consumer';
   return (description?.members ?? [])
     .map((member) => {
-      // During a rebalance the assignment is empty; a member of another protocol is not decoded as a consumer's.
-      const assignment = member.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(member.memberAssignment) : null;
+      const assignment = decodable && member.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(member.memberAssignment) : null;
       const partitions = [...(assignment?.assignment[topic] ?? [])].sort((a, b) => a - b);
       return { memberId: member.memberId, clientId: member.clientId, host: member.clientHost.replace(/^\//, ''), partitions };
     })
