@@ -1,10 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { configOrExit, httpUrl, loadConfig } from '../common/config.ts';
+import { createKafka, kafkaBrokers, kafkaSecurity, kafkaSecuritySchema } from '../common/kafka/client.ts';
+import { createLogger } from '../common/logger.ts';
 import { createTraceQueryClient } from '../traces/query.ts';
 import { analyzeTraces } from './analyze.ts';
 import { compareReports } from './compare.ts';
-import { renderCompareHtml, renderCompareText, renderHtml, renderText } from './render.ts';
+import { snapshotConsumerGroups } from './consumer-groups.ts';
+import { renderCompareHtml, renderCompareText, renderConsumerGroupsText, renderHtml, renderText } from './render.ts';
+import type { ConsumerGroupsView } from './render.ts';
 
 // `npm run bottlenecks -- --run <id> | --since 5m [--against <run id>] [--html report.html]`
 const usage = 'usage: npm run bottlenecks -- (--run <run id> | --since <5m|30s|2h>) [--against <run id>] [--html <file>] [--limit <traces>]';
@@ -18,8 +22,12 @@ const { values } = parseArgs({
   },
 });
 const config = configOrExit(() =>
-  loadConfig({ JAEGER_QUERY_URL: httpUrl('http://localhost:16686'), JAEGER_UI_URL: httpUrl('http://localhost:16686') }, process.env),
+  loadConfig(
+    { JAEGER_QUERY_URL: httpUrl('http://localhost:16686'), JAEGER_UI_URL: httpUrl('http://localhost:16686'), KAFKA_BROKERS: kafkaBrokers, ...kafkaSecuritySchema },
+    process.env,
+  ),
 );
+const security = configOrExit(() => kafkaSecurity(config));
 
 const window = /^(\d+)(s|m|h)$/.exec(values.since ?? (values.run ? '1h' : ''));
 if (!window) {
@@ -27,6 +35,18 @@ if (!window) {
   process.exit(2);
 }
 const since = new Date(Date.now() - Number(window[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[window[2] as 's' | 'm' | 'h']);
+
+// The consumer groups' lag is read while the traces are: a Kafka that does not answer costs at most the time bound.
+// Few retries and short timeouts, so that no reconnect outlives the report.
+const kafka = createKafka('ituna-bottlenecks', config.KAFKA_BROKERS, createLogger('ituna-bottlenecks', 'silent'), security, {
+  retry: { initialRetryTime: 100, retries: 2 },
+  connectionTimeout: 1000,
+  requestTimeout: 4000,
+});
+const consumerGroups: Promise<ConsumerGroupsView> = snapshotConsumerGroups(kafka, { timeoutMs: 5000 }).then((snapshot) => ({
+  brokers: config.KAFKA_BROKERS.join(','),
+  snapshot,
+}));
 
 const client = createTraceQueryClient(config.JAEGER_QUERY_URL);
 const tracesOf = async (run: string | undefined) => {
@@ -41,11 +61,13 @@ const report = analyzeTraces(await tracesOf(values.run));
 let html: string;
 if (values.against) {
   const comparison = compareReports({ title: `run ${values.against}`, report: analyzeTraces(await tracesOf(values.against)) }, { title, report });
-  console.log(renderCompareText(comparison));
-  html = renderCompareHtml(comparison, { uiUrl });
+  const groups = await consumerGroups;
+  console.log(`${renderCompareText(comparison)}\n\n${renderConsumerGroupsText(groups)}`);
+  html = renderCompareHtml(comparison, { uiUrl, consumerGroups: groups });
 } else {
-  console.log(renderText(report, title));
-  html = renderHtml(report, title, { uiUrl, runId: values.run });
+  const groups = await consumerGroups;
+  console.log(`${renderText(report, title)}\n\n${renderConsumerGroupsText(groups)}`);
+  html = renderHtml(report, title, { uiUrl, runId: values.run, consumerGroups: groups });
 }
 if (values.html) {
   await writeFile(values.html, html);

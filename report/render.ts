@@ -2,11 +2,13 @@ import { isWait, spokenDuration } from './analyze.ts';
 import { escapeHtml } from '../traces/html.ts';
 import type { BottleneckReport, Percentiles, SlowOrder } from './analyze.ts';
 import type { Comparison } from './compare.ts';
+import type { ConsumerGroupsSnapshot, GroupLag, GroupMember } from './consumer-groups.ts';
 import { formatChange, formatMs as ms, formatShare as pct } from './format.ts';
 
-function table(header: string[], rows: string[][]): string {
+/** A text table: names aligned left, figures right; by default only the first column holds names. */
+function table(header: string[], rows: string[][], left: (column: number) => boolean = (column) => column === 0): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -101,6 +103,96 @@ export function renderCompareText(comparison: Comparison): string {
   ].join('\n');
 }
 
+/** The consumer groups as the report shows them: what Kafka answered, and where it was asked. */
+export interface ConsumerGroupsView {
+  brokers: string;
+  snapshot: ConsumerGroupsSnapshot;
+}
+
+/** A member id without its client id prefix, cut to 8 characters: enough to tell the members of one host apart. */
+export const shortMemberId = (member: GroupMember) =>
+  (member.memberId.startsWith(`${member.clientId}-`) ? member.memberId.slice(member.clientId.length + 1) : member.memberId).slice(0, 8);
+
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
+/** A group's state in words, with its members against its partitions. */
+function groupState(group: GroupLag): string {
+  const members = `${plural(group.members.length, 'member')} for ${plural(group.partitions.length, 'partition')}`;
+  switch (group.state) {
+    case 'Stable':
+      return group.members.length > group.partitions.length ? `${members}: more members than partitions` : members;
+    case 'Empty':
+      return 'no member: nothing consumes it now (its committed offsets are kept)';
+    case 'Dead':
+      return 'no such group: nothing has joined it yet, or its offsets expired';
+    case 'PreparingRebalance':
+    case 'CompletingRebalance':
+      return `rebalancing (${members}): owners are being handed out again`;
+    default:
+      return `${group.state}, ${members}`;
+  }
+}
+
+const groupHeadline = (group: GroupLag) =>
+  group.missingTopic
+    ? `${group.groupId} on ${group.topic}: the topic does not exist yet (a service creates it when it starts)`
+    : `${group.groupId} on ${group.topic}: ${groupState(group)}; lag ${plural(group.lag, 'message')}`;
+
+const FROM_START_NOTE = "* no committed offset yet: lag counted from the partition's start offset (the workers read from the beginning)";
+const IDLE_NOTE = 'a partition is read by one member of a group at a time, so these have nothing to consume';
+
+/** Each consumer group's lag per partition and the member that owns it, idle members named. */
+export function renderConsumerGroupsText({ brokers, snapshot }: ConsumerGroupsView): string {
+  if (!snapshot.available) {
+    return `Consumer groups (Kafka at ${brokers}): unavailable — ${snapshot.reason}. The report above comes from the traces alone.`;
+  }
+  const sections = snapshot.groups.map((group) => {
+    if (group.missingTopic) return groupHeadline(group);
+    const rows = group.partitions.map((p) => [
+      String(p.partition),
+      p.committed === undefined ? '—' : String(p.committed),
+      String(p.end),
+      `${p.lag}${p.fromStart ? '*' : ''}`,
+      p.owner?.clientId ?? '—',
+      p.owner?.host ?? '',
+      p.owner ? shortMemberId(p.owner) : '',
+    ]);
+    const idle = group.idle.map((m) => `  ${m.clientId} at ${m.host}, member ${shortMemberId(m)}`);
+    return [
+      groupHeadline(group),
+      table(['partition', 'committed', 'log end', 'lag', 'owner (client id)', 'host', 'member'], rows, (column) => column === 0 || column >= 4),
+      ...(group.partitions.some((p) => p.fromStart) ? [FROM_START_NOTE] : []),
+      ...(idle.length ? [`Idle, owning no partition (${IDLE_NOTE}):`, ...idle] : []),
+    ].join('\n');
+  });
+  return [`Consumer groups (Kafka at ${brokers}; lag = log end − committed offset, per partition):`, ...sections].join('\n\n');
+}
+
+/** The same as an HTML section: a table per group, the full member ids on hover. */
+function consumerGroupsHtml(view: ConsumerGroupsView | undefined): string {
+  if (!view) return '';
+  const { brokers, snapshot } = view;
+  const heading = `<h2>Consumer groups</h2>`;
+  if (!snapshot.available) {
+    return `${heading}<p>Kafka at ${escapeHtml(brokers)}: unavailable — ${escapeHtml(snapshot.reason)}. The report above comes from the traces alone.</p>`;
+  }
+  const member = (m: GroupMember) => `<td class="name">${escapeHtml(m.clientId)}</td><td class="name">${escapeHtml(m.host)}</td><td class="name" title="${escapeHtml(m.memberId)}">${escapeHtml(shortMemberId(m))}</td>`;
+  const groups = snapshot.groups.map((group) => {
+    const headline = `<h3>${escapeHtml(groupHeadline(group))}</h3>`;
+    if (group.missingTopic) return headline;
+    const rows = group.partitions
+      .map((p) => `<tr><td>${p.partition}</td><td>${p.committed ?? '—'}</td><td>${p.end}</td><td>${p.lag}${p.fromStart ? '*' : ''}</td>${p.owner ? member(p.owner) : '<td>—</td><td></td><td></td>'}</tr>`)
+      .join('');
+    const idle = group.idle.length
+      ? `<p>Idle, owning no partition (${IDLE_NOTE}):</p><div class="scroll"><table><tr><th>client id</th><th>host</th><th>member</th></tr>${group.idle.map((m) => `<tr>${member(m)}</tr>`).join('')}</table></div>`
+      : '';
+    return `${headline}<div class="scroll"><table><tr><th>partition</th><th>committed</th><th>log end</th><th>lag</th><th>owner (client id)</th><th>host</th><th>member</th></tr>${rows}</table></div>${
+      group.partitions.some((p) => p.fromStart) ? `<p>${escapeHtml(FROM_START_NOTE)}</p>` : ''
+    }${idle}`;
+  });
+  return `${heading}<p>Kafka at ${escapeHtml(brokers)}; lag = log end − committed offset, per partition.</p>\n${groups.join('\n')}`;
+}
+
 /** A horizontal bar chart of critical-path share per stage. */
 function shareChart(report: BottleneckReport): string {
   const rows = report.stages.filter((s) => s.share > 0.001);
@@ -154,7 +246,7 @@ function miniWaterfall(order: SlowOrder, uiUrl: string | undefined): string {
 const STYLE = `body{font:14px system-ui,sans-serif;margin:1em;max-width:1200px}table{border-collapse:collapse}td,th{padding:3px 10px;text-align:right;border-bottom:1px solid #ddd}
 td:first-child,th:first-child{text-align:left}svg text{font:12px system-ui,sans-serif}.axis{font-size:9px;fill:#666}.work{fill:#3b6ea5}.queue{fill:#d9822b}
 .queue-band{fill:#d9822b;opacity:.35}.verdict{font-size:18px;padding:12px;background:#fff4e0;border-left:4px solid #d9822b}.scroll{overflow-x:auto}
-.mini{margin:0 0 14px}.mini figcaption{margin-bottom:3px}.better{color:#1a7f37}.worse{color:#b42318}
+.mini{margin:0 0 14px}td.name{text-align:left}.mini figcaption{margin-bottom:3px}.better{color:#1a7f37}.worse{color:#b42318}
 @media (max-width:700px){body{margin:.5em}svg{max-width:100%;height:auto}}`;
 
 const shell = (title: string, body: string) => `<!doctype html>
@@ -166,14 +258,15 @@ ${body}
 </html>
 `;
 
-/** What the HTML report links to: the trace viewer (Jaeger UI or the embedded store) and the run shown. */
+/** What the HTML report links to (the trace viewer, Jaeger UI or the embedded store, and the run shown), and the consumer groups it shows. */
 export interface HtmlLinks {
   uiUrl?: string;
   runId?: string;
+  consumerGroups?: ConsumerGroupsView;
 }
 
 /** The report as one HTML file with inline SVG charts: it opens in a browser without any network access. */
-export function renderHtml(report: BottleneckReport, title: string, { uiUrl, runId }: HtmlLinks = {}): string {
+export function renderHtml(report: BottleneckReport, title: string, { uiUrl, runId, consumerGroups }: HtmlLinks = {}): string {
   const stageRows = report.stages
     .map((s) => `<tr><td>${escapeHtml(s.stage)}</td><td>${s.station}</td><td>${s.self.count}</td><td>${ms(s.self.p50)}</td><td>${ms(s.self.p95)}</td><td>${ms(s.self.p99)}</td><td>${pct(s.share)}</td><td>${histogram(s.samples)}</td></tr>`)
     .join('');
@@ -200,7 +293,8 @@ ${report.slowest.map((o) => miniWaterfall(o, uiUrl)).join('\n')}
 <h2>Stages (self time)</h2>
 <div class="scroll"><table><tr><th>stage</th><th>station</th><th>count</th><th>p50</th><th>p95</th><th>p99</th><th>critical path</th><th>distribution (ms)</th></tr>${stageRows}</table></div>
 <h2>Time messages waited in Kafka</h2>
-<div class="scroll"><table><tr><th>topic</th><th>messages</th><th>p50</th><th>p95</th><th>p99</th><th>still waiting</th></tr>${queueRows}</table></div>`,
+<div class="scroll"><table><tr><th>topic</th><th>messages</th><th>p50</th><th>p95</th><th>p99</th><th>still waiting</th></tr>${queueRows}</table></div>
+${consumerGroupsHtml(consumerGroups)}`,
   );
 }
 
@@ -211,7 +305,7 @@ const changeCell = (before: number | undefined, after: number | undefined) => {
 };
 
 /** Two runs side by side as one HTML file: the differences in words, then every stage and queue. */
-export function renderCompareHtml(comparison: Comparison, { uiUrl }: HtmlLinks = {}): string {
+export function renderCompareHtml(comparison: Comparison, { uiUrl, consumerGroups }: HtmlLinks = {}): string {
   const { baseline, current } = comparison;
   const [b, a] = [escapeHtml(baseline.title), escapeHtml(current.title)];
   const cells = (p: Percentiles | undefined) => (p && p.count > 0 ? `<td>${ms(p.p50)}</td><td>${ms(p.p95)}</td><td>${ms(p.p99)}</td>` : '<td>—</td><td>—</td><td>—</td>');
@@ -236,6 +330,7 @@ export function renderCompareHtml(comparison: Comparison, { uiUrl }: HtmlLinks =
 <h2>Slowest orders of ${a}</h2>
 ${current.report.slowest.map((o) => miniWaterfall(o, uiUrl)).join('\n')}
 <h2>Slowest orders of ${b}</h2>
-${baseline.report.slowest.map((o) => miniWaterfall(o, uiUrl)).join('\n')}`,
+${baseline.report.slowest.map((o) => miniWaterfall(o, uiUrl)).join('\n')}
+${consumerGroupsHtml(consumerGroups)}`,
   );
 }

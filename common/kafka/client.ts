@@ -69,9 +69,16 @@ export function kafkaSecurity(config: KafkaSecurityConfig): Pick<KafkaConfig, 's
  * A kafkajs client whose own log lines go through the service's pino logger, at debug: kafkajs reports every
  * failed request while it retries (a coordinator still loading at start, a broker restarting), which is noise. What
  * matters is said once by the callers: an outage that outlasts start-up (`untilKafkaAnswers`), a consumer that
- * crashed for good, a publish that failed. `security` comes from `kafkaSecurity`.
+ * crashed for good, a publish that failed. `security` comes from `kafkaSecurity`; `patience` shortens the retries
+ * and timeouts for a tool that must answer within seconds whether Kafka is there or not.
  */
-export function createKafka(clientId: string, brokers: string[], log: Logger, security: Pick<KafkaConfig, 'ssl' | 'sasl'> = {}): Kafka {
+export function createKafka(
+  clientId: string,
+  brokers: string[],
+  log: Logger,
+  security: Pick<KafkaConfig, 'ssl' | 'sasl'> = {},
+  patience: Pick<KafkaConfig, 'retry' | 'connectionTimeout' | 'requestTimeout'> = {},
+): Kafka {
   const kafkaLog = log.child({ component: 'kafkajs' });
   return new Kafka({
     ...security,
@@ -88,6 +95,7 @@ export function createKafka(clientId: string, brokers: string[], log: Logger, se
     // Twelve retries span about nine seconds, the time a cluster with Kafka's defaults takes to fence a dead broker.
     retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 12 },
     socketFactory,
+    ...patience,
   });
 }
 

@@ -55,6 +55,9 @@ export interface WorkerDefinition<S extends TSchema> {
   onPartitionClaimed?(partition: number): Promise<void>;
 }
 
+/** How often a worker commits the offsets of the messages it finished, at most. */
+const COMMIT_INTERVAL_MS = 1000;
+
 /** A worker that is consuming; `stop` finishes the messages in hand, commits their offsets and disconnects. */
 export interface RunningWorker {
   stop(): Promise<void>;
@@ -175,7 +178,9 @@ export async function runWorker<S extends TSchema>(
     deps.log.fatal({ err: payload.error, groupId }, 'consumer stopped for good; exiting');
     process.exit(1);
   });
-  await consumer.run({ partitionsConsumedConcurrently: definition.concurrency, eachMessage });
+  // kafkajs commits at the end of each fetched batch, which under a backlog holds minutes of work: the group's lag
+  // (what an operator scaling the worker reads) would stand still meanwhile, and a crash would redo all of it.
+  await consumer.run({ partitionsConsumedConcurrently: definition.concurrency, autoCommitInterval: COMMIT_INTERVAL_MS, eachMessage });
   deps.log.info({ topic: topic.name, groupId, concurrency: definition.concurrency }, 'worker consuming');
 
   return {

@@ -6,6 +6,7 @@ import { orderBaggage } from '../../common/restaurant/baggage.ts';
 import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import type { KitchenTicket } from '../../common/topics/index.ts';
 import type { WorkerContext, WorkerDefinition } from '../../common/kafka/worker.ts';
+import { CONSUMER_GROUPS } from '../consumer-groups.ts';
 import type { Chefs } from './chefs.ts';
 import { oneOf } from '../../common/config.ts';
 
@@ -96,8 +97,7 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
 export function kitchenWorker(kitchen: KitchenWithHistory, fencing: KitchenFencing = 'transactions'): WorkerDefinition<typeof kitchenTickets.schema> {
   return {
     ...(fencing === 'transactions' ? { onPartitionClaimed: () => kitchen.cooked.catchUp() } : {}),
-    groupId: 'ituna-kitchen',
-    topic: kitchenTickets,
+    ...CONSUMER_GROUPS.kitchen,
     concurrency: kitchenTickets.partitions,
     baggageOf: orderBaggage,
     logFieldsOf: (ticket) => ({ orderId: ticket.orderId }),

@@ -6,6 +6,7 @@ import { orderBaggage } from '../../common/restaurant/baggage.ts';
 import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import type { OrderPlaced } from '../../common/topics/index.ts';
 import type { WorkerContext, WorkerDefinition } from '../../common/kafka/worker.ts';
+import { CONSUMER_GROUPS } from '../consumer-groups.ts';
 import { checkAddress, checkInventory, checkName } from './checks.ts';
 import type { CheckResult } from './checks.ts';
 
@@ -61,8 +62,7 @@ export async function validateOrder(order: OrderPlaced, context: WorkerContext, 
 /** The order-validation worker: consumes `orders.placed` in group `ituna-order-validation`. */
 export function validationWorker(delays: Delays, concurrency: number): WorkerDefinition<typeof ordersPlaced.schema> {
   return {
-    groupId: 'ituna-order-validation',
-    topic: ordersPlaced,
+    ...CONSUMER_GROUPS.validation,
     concurrency,
     baggageOf: orderBaggage,
     logFieldsOf: (order) => ({ orderId: order.orderId }),

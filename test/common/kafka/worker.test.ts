@@ -65,3 +65,44 @@ it('When a handler fails now and then, then it is retried with backoff; when it 
   const codes = Object.fromEntries(letters.map((m) => [m.key?.toString(), m.headers?.['ituna.dlq.error.code']?.toString()]));
   assert.deepEqual(codes, { broken: 'handler_failed', 'no-rice': 'out_of_rice' });
 });
+
+it('When a worker works through a backlog, then its committed offset follows the orders it finished within about a second, not at the end of the fetched batch', async () => {
+  const backlog = defineTopic({ name: `test.worker.backlog.${randomUUID().slice(0, 8)}`, partitions: 1, schema: Type.Object({ id: Type.Integer() }), key: (v) => String(v.id) });
+  const groupId = `worker-test-backlog-${randomUUID()}`;
+  const kafka = createKafka('worker-test-backlog', brokers, pino({ level: 'silent' }));
+  await ensureTopics(kafka, [{ name: backlog.name, partitions: 1 }, { name: deadLetterTopicOf(backlog.name), partitions: 1 }]);
+  const producer = new Kafka({ clientId: 'worker-test-backlog-producer', brokers, logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  await producer.send({ topic: backlog.name, messages: Array.from({ length: 80 }, (_, id) => ({ key: String(id), value: JSON.stringify({ id }) })) });
+  await producer.disconnect();
+
+  // 80 messages of 50 ms each arrive in one fetch: 4 s of work before kafkajs would commit by itself.
+  let finished = 0;
+  const slow = await runWorker(
+    {
+      groupId,
+      topic: backlog,
+      concurrency: 1,
+      baggageOf: () => ({}),
+      logFieldsOf: () => ({}),
+      handle: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        finished++;
+      },
+    },
+    { kafka, log: pino({ level: 'silent' }) },
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const committed = async () => Number((await admin.fetchOffsets({ groupId, topics: [backlog.name] }))[0]!.partitions[0]!.offset);
+    for (let i = 0; i < 100 && finished < 30; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1500));
+    const [offset, done] = [await committed(), finished];
+    assert.ok(done < 80, `the backlog should still be in progress (${done} finished)`);
+    assert.ok(offset >= 30 && offset <= done, `committed offset ${offset} with ${done} messages finished`);
+  } finally {
+    await slow.stop();
+    await admin.disconnect();
+  }
+});
