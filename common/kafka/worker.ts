@@ -53,6 +53,8 @@ export interface WorkerDefinition<S extends TSchema> {
    * partition and before it handles the partition's first message; handlers then get `commit`.
    */
   onPartitionClaimed?(partition: number): Promise<void>;
+  /** Runs after each join of the group with the partitions this replica was given. */
+  onAssignment?(partitions: number[], log: Logger): void;
 }
 
 /** How often a worker commits the offsets of the messages it finished, at most. */
@@ -104,7 +106,11 @@ export async function runWorker<S extends TSchema>(
     ? createPartitionClaims(deps.kafka, { groupId, topic: topic.name, onClaimed: definition.onPartitionClaimed, log: deps.log })
     : undefined;
   // After a rebalance, a partition that went elsewhere must be claimed again if it ever comes back.
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => claims?.keepOnly(payload.memberAssignment[topic.name] ?? []));
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const assigned = payload.memberAssignment[topic.name] ?? [];
+    claims?.keepOnly(assigned);
+    definition.onAssignment?.(assigned, deps.log);
+  });
   await untilKafkaAnswers('connecting the consumer', () => consumer.connect(), { log: deps.log });
   await untilKafkaAnswers(`subscribing to ${topic.name}`, () => consumer.subscribe({ topic: topic.name, fromBeginning: true }), { log: deps.log });
 

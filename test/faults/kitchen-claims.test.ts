@@ -20,8 +20,8 @@ let producer: Producer;
 let receiver: TraceReceiver;
 const kitchens: ServiceProcess[] = [];
 
-const startKitchen = async (cook: string) => {
-  const kitchen = startService('kitchen', { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', ITUNA_DELAYS: `cook=${cook}`, ITUNA_KITCHEN_CHEFS: '1', ITUNA_KITCHEN_FENCING: 'transactions' });
+const startKitchen = async (cook: string, fencing = 'transactions') => {
+  const kitchen = startService('kitchen', { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', ITUNA_DELAYS: `cook=${cook}`, ITUNA_KITCHEN_CHEFS: '1', ITUNA_KITCHEN_FENCING: fencing });
   kitchens.push(kitchen);
   await kitchen.ready;
   return kitchen;
@@ -106,4 +106,14 @@ it('When a kitchen is SIGKILLed while it cooks and a new one is added while the 
   }
   console.log(`cook order spans exported: first order ${cookSpans(first)} (the killed kitchen never exported its own), second order ${cookSpans(second)}`);
   await Promise.all([survivor.stop(), added.stop()]);
+});
+
+it('When two kitchens share the tickets without fencing, then they warn that an order can be reported ready twice', { timeout: 120_000 }, async () => {
+  const warning = 'another kitchen replica shares the tickets, without fencing';
+  const first = await startKitchen('20', 'off');
+  const second = await startKitchen('20', 'off');
+  await until('a kitchen to warn', async () => [first, second].some((k) => k.lines.some((line) => line.includes(warning))));
+  const line = [first, second].flatMap((k) => k.lines).find((l) => l.includes(warning))!;
+  assert.match(line, /ITUNA_KITCHEN_FENCING=transactions/);
+  await Promise.all([first.stop(), second.stop()]);
 });

@@ -9,6 +9,7 @@ import type { WorkerContext, WorkerDefinition } from '../../common/kafka/worker.
 import { CONSUMER_GROUPS } from '../consumer-groups.ts';
 import type { Chefs } from './chefs.ts';
 import { oneOf } from '../../common/config.ts';
+import type { Logger } from '../../common/logger.ts';
 
 const tracer = trace.getTracer('ituna-kitchen');
 
@@ -96,7 +97,20 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
  */
 export function kitchenWorker(kitchen: KitchenWithHistory, fencing: KitchenFencing = 'transactions'): WorkerDefinition<typeof kitchenTickets.schema> {
   return {
-    ...(fencing === 'transactions' ? { onPartitionClaimed: () => kitchen.cooked.catchUp() } : {}),
+    ...(fencing === 'transactions'
+      ? { onPartitionClaimed: () => kitchen.cooked.catchUp() }
+      : {
+          // Given fewer than all partitions, this replica shares the tickets with another: unfenced, a replica that
+          // loses a partition while it cooks can still report the order ready after its successor cooked it.
+          onAssignment: (partitions: number[], log: Logger) => {
+            if (partitions.length < kitchenTickets.partitions) {
+              log.warn(
+                { partitions, of: kitchenTickets.partitions },
+                'another kitchen replica shares the tickets, without fencing: an order can be reported ready twice after a rebalance; set ITUNA_KITCHEN_FENCING=transactions on every replica',
+              );
+            }
+          },
+        }),
     ...CONSUMER_GROUPS.kitchen,
     concurrency: kitchenTickets.partitions,
     baggageOf: orderBaggage,
