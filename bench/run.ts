@@ -13,6 +13,7 @@ import { measureIngest, spread as ingestSpread } from './ingest.ts';
 import { ORDER_BODY, postOrders } from './intake.ts';
 import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
 import { aboveIdle, cpuMs, cpuSnapshot, emptyTopics, pause, peakRssMb, quiet, showSpread, spread, startReceiver } from './measure.ts';
+import { PIPELINE_ENV, fixedRate, settle, warmUp } from './pipeline.ts';
 
 // `npm run bench [-- --quick]`: what tracing costs each service, and how close the pipeline runs to its parts' limits,
 // measured in one run on this machine. Every ratio is printed with its spread over the rounds.
@@ -46,34 +47,6 @@ const start = (name: ServiceName, env: Record<string, string> = {}) => {
 };
 const stopAll = async () => void (await Promise.all(running.splice(0).map((s) => s.stop())));
 const untracedEnv = { OTEL_SDK_DISABLED: 'true' };
-const pipelineEnv = { ITUNA_DELAYS: 'address=0,name=0,inventory=0,cook=0', ITUNA_KITCHEN_CHEFS: '64' };
-
-/** Polls GET /orders/{id} until each order is ready or `limitMs` passed; returns when each became ready (from its history). */
-async function settle(gatewayUrl: string, orderIds: string[], limitMs: number): Promise<Map<string, number>> {
-  const begun = Date.now();
-  const readyAt = new Map<string, number>();
-  await pause(500);
-  while (readyAt.size < orderIds.length && Date.now() - begun < limitMs) {
-    const pending = orderIds.filter((o) => !readyAt.has(o));
-    for (let i = 0; i < pending.length; i += 50) {
-      await Promise.all(pending.slice(i, i + 50).map(async (id) => {
-        const order = (await (await fetch(`${gatewayUrl}/orders/${id}`)).json()) as { history?: Array<{ status: string; at: string }> };
-        const ready = order.history?.find((h) => h.status === 'ready');
-        if (ready) readyAt.set(id, Date.parse(ready.at));
-      }));
-    }
-    if (readyAt.size < orderIds.length) await pause(300);
-  }
-  return readyAt;
-}
-
-const fixedRate = (rate: number, runSeconds: number) => ({ description: 'bench', startRate: rate, stages: [{ seconds: runSeconds, target: rate }], maxInFlight: 2000 });
-
-/** A few seconds of orders before measuring, waited for until ready: JIT, connections, consumer groups settled. */
-async function warmUp(gatewayUrl: string, untilReady: boolean) {
-  const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(100, 2), runId: 'bench-warm-up' });
-  if (untilReady) await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 15_000);
-}
 
 /**
  * Orders at `rate` for `seconds`, and the CPU milliseconds each of `pids` used per accepted order above what it
@@ -236,7 +209,7 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const which of ['traced', 'untraced'] as const) {
       await emptyTopics(broker.brokers);
-      const env = { ...pipelineEnv, ...(which === 'untraced' ? untracedEnv : { OTEL_BSP_SCHEDULE_DELAY: '1000' }) };
+      const env = { ...PIPELINE_ENV, ...(which === 'untraced' ? untracedEnv : { OTEL_BSP_SCHEDULE_DELAY: '1000' }) };
       const services = [start('validation', env), start('kitchen', env), start('gateway', env)];
       const url = (await Promise.all(services.map((s) => s.ready)))[2]!;
       await warmUp(url, true);
@@ -281,7 +254,7 @@ try {
   const pp = await producerPerformance(broker.brokers, 'bench.producer-performance', quick ? 20_000 : 100_000, ORDER_BODY.length + 150);
   const e2e = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', quick ? 300 : 2000, ORDER_BODY.length + 150);
   await emptyTopics(broker.brokers);
-  const services = [start('validation', pipelineEnv), start('kitchen', pipelineEnv), start('gateway', pipelineEnv)];
+  const services = [start('validation', PIPELINE_ENV), start('kitchen', PIPELINE_ENV), start('gateway', PIPELINE_ENV)];
   const gatewayUrl = (await Promise.all(services.map((s) => s.ready)))[2]!;
   await warmUp(gatewayUrl, true);
   let sustained = 0;
