@@ -2,6 +2,8 @@
 FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# Two glibc malloc arenas per process instead of up to eight per core: less resident memory, no CPU cost (BENCHMARKS.md).
+ENV MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts
 COPY tsconfig.json ./
