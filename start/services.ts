@@ -7,11 +7,11 @@ const root = new URL('..', import.meta.url).pathname;
 
 /**
  * Every service's Node flags. kafkajs 2.2.4 schedules negative timeouts on Node 24 (kafkajs#1751, harmless): the
- * warning stays out of the logs. A young generation of at most 2 × 8 MB instead of V8's default for a machine with
+ * warning stays out of the logs. A young generation of at most 2 × 4 MB instead of V8's default for a machine with
  * this much memory keeps each process's resident memory down under load at no measurable CPU cost (BENCHMARKS.md).
  * The compile cache spares a restarted service the type stripper.
  */
-export const NODE_FLAGS = ['--disable-warning=TimeoutNegativeWarning', '--max-semi-space-size=8', '--import', './start/compile-cache.mjs'];
+export const NODE_FLAGS = ['--disable-warning=TimeoutNegativeWarning', '--max-semi-space-size=4', '--import', './start/compile-cache.mjs'];
 
 /**
  * Every service's environment, unless the caller's says otherwise. glibc gives each thread that allocates (libuv's
