@@ -59,9 +59,9 @@ const headerGetter: TextMapGetter<IHeaders> = {
  *
  * Catching up creates no spans: a message older than the follower belongs to a trace that may have finished long
  * ago, and reading it again is not part of that order's story. Only messages that arrive once the follower is live
- * get a `process <topic>` CONSUMER span, in the trace of the message's producer — unless `traced` is false, for a
- * view whose reading tells an order's trace nothing new. The kafkajs instrumentation is kept out of the consumer loop
- * (see `uninstrumentedRun`): the spans here are the follower's own.
+ * get a `process <topic>` CONSUMER span, in the trace of the message's producer (none when the producer was not
+ * traced) — unless `traced` is false, for a view whose reading tells an order's trace nothing new. The kafkajs
+ * instrumentation is kept out of the consumer loop (see `uninstrumentedRun`): the spans here are the follower's own.
  *
  * `onMessage` gets decoded values; a message that breaks the topic's contract goes to `onInvalid` (a view skips
  * it; dead-lettering is the consuming worker's job). `historyLimit` caps the history read per partition: with it,
@@ -155,7 +155,8 @@ export async function followTopic<T>(
     if (offset < (positions.get(partition) ?? 0)) return;
     let extracted: Context | undefined;
     const parentOf = () => (extracted ??= propagation.extract(ROOT_CONTEXT, message.headers ?? {}, headerGetter));
-    if (historyEnd.has(partition) || !traced) {
+    // A message whose producer was not traced has no trace for a span to join: a span of its own would be a lone root.
+    if (historyEnd.has(partition) || !traced || !trace.getSpanContext(parentOf())) {
       handle(payload, parentOf, historyEnd.has(partition));
       advance(partition, offset + 1);
       return;
