@@ -19,16 +19,17 @@ import { PIPELINE_ENV, fixedRate, settle, warmUp } from './pipeline.ts';
 // by package and by function; the .cpuprofile file stays for Chrome DevTools or any other profile viewer.
 //
 // `npm run bench:profile -- --pipeline [--rate R] [--seconds N]`: where the whole pipeline's CPU goes per order, traced
-// and untraced in turn. Gateway, validation and kitchen each run under `node --cpu-prof` at a fixed rate (100 orders/s
-// unless told) while the counting sink takes the spans; each service's CPU per order (from /proc, idle subtracted) is
-// shared out by package and by function as its profile saw the load. Where the JDK's `jcmd` and `jfr` are installed,
-// the broker's CPU per order by thread and its Flight Recorder samples by package and by Kafka method as well.
+// and untraced side by side, each on a broker of its own. Gateway, validation and kitchen each run under
+// `node --cpu-prof` at a fixed rate (50 orders/s each unless told) while the counting sink takes the spans; each
+// service's CPU per order (from /proc, idle subtracted) is shared out by package and by function as its profile saw
+// the load. Where the JDK's `jcmd` and `jfr` are installed, the broker's CPU per order by thread and its Flight
+// Recorder samples by package and by Kafka method as well.
 const { values } = parseArgs({
   options: {
     untraced: { type: 'boolean', default: false },
     pipeline: { type: 'boolean', default: false },
     seconds: { type: 'string' },
-    rate: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '50' },
   },
 });
 const seconds = Number(values.seconds ?? (values.pipeline ? 20 : 10));
@@ -115,7 +116,20 @@ function asCpuPerOrder(profile: CpuProfile, window: ProfileWindow, cpuUsPerOrder
 /** Threads the measurement itself adds to the broker (jcmd's attach listener, the Flight Recorder's own). */
 const profilerThread = (group: string) => group === 'Attach Listener' || group.startsWith('JFR ');
 
-async function profilePipelineRun(brokers: string, brokerPid: number, sinkUrl: string, which: 'traced' | 'untraced', withJfr: boolean, warmUpSeconds: number): Promise<PipelineRun> {
+/** Resolves for every caller once `parties` callers are waiting: two runs side by side take each step together. */
+function barrier(parties: number): () => Promise<void> {
+  let waiting: Array<() => void> = [];
+  return () =>
+    new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      if (waiting.length === parties) {
+        waiting.forEach((release) => release());
+        waiting = [];
+      }
+    });
+}
+
+async function profilePipelineRun(brokers: string, brokerPid: number, sinkUrl: string, which: 'traced' | 'untraced', withJfr: boolean, together: () => Promise<void>): Promise<PipelineRun> {
   await emptyTopics(brokers);
   const dir = join(root, '.cache', 'profiles', 'pipeline', which);
   await rm(dir, { recursive: true, force: true });
@@ -131,8 +145,11 @@ async function profilePipelineRun(brokers: string, brokerPid: number, sinkUrl: s
   let brokerThreads: PipelineRun['brokerThreads'];
   try {
     const url = (await Promise.all(services.map((s) => s.ready)))[0]!;
-    await warmUp(url, true, warmUpSeconds);
+    await together();
+    await warmUp(url, true, 10);
+    await together();
     await quiet(pids.slice(0, 3));
+    await together();
     // What each process does with no orders (fetch polls, heartbeats, exports), to subtract.
     const threads0 = { at: nowUs(), cpu: await brokerThreadCpu(brokerPid) };
     const idle0 = await cpuSnapshot(pids);
@@ -140,12 +157,14 @@ async function profilePipelineRun(brokers: string, brokerPid: number, sinkUrl: s
     const idle1 = await cpuSnapshot(pids);
     const threads1 = { at: nowUs(), cpu: await brokerThreadCpu(brokerPid) };
     const recording = withJfr ? await recordBroker(brokerPid, join(dir, 'broker.jfr')) : undefined;
+    await together();
     const load0 = await cpuSnapshot(pids);
     load = { fromUs: nowUs(), toUs: 0 };
     const run = await runLoad({ baseUrl: url, scenario: fixedRate(rate, seconds), runId: `profile-${which}` });
     const ready = await settle(url, run.accepted.map((a) => a.orderId), 15_000);
     // Spans leave every second: the last exports belong to these orders.
     await pause(1500);
+    await together();
     load.toUs = nowUs();
     const load1 = await cpuSnapshot(pids);
     const threads2 = { at: nowUs(), cpu: await brokerThreadCpu(brokerPid) };
@@ -175,25 +194,29 @@ async function profilePipelineRun(brokers: string, brokerPid: number, sinkUrl: s
 }
 
 async function profilePipeline() {
-  const broker = await startLocalBroker();
+  // Traced and untraced side by side, each on a broker of its own, taking each step together: the machine's other
+  // work hits both alike.
+  const brokers = await Promise.all([startLocalBroker(), startLocalBroker()]);
   const sink = await startReceiver('count');
   const withJfr = await canProfileBroker();
   if (!withJfr) say("the JDK's jcmd and jfr are not on PATH: the broker's CPU by thread and Flight Recorder samples are left out");
   const runs: Partial<Record<'traced' | 'untraced', PipelineRun>> = {};
   try {
-    for (const which of ['traced', 'untraced'] as const) {
-      say(`${which}: the pipeline at ${rate} orders/s for ${seconds} s, each service under node --cpu-prof…`);
-      // The broker is new: the first run warms its JIT up for longer, so that compiling is not counted per order.
-      runs[which] = await profilePipelineRun(broker.brokers, broker.pid, sink.url, which, withJfr, which === 'traced' ? 15 : 2);
-    }
+    say(`the pipeline traced and untraced side by side at ${rate} orders/s each for ${seconds} s, each service under node --cpu-prof…`);
+    const together = barrier(2);
+    await Promise.all(
+      (['traced', 'untraced'] as const).map(async (which, i) => {
+        runs[which] = await profilePipelineRun(brokers[i]!.brokers, brokers[i]!.pid, sink.url, which, withJfr, together);
+      }),
+    );
   } finally {
     await sink.stop();
-    await broker.stop();
+    await Promise.all(brokers.map((b) => b.stop()));
   }
   const { traced, untraced } = runs as Record<'traced' | 'untraced', PipelineRun>;
   const us = (n: number | undefined) => (n ?? 0).toFixed(0);
   const lines: string[] = [
-    `Pipeline at ${rate} orders/s for ${seconds} s, no simulated work: CPU per order above idle (from /proc), traced / untraced:`,
+    `Pipeline at ${rate} orders/s for ${seconds} s, no simulated work, traced and untraced side by side: CPU per order above idle (from /proc), traced / untraced:`,
     [...SERVICES, 'broker'].map((name, i) => `${name} ${traced.cpuMs[i]!.toFixed(2)} / ${untraced.cpuMs[i]!.toFixed(2)} ms`).join(', ') + '.',
     "Below, each service's CPU per order shared out as node --cpu-prof saw its main thread in the load (self time; the profiler's own cost included).",
   ];
