@@ -49,7 +49,7 @@ const start = (name: ServiceName, env: Record<string, string> = {}) => {
 const stopAll = async () => void (await Promise.all(running.splice(0).map((s) => s.stop())));
 const untracedEnv = { OTEL_SDK_DISABLED: 'true' };
 
-/** The brokers' pids: a broker is never idle enough to wait for. */
+/** The brokers' pids: a broker is never idle enough to wait for, and its CPU is counted without its JIT compiler's. */
 const brokerPids = new Set([broker.pid]);
 
 /**
@@ -58,9 +58,9 @@ const brokerPids = new Set([broker.pid]);
  */
 async function cpuPerOrder(sides: Array<{ url: string; pids: number[]; runId: string }>, rate: number, waitReady = false) {
   await quiet(sides.flatMap((s) => s.pids).filter((pid) => !brokerPids.has(pid)));
-  const idleStart = await Promise.all(sides.map((s) => cpuSnapshot(s.pids)));
+  const idleStart = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
   await pause(2000);
-  const idleEnd = await Promise.all(sides.map((s) => cpuSnapshot(s.pids)));
+  const idleEnd = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
   const before = await sink.count();
   const runs = await Promise.all(sides.map((s) => runLoad({ baseUrl: s.url, scenario: fixedRate(rate, seconds), runId: s.runId })));
   const readyAt = await Promise.all(
@@ -68,7 +68,7 @@ async function cpuPerOrder(sides: Array<{ url: string; pids: number[]; runId: st
   );
   // Spans leave in batches (OTEL_BSP_SCHEDULE_DELAY, 1 s here), so the last ones are taken before CPU is read.
   await pause(1500);
-  const loadEnd = await Promise.all(sides.map((s) => cpuSnapshot(s.pids)));
+  const loadEnd = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
   const after = await sink.count();
   return sides.map((_, i) => {
     const run = runs[i]!;
@@ -217,8 +217,8 @@ try {
 
   // 4. The whole pipeline at a fixed rate, traced and untraced side by side, each on a broker of its own, so that the
   //    machine's other work hits both alike: rounds that ran them in turn on shared cores swung by ±30 %. Each
-  //    service's and broker's CPU per order, the end-to-end p99, each Node process's peak RSS. The two swap brokers
-  //    every round: the second starts cold, and compiling its hot code counts in the first round's broker figure.
+  //    service's and broker's CPU per order (a broker's without its JIT compiler threads: the second one starts cold
+  //    and compiles for minutes), the end-to-end p99, each Node process's peak RSS. The two swap brokers every round.
   const pipeline = { traced: [] as number[][], untraced: [] as number[][] };
   const rss: Record<string, number[]> = {};
   const latency: number[] = [];
