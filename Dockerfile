@@ -2,6 +2,8 @@
 FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# Two glibc malloc arenas per process instead of up to eight per core: less resident memory, no CPU cost (BENCHMARKS.md).
+ENV MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts
 COPY tsconfig.json ./
@@ -11,4 +13,4 @@ COPY workers ./workers
 COPY start/compile-cache.mjs ./start/
 USER node
 # Started as plain `node` (not through npm) so SIGTERM reaches the process and it shuts down gracefully.
-CMD ["node", "--disable-warning=TimeoutNegativeWarning", "--max-semi-space-size=8", "--import", "./start/compile-cache.mjs", "--import", "./gateway/instrument.ts", "gateway/server.ts"]
+CMD ["node", "--disable-warning=TimeoutNegativeWarning", "--max-semi-space-size=4", "--import", "./start/compile-cache.mjs", "--import", "./gateway/instrument.ts", "gateway/server.ts"]

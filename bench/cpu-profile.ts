@@ -3,6 +3,14 @@ export interface CpuProfile {
   nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }>;
   samples: number[];
   timeDeltas: number[];
+  /** When the profile began, in microseconds of the monotonic clock (`process.hrtime.bigint()` / 1000 in any process). */
+  startTime?: number;
+}
+
+/** A stretch of a profile, in microseconds of the monotonic clock. */
+export interface ProfileWindow {
+  fromUs: number;
+  toUs: number;
 }
 
 export interface Share {
@@ -30,12 +38,30 @@ export function ownerOf(url: string, functionName: string, projectRoot: string):
  * so the shares add up to the whole profile, idle included.
  */
 export function summarizeProfile(profile: CpuProfile, projectRoot: string, top = 15): { totalMs: number; busyMs: number; byOwner: Share[]; byFunction: Share[] } {
+  const { owners, functions, totalUs } = selfTime(profile, projectRoot);
+  const idleUs = owners.get('(idle)') ?? 0;
+  const rank = (map: Map<string, number>): Share[] =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, ms: us / 1000, percent: totalUs > 0 ? (us / totalUs) * 100 : 0 }));
+  return { totalMs: totalUs / 1000, busyMs: (totalUs - idleUs) / 1000, byOwner: rank(owners), byFunction: rank(functions) };
+}
+
+/**
+ * Self time in microseconds per owner and per function, of the whole profile or of the samples taken within
+ * `window` (a sample is taken at the profile's start plus the deltas so far).
+ */
+export function selfTime(profile: CpuProfile, projectRoot: string, window?: ProfileWindow): { owners: Map<string, number>; functions: Map<string, number>; totalUs: number } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const owners = new Map<string, number>();
   const functions = new Map<string, number>();
   let totalUs = 0;
+  let at = profile.startTime ?? 0;
   profile.samples.forEach((id, i) => {
     const us = Math.max(0, profile.timeDeltas[i] ?? 0);
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) return;
     const frame = byId.get(id)?.callFrame;
     if (!frame) return;
     totalUs += us;
@@ -45,11 +71,5 @@ export function summarizeProfile(profile: CpuProfile, projectRoot: string, top =
     const fn = `${frame.functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
     functions.set(fn, (functions.get(fn) ?? 0) + us);
   });
-  const idleUs = owners.get('(idle)') ?? 0;
-  const rank = (map: Map<string, number>): Share[] =>
-    [...map.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([name, us]) => ({ name, ms: us / 1000, percent: totalUs > 0 ? (us / totalUs) * 100 : 0 }));
-  return { totalMs: totalUs / 1000, busyMs: (totalUs - idleUs) / 1000, byOwner: rank(owners), byFunction: rank(functions) };
+  return { owners, functions, totalUs };
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafka } from '../common/kafka/client.ts';
@@ -9,10 +9,30 @@ import { createLogger } from '../common/logger.ts';
 import { percentile } from '../report/percentiles.ts';
 import { NODE_FLAGS } from '../start/services.ts';
 
-/** CPU milliseconds (user + system) a process has used so far; Linux's clock ticks are 1/100 s. */
-export async function cpuMs(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+/** CPU milliseconds (user + system) in a `/proc/…/stat` line; Linux's clock ticks are 1/100 s. */
+const statCpuMs = (stat: string) => {
+  const fields = stat.split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
+/** CPU milliseconds (user + system) a process has used so far. */
+export async function cpuMs(pid: number): Promise<number> {
+  return statCpuMs(await readFile(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/**
+ * CPU milliseconds a JVM has used so far, less what its JIT compiler threads used: compiling is what a freshly
+ * started broker does for its first minutes, not work per order, and a broker started for a measurement would
+ * otherwise count it.
+ */
+export async function cpuMsWithoutJit(pid: number): Promise<number> {
+  let jit = 0;
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+    // A thread that ended meanwhile took its time with it: it counts in neither reading.
+    const [comm, stat] = await Promise.all([`comm`, `stat`].map((f) => readFile(`/proc/${pid}/task/${tid}/${f}`, 'utf8').catch(() => '')));
+    if (/^C\d CompilerThre/.test(comm!) && stat) jit += statCpuMs(stat);
+  }
+  return (await cpuMs(pid)) - jit;
 }
 
 /** Peak resident set (VmHWM) of a process, in MB. */
@@ -21,9 +41,9 @@ export async function peakRssMb(pid: number): Promise<number> {
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-/** The CPU milliseconds each of `pids` has used, and when they were read. */
-export async function cpuSnapshot(pids: number[]): Promise<{ at: number; ms: number[] }> {
-  return { ms: await Promise.all(pids.map(cpuMs)), at: performance.now() };
+/** The CPU milliseconds each of `pids` has used (a JVM's without its JIT compiler threads), and when they were read. */
+export async function cpuSnapshot(pids: number[], jvms: ReadonlySet<number> = new Set()): Promise<{ at: number; ms: number[] }> {
+  return { ms: await Promise.all(pids.map((pid) => (jvms.has(pid) ? cpuMsWithoutJit(pid) : cpuMs(pid)))), at: performance.now() };
 }
 
 /**

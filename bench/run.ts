@@ -13,6 +13,7 @@ import { measureIngest, spread as ingestSpread } from './ingest.ts';
 import { ORDER_BODY, postOrders } from './intake.ts';
 import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
 import { aboveIdle, cpuMs, cpuSnapshot, emptyTopics, pause, peakRssMb, quiet, showSpread, spread, startReceiver } from './measure.ts';
+import { PIPELINE_ENV, fixedRate, settle, warmUp } from './pipeline.ts';
 
 // `npm run bench [-- --quick]`: what tracing costs each service, and how close the pipeline runs to its parts' limits,
 // measured in one run on this machine. Every ratio is printed with its spread over the rounds.
@@ -22,8 +23,9 @@ const rounds = Number(values.rounds ?? (quick ? 1 : 3));
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) throw new Error('--rounds must be a whole number from 1 to 10');
 const seconds = quick ? 3 : 5;
 const GATEWAY_RATE = 300;
-// Below saturation on two shared cores: at 200/s the whole pipeline needed 1.7–2.3 cores and queued.
-const PIPELINE_RATE = 100;
+// Per pipeline, two of which run side by side: below saturation on two shared cores (at 200/s one pipeline needed
+// 1.7–2.3 cores and queued).
+const PIPELINE_RATE = 50;
 const started = performance.now();
 const say = (line: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 const rows: Array<[string, string, string, string]> = [];
@@ -46,61 +48,41 @@ const start = (name: ServiceName, env: Record<string, string> = {}) => {
 };
 const stopAll = async () => void (await Promise.all(running.splice(0).map((s) => s.stop())));
 const untracedEnv = { OTEL_SDK_DISABLED: 'true' };
-const pipelineEnv = { ITUNA_DELAYS: 'address=0,name=0,inventory=0,cook=0', ITUNA_KITCHEN_CHEFS: '64' };
 
-/** Polls GET /orders/{id} until each order is ready or `limitMs` passed; returns when each became ready (from its history). */
-async function settle(gatewayUrl: string, orderIds: string[], limitMs: number): Promise<Map<string, number>> {
-  const begun = Date.now();
-  const readyAt = new Map<string, number>();
-  await pause(500);
-  while (readyAt.size < orderIds.length && Date.now() - begun < limitMs) {
-    const pending = orderIds.filter((o) => !readyAt.has(o));
-    for (let i = 0; i < pending.length; i += 50) {
-      await Promise.all(pending.slice(i, i + 50).map(async (id) => {
-        const order = (await (await fetch(`${gatewayUrl}/orders/${id}`)).json()) as { history?: Array<{ status: string; at: string }> };
-        const ready = order.history?.find((h) => h.status === 'ready');
-        if (ready) readyAt.set(id, Date.parse(ready.at));
-      }));
-    }
-    if (readyAt.size < orderIds.length) await pause(300);
-  }
-  return readyAt;
-}
-
-const fixedRate = (rate: number, runSeconds: number) => ({ description: 'bench', startRate: rate, stages: [{ seconds: runSeconds, target: rate }], maxInFlight: 2000 });
-
-/** A few seconds of orders before measuring, waited for until ready: JIT, connections, consumer groups settled. */
-async function warmUp(gatewayUrl: string, untilReady: boolean) {
-  const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(100, 2), runId: 'bench-warm-up' });
-  if (untilReady) await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 15_000);
-}
+/** The brokers' pids: a broker is never idle enough to wait for, and its CPU is counted without its JIT compiler's. */
+const brokerPids = new Set([broker.pid]);
 
 /**
- * Orders at `rate` for `seconds`, and the CPU milliseconds each of `pids` used per accepted order above what it
- * uses idle (measured just before, for 2 s).
+ * Orders at `rate` for `seconds` to each of `sides` at the same time, and the CPU milliseconds each of a side's `pids`
+ * used per accepted order above what it uses idle (measured just before, for 2 s).
  */
-async function cpuPerOrder(gatewayUrl: string, pids: number[], rate: number, runId: string, waitReady = false) {
-  await quiet(pids.filter((pid) => pid !== broker.pid));
-  const idleStart = await cpuSnapshot(pids);
+async function cpuPerOrder(sides: Array<{ url: string; pids: number[]; runId: string }>, rate: number, waitReady = false) {
+  await quiet(sides.flatMap((s) => s.pids).filter((pid) => !brokerPids.has(pid)));
+  const idleStart = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
   await pause(2000);
-  const idleEnd = await cpuSnapshot(pids);
+  const idleEnd = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
   const before = await sink.count();
-  const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(rate, seconds), runId });
-  const readyAt = waitReady ? await settle(gatewayUrl, run.accepted.map((a) => a.orderId), 15_000) : new Map<string, number>();
+  const runs = await Promise.all(sides.map((s) => runLoad({ baseUrl: s.url, scenario: fixedRate(rate, seconds), runId: s.runId })));
+  const readyAt = await Promise.all(
+    sides.map((s, i) => (waitReady ? settle(s.url, runs[i]!.accepted.map((a) => a.orderId), 15_000) : Promise.resolve(new Map<string, number>()))),
+  );
   // Spans leave in batches (OTEL_BSP_SCHEDULE_DELAY, 1 s here), so the last ones are taken before CPU is read.
   await pause(1500);
-  const loadEnd = await cpuSnapshot(pids);
+  const loadEnd = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
   const after = await sink.count();
-  const orders = Math.max(1, run.accepted.length);
-  const used = aboveIdle([idleStart, idleEnd], [idleEnd, loadEnd]);
-  return {
-    orders: run.accepted.length,
-    sent: run.sent,
-    perOrder: used.map((ms) => ms / orders),
-    spans: after.spans - before.spans,
-    latency: percentiles(run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt)),
-    ready: readyAt.size,
-  };
+  return sides.map((_, i) => {
+    const run = runs[i]!;
+    const orders = Math.max(1, run.accepted.length);
+    return {
+      orders: run.accepted.length,
+      sent: run.sent,
+      perOrder: aboveIdle([idleStart[i]!, idleEnd[i]!], [idleEnd[i]!, loadEnd[i]!]).map((ms) => ms / orders),
+      // Every side's spans reach the one sink: with several sides, only an untraced side's count is zero.
+      spans: after.spans - before.spans,
+      latency: percentiles(run.accepted.filter((a) => readyAt[i]!.has(a.orderId)).map((a) => readyAt[i]!.get(a.orderId)! - a.sentAt)),
+      ready: readyAt[i]!.size,
+    };
+  });
 }
 
 /** SIGSTOP every service but `live`, so the one measured has the cores to itself; SIGCONT `live`. */
@@ -135,11 +117,15 @@ try {
     only([v.gateway], gateways);
     await warmUp(v.url, false);
   }
+  // Each gateway's order history follows orders.status, where the others' orders are too: woken, a gateway would first
+  // read every status the others wrote while it was stopped, and a traced one would make a consumer span for each, a
+  // burst of tens of thousands that overflowed its span queue. The topics are emptied before each gateway is woken.
   for (let round = 1; round <= rounds; round++) {
     for (const v of variants) {
+      await emptyTopics(broker.brokers);
       only([v.gateway], gateways);
       await pause(1000);
-      const result = await cpuPerOrder(v.url, [v.gateway.child.pid!, sink.pid], GATEWAY_RATE, `bench-gateway-${round}`);
+      const result = (await cpuPerOrder([{ url: v.url, pids: [v.gateway.child.pid!, sink.pid], runId: `bench-gateway-${round}` }], GATEWAY_RATE))[0]!;
       v.cpu.push(result.perOrder[0]! * 1000);
       if (v.env !== untracedEnv) {
         v.spans.push(result.spans / Math.max(1, result.orders));
@@ -150,6 +136,7 @@ try {
   }
   for (let round = 1; round <= rounds; round++) {
     for (const v of variants) {
+      await emptyTopics(broker.brokers);
       only([v.gateway], gateways);
       await pause(1000);
       const result = await postOrders(v.url, Math.min(seconds, 4));
@@ -182,8 +169,8 @@ try {
       `traced ${pct(spread(ratios).median, 1)} (${pct(spread(ratios).min, 1)} to ${pct(spread(ratios).max, 1)}); untraced ${(spread(untracedGateway.peak).median / limit.rps).toFixed(2)}× the bare route`,
     );
   }
-  // Not a figure of the table: each gateway's order history (up to 100 000 orders) holds every order all three placed.
-  say(`gateway alone, peak RSS with ~${Math.round((GATEWAY_RATE * seconds * 3 + 3 * spread(untracedGateway.peak).median * seconds) * rounds / 1000)}k orders in its history: ${variants.map((v) => `${v.name} ${v.rss.toFixed(0)} MB`).join(', ')}`);
+  // Not a figure of the table: each gateway's order history (up to 100 000 orders) holds the orders it placed.
+  say(`gateway alone, peak RSS with its own orders in its history: ${variants.map((v) => `${v.name} ${v.rss.toFixed(0)} MB (~${Math.round(((GATEWAY_RATE * seconds + spread(v.peak).median * Math.min(seconds, 4)) * rounds) / 1000)}k orders)`).join(', ')}`);
 
   // 3. What a receiver costs per span, in its own process: the sink that only counts, and the embedded trace
   //    store (parsing and keeping every span), fed the gateway's own exports again.
@@ -228,27 +215,46 @@ try {
   ingestRow('OTLP protobuf', ingest.protobuf, protobufCpu, '50 000 spans/s on one core', `${(medianOf(protobufCpu) / 50_000).toFixed(2)}× the target per CPU-second`);
   ingestRow('OTLP JSON', ingest.json, jsonCpu, 'protobuf, same run', `${(medianOf(jsonCpu) / medianOf(protobufCpu)).toFixed(2)}× protobuf per CPU-second`);
 
-  // 4. The whole pipeline at a fixed rate, traced and untraced in turn: CPU per order of every process and the broker.
+  // 4. The whole pipeline at a fixed rate, traced and untraced side by side, each on a broker of its own, so that the
+  //    machine's other work hits both alike: rounds that ran them in turn on shared cores swung by ±30 %. Each
+  //    service's and broker's CPU per order (a broker's without its JIT compiler threads: the second one starts cold
+  //    and compiles for minutes), the end-to-end p99, each Node process's peak RSS. The two swap brokers every round.
   const pipeline = { traced: [] as number[][], untraced: [] as number[][] };
   const rss: Record<string, number[]> = {};
   const latency: number[] = [];
   const names = ['validation', 'kitchen', 'gateway', 'broker'];
-  for (let round = 1; round <= rounds; round++) {
-    for (const which of ['traced', 'untraced'] as const) {
-      await emptyTopics(broker.brokers);
-      const env = { ...pipelineEnv, ...(which === 'untraced' ? untracedEnv : { OTEL_BSP_SCHEDULE_DELAY: '1000' }) };
-      const services = [start('validation', env), start('kitchen', env), start('gateway', env)];
-      const url = (await Promise.all(services.map((s) => s.ready)))[2]!;
-      await warmUp(url, true);
-      const result = await cpuPerOrder(url, [...services.map((s) => s.child.pid!), broker.pid], PIPELINE_RATE, `bench-pipeline-${which}-${round}`, true);
-      pipeline[which].push(result.perOrder);
-      if (which === 'traced') latency.push(result.latency.p99);
-      for (const s of services) (rss[`${s.name} ${which}`] ??= []).push(await peakRssMb(s.child.pid!));
-      say(
-        `pipeline ${which} at ${PIPELINE_RATE}/s, round ${round}: ${result.perOrder.map((ms, i) => `${names[i]} ${ms.toFixed(2)}`).join(', ')} CPU-ms per order; ${result.ready}/${result.orders} ready, p99 ${result.latency.p99} ms`,
+  const secondBroker = await startLocalBroker();
+  brokerPids.add(secondBroker.pid);
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const brokers = round % 2 === 1 ? [broker, secondBroker] : [secondBroker, broker];
+      await Promise.all(brokers.map((b) => emptyTopics(b.brokers)));
+      const sides = (['traced', 'untraced'] as const).map((which, i) => {
+        const env = { ...PIPELINE_ENV, KAFKA_BROKERS: brokers[i]!.brokers, ...(which === 'untraced' ? untracedEnv : { OTEL_BSP_SCHEDULE_DELAY: '1000' }) };
+        return { which, brokerPid: brokers[i]!.pid, services: [start('validation', env), start('kitchen', env), start('gateway', env)] };
+      });
+      const urls = await Promise.all(sides.map(async (side) => (await Promise.all(side.services.map((s) => s.ready)))[2]!));
+      await Promise.all(urls.map((url) => warmUp(url, true)));
+      const results = await cpuPerOrder(
+        sides.map((side, i) => ({ url: urls[i]!, pids: [...side.services.map((s) => s.child.pid!), side.brokerPid], runId: `bench-pipeline-${side.which}-${round}` })),
+        PIPELINE_RATE,
+        true,
       );
+      for (const [i, side] of sides.entries()) {
+        const result = results[i]!;
+        pipeline[side.which].push(result.perOrder);
+        if (side.which === 'traced') latency.push(result.latency.p99);
+        for (const s of side.services) (rss[`${s.name} ${side.which}`] ??= []).push(await peakRssMb(s.child.pid!));
+        say(
+          `pipeline ${side.which} at ${PIPELINE_RATE}/s, round ${round}: ${result.perOrder.map((ms, j) => `${names[j]} ${ms.toFixed(2)}`).join(', ')} CPU-ms per order; ${result.ready}/${result.orders} ready, p99 ${result.latency.p99} ms`,
+        );
+      }
       await stopAll();
     }
+  } finally {
+    await stopAll();
+    brokerPids.delete(secondBroker.pid);
+    await secondBroker.stop();
   }
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const servicesOf = (perOrder: number[]) => sum(perOrder.slice(0, 3));
@@ -256,13 +262,13 @@ try {
   row(
     `services' CPU per order at ${PIPELINE_RATE}/s (validation + kitchen + gateway), traced`,
     `${showSpread(pipeline.traced.map(servicesOf), 2)} ms (${names.slice(0, 3).map((n, i) => `${n} ${spread(pipeline.traced.map((p) => p[i]!)).median.toFixed(2)}`).join(', ')})`,
-    `untraced ${showSpread(pipeline.untraced.map(servicesOf), 2)} ms`,
+    `untraced, side by side ${showSpread(pipeline.untraced.map(servicesOf), 2)} ms`,
     `traced ${pct(spread(serviceRatios).median, 1)} (${pct(spread(serviceRatios).min, 1)} to ${pct(spread(serviceRatios).max, 1)}); target ≤ +15 %`,
   );
   row(
     `whole pipeline CPU per order at ${PIPELINE_RATE}/s (services + broker), traced`,
     `${showSpread(pipeline.traced.map(sum), 2)} ms (broker ${spread(pipeline.traced.map((p) => p[3]!)).median.toFixed(2)})`,
-    `untraced ${showSpread(pipeline.untraced.map(sum), 2)} ms`,
+    `untraced, side by side ${showSpread(pipeline.untraced.map(sum), 2)} ms`,
     `target ≤ 4 CPU-ms per order`,
   );
   row(
@@ -281,7 +287,7 @@ try {
   const pp = await producerPerformance(broker.brokers, 'bench.producer-performance', quick ? 20_000 : 100_000, ORDER_BODY.length + 150);
   const e2e = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', quick ? 300 : 2000, ORDER_BODY.length + 150);
   await emptyTopics(broker.brokers);
-  const services = [start('validation', pipelineEnv), start('kitchen', pipelineEnv), start('gateway', pipelineEnv)];
+  const services = [start('validation', PIPELINE_ENV), start('kitchen', PIPELINE_ENV), start('gateway', PIPELINE_ENV)];
   const gatewayUrl = (await Promise.all(services.map((s) => s.ready)))[2]!;
   await warmUp(gatewayUrl, true);
   let sustained = 0;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { Context, TextMapGetter } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { Admin, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { FETCH_WAIT_MS, partitionOffsets, untilKafkaAnswers } from './client.ts';
 import { consumerSpanAttributes } from './consumer-span.ts';
@@ -59,8 +59,9 @@ const headerGetter: TextMapGetter<IHeaders> = {
  *
  * Catching up creates no spans: a message older than the follower belongs to a trace that may have finished long
  * ago, and reading it again is not part of that order's story. Only messages that arrive once the follower is live
- * get a `process <topic>` CONSUMER span, in the trace of the message's producer. (The consumer loop runs with
- * tracing suppressed so that the kafkajs instrumentation adds nothing; the spans here are the follower's own.)
+ * get a `process <topic>` CONSUMER span, in the trace of the message's producer (none when the producer was not
+ * traced) — unless `traced` is false, for a view whose reading tells an order's trace nothing new. The kafkajs
+ * instrumentation is kept out of the consumer loop (see `uninstrumentedRun`): the spans here are the follower's own.
  *
  * `onMessage` gets decoded values; a message that breaks the topic's contract goes to `onInvalid` (a view skips
  * it; dead-lettering is the consuming worker's job). `historyLimit` caps the history read per partition: with it,
@@ -73,12 +74,15 @@ export async function followTopic<T>(
   {
     from = 'beginning',
     historyLimit,
+    traced = true,
     log,
     onMessage,
     onInvalid,
   }: {
     from?: FollowFrom;
     historyLimit?: number;
+    /** False: no span for any message, live or not. */
+    traced?: boolean;
     /** Where an unreadable message is reported when there is no `onInvalid`. */
     log?: Logger;
     onMessage(value: T, meta: FollowedMessage): void;
@@ -133,8 +137,9 @@ export async function followTopic<T>(
   await untilKafkaAnswers(`following ${topic.name}`, () => consumer.connect(), { log });
   await untilKafkaAnswers(`subscribing to ${topic.name}`, () => consumer.subscribe({ topic: topic.name, fromBeginning: true }), { log });
 
-  const handle = ({ partition, message }: EachMessagePayload, parent: Context, history: boolean) => {
-    const meta = { partition, message, traceId: trace.getSpanContext(parent)?.traceId, history };
+  const handle = ({ partition, message }: EachMessagePayload, parentOf: () => Context, history: boolean) => {
+    // The trace id is read from the headers only if asked for: a view that does not keep it spares the parsing.
+    const meta = { partition, message, history, get traceId() { return trace.getSpanContext(parentOf())?.traceId; } };
     try {
       onMessage(topic.decode(message.value), meta);
     } catch (error) {
@@ -148,38 +153,45 @@ export async function followTopic<T>(
     const offset = Number(message.offset);
     // Seeks apply from the next fetch on; this guards against a fetch that started before them.
     if (offset < (positions.get(partition) ?? 0)) return;
-    const parent = propagation.extract(ROOT_CONTEXT, message.headers ?? {}, headerGetter);
-    if (historyEnd.has(partition)) {
-      handle(payload, parent, true);
+    let extracted: Context | undefined;
+    const parentOf = () => (extracted ??= propagation.extract(ROOT_CONTEXT, message.headers ?? {}, headerGetter));
+    // A message whose producer was not traced has no trace for a span to join: a span of its own would be a lone root.
+    if (historyEnd.has(partition) || !traced || !trace.getSpanContext(parentOf())) {
+      handle(payload, parentOf, historyEnd.has(partition));
       advance(partition, offset + 1);
       return;
     }
-    const span = tracer.startSpan(
-      `process ${topic.name}`,
-      {
-        kind: SpanKind.CONSUMER,
-        // The attributes the kafkajs instrumentation gives the consuming workers' spans, so both kinds read alike.
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.destination.name': topic.name,
-          'messaging.operation.type': 'process',
-          'messaging.operation.name': 'process',
-          ...(message.key ? { 'messaging.kafka.message.key': message.key.toString() } : {}),
-          'messaging.kafka.offset': message.offset,
-          ...consumerSpanAttributes(payload, groupId),
+    const parent = parentOf();
+    // The consumer loop runs with tracing suppressed; the span is started in the message's own context.
+    context.with(parent, () => {
+      const span = tracer.startSpan(
+        `process ${topic.name}`,
+        {
+          kind: SpanKind.CONSUMER,
+          // The attributes the kafkajs instrumentation gives the consuming workers' spans, so both kinds read alike.
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.destination.name': topic.name,
+            'messaging.operation.type': 'process',
+            'messaging.operation.name': 'process',
+            ...(message.key ? { 'messaging.kafka.message.key': message.key.toString() } : {}),
+            'messaging.kafka.offset': message.offset,
+            ...consumerSpanAttributes(payload, groupId),
+          },
         },
-      },
-      parent,
-    );
-    try {
-      context.with(trace.setSpan(parent, span), () => handle(payload, parent, false));
-    } finally {
-      span.end();
-      advance(partition, offset + 1);
-    }
+        parent,
+      );
+      try {
+        context.with(trace.setSpan(parent, span), () => handle(payload, parentOf, false));
+      } finally {
+        span.end();
+        advance(partition, offset + 1);
+      }
+    });
   };
 
-  await context.with(suppressTracing(context.active()), () => consumer.run({ autoCommit: false, eachMessage }));
+  // Suppressed as well, should the instrumentation ever wrap the loop some other way: it would then add nothing.
+  await context.with(suppressTracing(context.active()), () => uninstrumentedRun(consumer)({ autoCommit: false, eachMessage }));
 
   // One admin client for catchUp(), connected on first use: a view that is asked often must not connect each time.
   let admin: Admin | undefined;
@@ -215,6 +227,17 @@ export async function followTopic<T>(
       await deleteGroup(kafka, groupId, log);
     },
   };
+}
+
+/**
+ * `consumer.run` as kafkajs defines it. The kafkajs instrumentation wraps it so that every message gets a consumer
+ * span: it parses the message's trace headers, starts a span (one that records nothing under suppression) and runs
+ * the handler in a context of its own — per message, for a follower that makes its own span or none. It wraps with
+ * shimmer, which keeps the wrapped function as `__original`.
+ */
+function uninstrumentedRun(consumer: Consumer): Consumer['run'] {
+  const run = consumer.run as Consumer['run'] & { __original?: Consumer['run'] };
+  return (run.__original ?? run).bind(consumer);
 }
 
 /**

@@ -8,12 +8,10 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes, serviceInstanceIdDetector } from '@opentelemetry/resources';
 import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { ReadableSpan, Sampler, SpanExporter, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
-import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
-import { FastifyOtelInstrumentation } from '@fastify/otel';
+import type { FastifyOtelInstrumentation } from '@fastify/otel';
 import { register as registerImportHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
 import { configOrExit, decimal, flag, httpUrl, integer, loadConfig, oneOf, text } from '../config.ts';
 
@@ -179,6 +177,8 @@ export interface TelemetryOptions {
   baggageAttributes?: readonly string[];
   /** Called with each incoming request's HTTP SERVER span, as it starts. */
   onIncomingRequestSpan?: (request: IncomingMessage, span: Span) => void;
+  /** The service registers `@fastify/otel` where it wants Fastify's spans (`fastifyTracingPlugin`); only then is it loaded. */
+  fastifySpans?: boolean;
 }
 
 /**
@@ -187,23 +187,27 @@ export interface TelemetryOptions {
  */
 const INSTRUMENTED_MODULES = ['http', 'https', 'fastify', 'kafkajs', 'pino'];
 
-/** The trace exporter OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or OTEL_EXPORTER_OTLP_PROTOCOL) names; both read the OTEL_EXPORTER_OTLP_* endpoint, headers and timeout. */
-function traceExporter(protocol: (typeof PROTOCOLS)[number]): SpanExporter {
-  return protocol === 'http/protobuf' ? new OTLPProtobufTraceExporter() : new OTLPJsonTraceExporter();
+/**
+ * The trace exporter OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or OTEL_EXPORTER_OTLP_PROTOCOL) names; both read the
+ * OTEL_EXPORTER_OTLP_* endpoint, headers and timeout. Only the one used is loaded (the protobuf one brings protobufjs).
+ */
+async function traceExporter(protocol: (typeof PROTOCOLS)[number]): Promise<SpanExporter> {
+  if (protocol === 'http/protobuf') return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
 }
 
 /**
- * Starts tracing for one service. Must run before fastify, kafkajs, pino or http are imported, which is
- * why each process loads it with `node --import` through its own `instrument.ts`.
+ * Starts tracing for one service. Must run, and be awaited, before fastify, kafkajs, pino or http are imported, which
+ * is why each process loads it with `node --import` through its own `instrument.ts`.
  *
  * Assembled from its parts rather than with `@opentelemetry/sdk-node`, whose NodeSDK imports every exporter
  * (logs, metrics, gRPC, Zipkin, Prometheus) whether used or not: about 30 MB of memory per process for nothing.
  */
-export function startTelemetry(
+export async function startTelemetry(
   defaultServiceName: string,
   options: TelemetryOptions = {},
   env: Record<string, string | undefined> = process.env,
-): void {
+): Promise<void> {
   const config = configOrExit(() => loadConfig(telemetryConfigSchema, env));
   if (config.OTEL_SDK_DISABLED) return;
 
@@ -214,6 +218,7 @@ export function startTelemetry(
   const serviceName = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const ignored = (url: string | undefined) => options.ignoreIncomingPaths?.test(url ?? '') ?? false;
   reportDroppedSpans(serviceName);
+  const exporter = await traceExporter(config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL);
   const resource = defaultResource()
     .merge(detectResources({ detectors: [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector] }))
     .merge(resourceFromAttributes({ 'service.name': serviceName }));
@@ -226,7 +231,7 @@ export function startTelemetry(
       baggageAttributes(options.baggageAttributes ?? []),
       // Built by hand, the batch processor no longer reads OTEL_BSP_* itself.
       new BatchSpanProcessor({
-        exporter: reportingOutages(traceExporter(config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL), serviceName),
+        exporter: reportingOutages(exporter, serviceName),
         scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
         maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
         maxExportBatchSize: Math.min(config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, config.OTEL_BSP_MAX_QUEUE_SIZE),
@@ -239,7 +244,10 @@ export function startTelemetry(
   trace.setGlobalTracerProvider(provider);
   // Registered as a plugin by the service where it wants Fastify's hook and handler spans (fastifyTracingPlugin),
   // not on every Fastify instance: its request span would repeat the HTTP SERVER span of every request.
-  fastifyInstrumentation = new FastifyOtelInstrumentation({ registerOnInitialization: false, ignorePaths: ({ url }: { url: string }) => ignored(url) });
+  if (options.fastifySpans) {
+    const { FastifyOtelInstrumentation } = await import('@fastify/otel');
+    fastifyInstrumentation = new FastifyOtelInstrumentation({ registerOnInitialization: false, ignorePaths: ({ url }: { url: string }) => ignored(url) });
+  }
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
@@ -250,7 +258,7 @@ export function startTelemetry(
           if (options.onIncomingRequestSpan && !('getHeader' in request)) options.onIncomingRequestSpan(request, span);
         },
       }),
-      fastifyInstrumentation,
+      ...(fastifyInstrumentation ? [fastifyInstrumentation] : []),
       new KafkaJsInstrumentation(),
       new PinoInstrumentation({ disableLogSending: true }),
     ],

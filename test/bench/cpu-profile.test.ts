@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { ownerOf, summarizeProfile } from '../../bench/cpu-profile.ts';
+import { ownerOf, selfTime, summarizeProfile } from '../../bench/cpu-profile.ts';
 import type { CpuProfile } from '../../bench/cpu-profile.ts';
 
 const root = '/srv/ituna';
@@ -28,4 +28,17 @@ it('When a profile is summarised, then each sample’s time goes to the frame on
   assert.deepEqual(summary.byOwner.map((s) => [s.name, s.ms, s.percent]), [['kafkajs', 6, 60], ['(idle)', 3, 30], ['project: gateway/', 1, 10]]);
   assert.deepEqual(summary.byFunction[0], { name: 'send kafkajs/src/a.js:10', ms: 6, percent: 60 });
   assert.equal(summary.byFunction[2]!.name, 'acceptOrder gateway/routes/orders.ts:10');
+});
+
+it('When a window of the profile is asked for, then only the samples taken within it count', () => {
+  const profile: CpuProfile = {
+    nodes: [frame(1, '(root)', ''), frame(2, '(idle)', ''), frame(3, 'send', `file://${root}/node_modules/kafkajs/src/a.js`)],
+    samples: [3, 3, 2, 3],
+    timeDeltas: [100, 100, 100, 100],
+    startTime: 1000,
+  };
+  // Samples at 1100, 1200, 1300 and 1400 µs.
+  const { owners, totalUs } = selfTime(profile, root, { fromUs: 1150, toUs: 1350 });
+  assert.equal(totalUs, 200);
+  assert.deepEqual([...owners], [['kafkajs', 100], ['(idle)', 100]]);
 });

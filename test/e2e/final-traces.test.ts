@@ -41,7 +41,7 @@ after(async () => {
   await receiver?.close();
 });
 
-it('When the whole stack is restarted twice, then every finished order keeps exactly the spans it had; new orders still get the followers\' spans', { timeout: 180_000 }, async (t) => {
+it('When the whole stack is restarted twice, then every finished order keeps exactly the spans it had; new orders still get the order history\'s spans', { timeout: 180_000 }, async (t) => {
   pipeline = await startPipeline(brokers, receiver.url, env);
   const orders = [
     await place('/orders/online', onlineOrder),
@@ -65,6 +65,7 @@ it('When the whole stack is restarted twice, then every finished order keeps exa
       await stopPipeline();
       const spans = receiver.trace(fresh.traceId);
       assert.equal(spans.filter((s) => s.name === 'process orders.status' && s.service === 'ituna-gateway').length, 4, 'the gateway follower reads accepted, validated, cooking and ready live');
+      assert.equal(spans.filter((s) => s.name === 'process orders.status' && s.service === 'ituna-kitchen').length, 0, "the kitchen's record of cooked orders reads untraced");
     } else {
       await stopPipeline();
     }

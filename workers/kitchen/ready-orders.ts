@@ -16,7 +16,7 @@ export interface ReadyOrders {
 
 /**
  * Rebuilds the set from `orders.status` — every `ready` within the history window, at most `window.maxOrders` kept —
- * and keeps following it. Resolves only once it has caught up, so the kitchen starts cooking knowing its recent past.
+ * and keeps following it, untraced. Resolves only once it has caught up, so the kitchen starts cooking knowing its recent past.
  * A ticket comes back only while its offset is uncommitted (minutes at most), which is what the window must cover.
  */
 export async function followReadyOrders(kafka: Kafka, log: Logger, window: HistoryWindow): Promise<ReadyOrders> {
@@ -29,6 +29,9 @@ export async function followReadyOrders(kafka: Kafka, log: Logger, window: Histo
   const follower = await followTopic(kafka, ordersStatus, {
     from: new Date(Date.now() - window.ms),
     historyLimit: window.maxMessagesPerPartition,
+    // The kitchen reads every status of every order only to learn which it reported ready itself: a span per status
+    // message would tell the order's trace nothing new (the gateway's order history shows when each status arrived).
+    traced: false,
     log,
     onMessage: (change) => {
       if (change.status === 'ready') add(change.orderId);

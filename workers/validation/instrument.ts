@@ -1,4 +1,4 @@
 import { ORDER_BAGGAGE_KEYS } from '../../common/restaurant/baggage.ts';
 import { startTelemetry } from '../../common/telemetry/sdk.ts';
 
-startTelemetry('ituna-order-validation', { baggageAttributes: ORDER_BAGGAGE_KEYS });
+await startTelemetry('ituna-order-validation', { baggageAttributes: ORDER_BAGGAGE_KEYS });
