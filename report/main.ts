@@ -58,17 +58,17 @@ const tracesOf = async (run: string | undefined) => {
 const title = values.run ? `run ${values.run}` : `last ${values.since}`;
 const uiUrl = config.JAEGER_UI_URL.replace(/\/$/, '');
 const report = analyzeTraces(await tracesOf(values.run));
+const groups = await consumerGroups;
 let html: string;
 if (values.against) {
   const comparison = compareReports({ title: `run ${values.against}`, report: analyzeTraces(await tracesOf(values.against)) }, { title, report });
-  const groups = await consumerGroups;
-  console.log(`${renderCompareText(comparison)}\n\n${renderConsumerGroupsText(groups)}`);
+  console.log(renderCompareText(comparison));
   html = renderCompareHtml(comparison, { uiUrl, consumerGroups: groups });
 } else {
-  const groups = await consumerGroups;
-  console.log(`${renderText(report, title)}\n\n${renderConsumerGroupsText(groups)}`);
+  console.log(renderText(report, title));
   html = renderHtml(report, title, { uiUrl, runId: values.run, consumerGroups: groups });
 }
+console.log(`\n${renderConsumerGroupsText(groups)}`);
 if (values.html) {
   await writeFile(values.html, html);
   console.log(`\nHTML report: ${values.html}`);
