@@ -8,9 +8,9 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../start/ports.ts';
 
-/** The Jaeger release built: the v1.76.0 tag is the same commit as v2.13.0 and carries the v2 binary. */
-export const JAEGER_MODULE_VERSION = 'v1.76.0';
-export const JAEGER_VERSION = '2.13.0';
+/** The Jaeger release built: the v1.75.0 tag is the same commit as v2.12.0 (the approved release) and carries the v2 binary. */
+export const JAEGER_MODULE_VERSION = 'v1.75.0';
+export const JAEGER_VERSION = '2.12.0';
 const JAEGER_PACKAGE = 'github.com/jaegertracing/jaeger/cmd/jaeger';
 
 const root = join(import.meta.dirname, '..');
@@ -50,7 +50,7 @@ export async function buildJaeger({ log = (line: string) => console.error(line) 
   // replace directive, `go get -tool` is not.
   const moduleDir = join(cacheDir, 'module');
   await mkdir(moduleDir, { recursive: true });
-  // Jaeger v1.76.0 needs Go 1.24.6; an older go fetches that toolchain from the module proxy by itself.
+  // Jaeger v1.75.0 needs Go 1.24.6; an older go fetches that toolchain from the module proxy by itself.
   await writeFile(join(moduleDir, 'go.mod'), 'module example.com/jaegerbuild\n\ngo 1.24.6\n');
   let downloads = 0;
   await go(['get', '-tool', `${JAEGER_PACKAGE}@${JAEGER_MODULE_VERSION}`], moduleDir, (line) => {
