@@ -10,7 +10,6 @@ COPY tsconfig.json ./
 COPY common ./common
 COPY gateway ./gateway
 COPY workers ./workers
-COPY start/compile-cache.mjs ./start/
 USER node
 # Started as plain `node` (not through npm) so SIGTERM reaches the process and it shuts down gracefully.
-CMD ["node", "--disable-warning=TimeoutNegativeWarning", "--max-semi-space-size=4", "--import", "./start/compile-cache.mjs", "--import", "./gateway/instrument.ts", "gateway/server.ts"]
+CMD ["node", "--disable-warning=TimeoutNegativeWarning", "--max-semi-space-size=4", "--import", "./common/service/compile-cache.mjs", "--import", "./gateway/instrument.ts", "gateway/server.ts"]

@@ -101,7 +101,8 @@ export function httpUrl(fallback?: string): Parser<string | undefined> {
     } catch {
       throw new Error('must be an absolute http:// or https:// URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an absolute http:// or https:// URL');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error('must be an absolute http:// or https:// URL');
     return value.replace(/\/+$/, '');
   };
 }
@@ -123,7 +124,10 @@ export function duration(fallback: string, minMs: number, maxMs: number): Parser
   return (raw) => {
     const match = /^(\d+)(s|m|h|d)$/.exec((raw ?? fallback).trim());
     const ms = match ? Number(match[1]) * units[match[2] as keyof typeof units] : NaN;
-    if (!(ms >= minMs && ms <= maxMs)) throw new Error(`must be a duration like 90s, 30m, 2h or 7d, from ${minMs / 1000} s to ${maxMs / 86_400_000} days`);
+    if (!(ms >= minMs && ms <= maxMs))
+      throw new Error(
+        `must be a duration like 90s, 30m, 2h or 7d, from ${minMs / 1000} s to ${maxMs / 86_400_000} days`,
+      );
     return ms;
   };
 }

@@ -31,7 +31,11 @@ class OneLineRequestLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
     if (error) super.requestCompleted(error, request, reply);
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime, ...request.acceptedOrder }, 'request completed');
+    else
+      reply.log.info(
+        { req: request, res: reply, responseTime: reply.elapsedTime, ...request.acceptedOrder },
+        'request completed',
+      );
   }
 }
 
@@ -69,7 +73,11 @@ export async function buildApp(deps: GatewayDeps) {
     global: false,
     enableDraftSpec: true,
     errorResponseBuilder: (_request, context) =>
-      new HttpError(429, 'rate_limited', `Too many orders from this client: at most ${context.max} a minute. Retry in ${context.after}.`),
+      new HttpError(
+        429,
+        'rate_limited',
+        `Too many orders from this client: at most ${context.max} a minute. Retry in ${context.after}.`,
+      ),
   });
 
   await app.register(swagger, {
@@ -78,12 +86,15 @@ export async function buildApp(deps: GatewayDeps) {
       info: {
         title: 'ITuna order gateway',
         version: '0.1.0',
-        description: 'Takes sushi orders and queues them on Kafka. Every order is one trace; its id comes back as `traceId` and in the `traceresponse` header.',
+        description:
+          'Takes sushi orders and queues them on Kafka. Every order is one trace; its id comes back as `traceId` and in the `traceresponse` header.',
       },
       tags: [{ name: 'orders' }, { name: 'menu' }, { name: 'admin' }, { name: 'health' }],
       components: { securitySchemes: { managementToken: { type: 'http', scheme: 'bearer' } } },
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

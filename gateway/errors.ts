@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import Type from 'typebox';
 
 /** Stable error codes of the HTTP API. */
-export const ERROR_CODES = [
+const ERROR_CODES = [
   'invalid_request',
   'unsupported_media_type',
   'payload_too_large',
@@ -60,7 +60,11 @@ function fieldOf(issue: AjvIssue, part: string | undefined): string {
 }
 
 const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode; message?: string }> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'Content-Type must be application/json' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'Content-Type must be application/json',
+  },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_request', message: 'body must be a JSON object' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_request', message: 'body is not valid JSON' },
@@ -77,7 +81,9 @@ export function frameworkErrors(error: FastifyError, _request: unknown, reply: F
 function pathPattern(url: string): RegExp {
   const source = url
     .split('/')
-    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .map((segment) =>
+      segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.+?^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('/');
   return new RegExp(`^${source}$`);
 }
@@ -92,19 +98,28 @@ export function registerErrorHandling(app: FastifyInstance): void {
   const routes: Array<{ pattern: RegExp; method: string; rank: number }> = [];
   const rankOf = (url: string) => (url.includes('*') ? 2 : url.includes(':') ? 1 : 0);
   app.addHook('onRoute', ({ url, method }) => {
-    for (const m of [method].flat()) routes.push({ pattern: pathPattern(url), method: m.toUpperCase(), rank: rankOf(url) });
+    for (const m of [method].flat())
+      routes.push({ pattern: pathPattern(url), method: m.toUpperCase(), rank: rankOf(url) });
   });
   /** The methods the most specific routes matching `path` serve, and how specific those are. */
   const allowedOn = (path: string) => {
     const matching = routes.filter((route) => route.pattern.test(path));
     const rank = Math.min(...matching.map((route) => route.rank));
-    return { rank, methods: [...new Set(matching.filter((route) => route.rank === rank).map((route) => route.method))].sort() };
+    return {
+      rank,
+      methods: [...new Set(matching.filter((route) => route.rank === rank).map((route) => route.method))].sort(),
+    };
   };
   const methodNotAllowed = (reply: FastifyReply, method: string, path: string, allowed: string[]) =>
     reply
       .code(405)
       .header('allow', allowed.join(', '))
-      .send({ error: { code: 'method_not_allowed', message: `${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}` } });
+      .send({
+        error: {
+          code: 'method_not_allowed',
+          message: `${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`,
+        },
+      });
 
   // Before the body is parsed or the route's schema checked: GET /orders/online is not an order id that fails
   // validation, and an unknown method with a body is not a content-type problem. Wildcard routes (CORS preflight,
@@ -120,7 +135,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
-      return reply.code(error.statusCode).headers(error.headers).send({ error: { code: error.code, message: error.message } });
+      return reply
+        .code(error.statusCode)
+        .headers(error.headers)
+        .send({ error: { code: error.code, message: error.message } });
     }
     if (error.validation) {
       const details = (error.validation as AjvIssue[]).map((issue) => ({
@@ -128,15 +146,23 @@ export function registerErrorHandling(app: FastifyInstance): void {
         message: issue.message ?? 'is invalid',
       }));
       const first = details[0]!;
-      return reply.code(400).send({ error: { code: 'invalid_request', message: `${first.field} ${first.message}`, details } });
+      return reply
+        .code(400)
+        .send({ error: { code: 'invalid_request', message: `${first.field} ${first.message}`, details } });
     }
     const known = error.code ? FASTIFY_CODES[error.code] : undefined;
-    if (known) return reply.code(known.status).send({ error: { code: known.code, message: known.message ?? error.message } });
+    if (known)
+      return reply.code(known.status).send({ error: { code: known.code, message: known.message ?? error.message } });
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: { code: 'invalid_request', message: error.message } });
     }
     request.log.error({ err: error }, 'request failed');
-    return reply.code(500).send({ error: { code: 'internal_error', message: 'Something went wrong on our side; the trace id is in the traceresponse header' } });
+    return reply.code(500).send({
+      error: {
+        code: 'internal_error',
+        message: 'Something went wrong on our side; the trace id is in the traceresponse header',
+      },
+    });
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;

@@ -15,7 +15,11 @@ function reachable(hostPort: string, timeoutMs: number): Promise<boolean> {
  * Probes the brokers with a TCP connect. kafkajs only notices a dead broker when a request fails after its
  * retries, seconds later; the probe lets the gateway answer 503 at once instead of holding orders in limbo.
  */
-export async function watchBrokers(brokers: string[], onChange: (up: boolean) => void, intervalMs = 500): Promise<BrokerWatch> {
+export async function watchBrokers(
+  brokers: string[],
+  onChange: (up: boolean) => void,
+  intervalMs = 500,
+): Promise<BrokerWatch> {
   let up = false;
   const probe = async () => {
     const now = (await Promise.all(brokers.map((b) => reachable(b, intervalMs)))).some(Boolean);

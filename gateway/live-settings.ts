@@ -8,7 +8,7 @@ import { controlTopic } from '../common/topics/index.ts';
 import type { ControlChange } from '../common/topics/index.ts';
 
 /** Each setting changed through `ituna.control`: its latest value and when that change was made. */
-export interface SettingsSnapshot {
+interface SettingsSnapshot {
   delays: Partial<Record<DelayStage, Delay & { at: string }>>;
   kitchenChefs?: { value: number; at: string };
 }
@@ -42,7 +42,10 @@ export function createLiveSettings(): LiveSettings {
         kitchenChefs = { value: change.kitchenChefs, at: change.at };
       }
     },
-    snapshot: () => ({ delays: structuredClone(delays), ...(kitchenChefs ? { kitchenChefs: { ...kitchenChefs } } : {}) }),
+    snapshot: () => ({
+      delays: structuredClone(delays),
+      ...(kitchenChefs ? { kitchenChefs: { ...kitchenChefs } } : {}),
+    }),
   };
 }
 

@@ -13,7 +13,7 @@ export async function generateOpenApi(): Promise<string> {
     isReady: () => false,
   });
   await app.ready();
-  const spec = JSON.stringify(app.swagger(), null, 2) + '\n';
+  const spec = `${JSON.stringify(app.swagger(), null, 2)}\n`;
   await app.close();
   return spec;
 }

@@ -42,7 +42,11 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
       }
       record.traceId ??= traceId;
       if (record.history.some((h) => h.status === change.status)) return;
-      record.history.push({ status: change.status, at: change.at, ...(change.startedAt ? { startedAt: change.startedAt } : {}) });
+      record.history.push({
+        status: change.status,
+        at: change.at,
+        ...(change.startedAt ? { startedAt: change.startedAt } : {}),
+      });
       record.history.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status]);
       if (STATUS_RANK[change.status] >= STATUS_RANK[record.status]) record.status = change.status;
       if (change.reasons) record.reasons = change.reasons;
@@ -60,7 +64,12 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
  * Keeps `history` up to date from `orders.status` — the status changes of the history window, then as they come —
  * which is how every gateway replica answers GET /orders/{id}. Resolves once it has caught up with the topic.
  */
-export async function followOrderHistory(kafka: Kafka, log: Logger, history: OrderHistory, window: HistoryWindow): Promise<Follower> {
+export async function followOrderHistory(
+  kafka: Kafka,
+  log: Logger,
+  history: OrderHistory,
+  window: HistoryWindow,
+): Promise<Follower> {
   const started = performance.now();
   const follower = await followTopic(kafka, ordersStatus, {
     from: new Date(Date.now() - window.ms),

@@ -1,5 +1,14 @@
 import Type from 'typebox';
-import { CHANNELS, CustomerName, DeliveryAddress, ORDER_STATUSES, OrderId, OrderItems, RejectionReason, TableNumber } from '../common/restaurant/order.ts';
+import {
+  CHANNELS,
+  CustomerName,
+  DeliveryAddress,
+  ORDER_STATUSES,
+  OrderId,
+  OrderItems,
+  RejectionReason,
+  TableNumber,
+} from '../common/restaurant/order.ts';
 
 const exampleItems = [
   { menuItemId: 'tuna-nigiri', quantity: 2 },
@@ -7,7 +16,11 @@ const exampleItems = [
 ];
 
 /** The website order shown in the API docs (and posted by the benchmarks and the tests): valid, the kitchen cooks it. */
-export const exampleOnlineOrder = { customerName: 'Aiko Tanaka', deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' }, items: exampleItems };
+export const exampleOnlineOrder = {
+  customerName: 'Aiko Tanaka',
+  deliveryAddress: { street: '12 Fulton Street', city: 'New York', zip: '10038' },
+  items: exampleItems,
+};
 
 /** The on-site order shown in the API docs. */
 export const exampleOnsiteOrder = { table: 7, customerName: 'Kenji Sato', items: exampleItems };
@@ -46,7 +59,12 @@ export const OrderView = Type.Object({
     Type.Object({
       status: Type.Enum(ORDER_STATUSES),
       at: Type.String({ format: 'date-time' }),
-      startedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the station reporting this status took the order from Kafka' })),
+      startedAt: Type.Optional(
+        Type.String({
+          format: 'date-time',
+          description: 'When the station reporting this status took the order from Kafka',
+        }),
+      ),
     }),
     { description: 'When the order reached each status, oldest first' },
   ),

@@ -1,7 +1,7 @@
 import { configOrExit, httpUrl, integer, loadConfig, text } from '../common/config.ts';
 import { createProducer, untilKafkaAnswers } from '../common/kafka/client.ts';
 import { createPublisher } from '../common/kafka/publish.ts';
-import { serviceConfigSchema, startService } from '../common/service/process.ts';
+import { serviceConfigSchema, runService } from '../common/service/process.ts';
 import { historyWindow, historyWindowVariable } from '../common/topics/index.ts';
 import { buildApp } from './app.ts';
 import { watchBrokers } from './kafka-health.ts';
@@ -25,7 +25,7 @@ const config = configOrExit(() =>
   ),
 );
 
-await startService('ituna-gateway', config, async ({ kafka, log, sendMode }) => {
+await runService('ituna-gateway', config, async ({ kafka, log, sendMode }) => {
   if (config.ITUNA_DIRECT_ORDER_TOKEN) {
     log.warn('ITUNA_DIRECT_ORDER_TOKEN is deprecated: it is the management token, name it ITUNA_MANAGEMENT_TOKEN');
   }
@@ -35,7 +35,9 @@ await startService('ituna-gateway', config, async ({ kafka, log, sendMode }) => 
   producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
   await untilKafkaAnswers('connecting the producer', () => producer.connect(), { log });
   const brokerWatch = await watchBrokers(config.KAFKA_BROKERS, (up) =>
-    up ? log.info('Kafka is reachable again') : log.warn('Kafka is unreachable: refusing orders with 503 until it is back'),
+    up
+      ? log.info('Kafka is reachable again')
+      : log.warn('Kafka is unreachable: refusing orders with 503 until it is back'),
   );
 
   const window = historyWindow(config.ITUNA_HISTORY_WINDOW);

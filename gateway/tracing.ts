@@ -15,7 +15,10 @@ export const tracingHooks = fp(
       const span = serverSpanOf(request.raw) ?? trace.getActiveSpan();
       const ctx = span?.spanContext();
       if (ctx && trace.isSpanContextValid(ctx)) {
-        reply.header('traceresponse', `00-${ctx.traceId}-${ctx.spanId}-${ctx.traceFlags.toString(16).padStart(2, '0')}`);
+        reply.header(
+          'traceresponse',
+          `00-${ctx.traceId}-${ctx.spanId}-${ctx.traceFlags.toString(16).padStart(2, '0')}`,
+        );
       }
     });
     // A traceparent that is not W3C is ignored by the propagator (the request starts a new trace); say so.
@@ -24,8 +27,14 @@ export const tracingHooks = fp(
       const rpc = getRPCMetadata(context.active());
       if (rpc?.type === RPCType.HTTP && request.routeOptions.url) rpc.route = request.routeOptions.url;
       const traceparent = request.headers.traceparent;
-      if (typeof traceparent === 'string' && !/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(traceparent.trim())) {
-        request.log.warn({ traceparent: traceparent.slice(0, 80) }, 'ignored a malformed traceparent; this request starts a new trace');
+      if (
+        typeof traceparent === 'string' &&
+        !/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(traceparent.trim())
+      ) {
+        request.log.warn(
+          { traceparent: traceparent.slice(0, 80) },
+          'ignored a malformed traceparent; this request starts a new trace',
+        );
       }
     });
   },

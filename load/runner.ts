@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { percentiles } from '../report/percentiles.ts';
-import type { Percentiles } from '../report/percentiles.ts';
+import { percentiles } from '../tools/traces/percentiles.ts';
+import type { Percentiles } from '../tools/traces/percentiles.ts';
 import { durationOf, makeOrder, newTraceparent, pickRoute, rateAt } from './scenarios.js';
 import type { Scenario } from './scenarios.js';
 
@@ -42,7 +42,11 @@ export async function runLoad(options: {
 
   const send = async () => {
     const { path, body } = makeOrder(pickRoute(Boolean(token)));
-    const headers: Record<string, string> = { 'content-type': 'application/json', traceparent: newTraceparent(), baggage: `ituna.run.id=${runId}` };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      traceparent: newTraceparent(),
+      baggage: `ituna.run.id=${runId}`,
+    };
     if (path === '/orders/direct' && token) headers.authorization = `Bearer ${token}`;
     const key = options.retryWithKeys ? randomUUID() : undefined;
     if (key) headers['idempotency-key'] = key;
@@ -52,11 +56,17 @@ export async function runLoad(options: {
       let status: number | 'network';
       let retryAfterMs = 1000;
       try {
-        const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+        const response = await fetch(`${baseUrl}${path}`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(30_000),
+        });
         const json = (await response.json()) as { orderId?: string; traceId?: string };
         status = response.status;
         retryAfterMs = Number(response.headers.get('retry-after') ?? 1) * 1000;
-        if (status === 202 && json.orderId) accepted.push({ orderId: json.orderId, traceId: json.traceId ?? '', sentAt, ...(key ? { key } : {}) });
+        if (status === 202 && json.orderId)
+          accepted.push({ orderId: json.orderId, traceId: json.traceId ?? '', sentAt, ...(key ? { key } : {}) });
       } catch {
         status = 'network';
       }
@@ -93,10 +103,21 @@ export async function runLoad(options: {
     if (now - lastReport >= 1000) {
       lastReport = now;
       const ok = byStatus[202] ?? 0;
-      options.onProgress?.(`${t.toFixed(0)}/${total}s  rate ${rateAt(scenario, t).toFixed(0)}/s  sent ${sent}  202 ${ok}  other ${sent - ok - inFlight.size}  in flight ${inFlight.size}`);
+      options.onProgress?.(
+        `${t.toFixed(0)}/${total}s  rate ${rateAt(scenario, t).toFixed(0)}/s  sent ${sent}  202 ${ok}  other ${sent - ok - inFlight.size}  in flight ${inFlight.size}`,
+      );
     }
     await sleep(5);
   }
   await Promise.all(inFlight);
-  return { runId, seconds: (performance.now() - start) / 1000, sent, byStatus, skipped, latency: percentiles(latencies), accepted, retries };
+  return {
+    runId,
+    seconds: (performance.now() - start) / 1000,
+    sent,
+    byStatus,
+    skipped,
+    latency: percentiles(latencies),
+    accepted,
+    retries,
+  };
 }

@@ -39,26 +39,38 @@ export const scenarios = {
 };
 
 /** The share of each order route in the load; direct orders need the management token and are left out without it. */
-export const routeMix = [
+const routeMix = [
   { route: 'online', weight: 6 },
   { route: 'onsite', weight: 3 },
   { route: 'direct', weight: 1 },
 ];
 
 /** Dishes a load order picks from; all on the menu and in stock, so every order should reach the kitchen. */
-export const dishes = ['tuna-nigiri', 'salmon-nigiri', 'ebi-nigiri', 'spicy-tuna-roll', 'california-roll', 'miso-soup', 'edamame'];
+const dishes = [
+  'tuna-nigiri',
+  'salmon-nigiri',
+  'ebi-nigiri',
+  'spicy-tuna-roll',
+  'california-roll',
+  'miso-soup',
+  'edamame',
+];
 
-const customers = ['Aiko Tanaka', 'Kenji Sato', 'Maria García', 'Seán O\'Brien', 'Zoë Martin', 'Li Wei'];
+const customers = ['Aiko Tanaka', 'Kenji Sato', 'Maria García', "Seán O'Brien", 'Zoë Martin', 'Li Wei'];
 const streets = ['12 Fulton Street', '350 Fifth Avenue', '1 Wall Street', '77 Water Street'];
 const zips = ['10038', '10118', '10005', '10004'];
 
 /** A uniformly random element. */
-const pick = (/** @type {any[]} */ list, /** @type {() => number} */ random) => list[Math.floor(random() * list.length)];
+const pick = (/** @type {any[]} */ list, /** @type {() => number} */ random) =>
+  list[Math.floor(random() * list.length)];
 
 /** Random lowercase hex of `bytes` bytes. */
 export function randomHex(/** @type {number} */ bytes, random = Math.random) {
   let hex = '';
-  for (let i = 0; i < bytes; i++) hex += Math.floor(random() * 256).toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes; i++)
+    hex += Math.floor(random() * 256)
+      .toString(16)
+      .padStart(2, '0');
   return hex;
 }
 
@@ -86,11 +98,19 @@ export function makeOrder(/** @type {string} */ route, random = Math.random) {
     items.push({ menuItemId, quantity: 1 + Math.floor(random() * 3) });
   }
   if (route === 'direct') return { path: '/orders/direct', body: { items } };
-  if (route === 'onsite') return { path: '/orders/onsite', body: { table: 1 + Math.floor(random() * 40), customerName: pick(customers, random), items } };
+  if (route === 'onsite')
+    return {
+      path: '/orders/onsite',
+      body: { table: 1 + Math.floor(random() * 40), customerName: pick(customers, random), items },
+    };
   const i = Math.floor(random() * streets.length);
   return {
     path: '/orders/online',
-    body: { customerName: pick(customers, random), deliveryAddress: { street: streets[i], city: 'New York', zip: zips[i] }, items },
+    body: {
+      customerName: pick(customers, random),
+      deliveryAddress: { street: streets[i], city: 'New York', zip: zips[i] },
+      items,
+    },
   };
 }
 

@@ -11,11 +11,16 @@ const root = new URL('..', import.meta.url).pathname;
 /** The services `docker-compose config` resolves, or undefined (test skipped) where docker-compose is missing. */
 async function composeConfig(t: TestContext, extraArgs: string[] = []): Promise<Record<string, any> | undefined> {
   try {
-    const { stdout } = await promisify(execFile)('docker-compose', ['-f', 'docker-compose.yml', ...extraArgs, 'config'], { cwd: root });
+    const { stdout } = await promisify(execFile)(
+      'docker-compose',
+      ['-f', 'docker-compose.yml', ...extraArgs, 'config'],
+      { cwd: root },
+    );
     return (parse(stdout) as { services: Record<string, any> }).services;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    if (process.env.CI) assert.fail('docker-compose is missing: .ci/run must install it (apt-get install -y docker-compose)');
+    if (process.env.CI)
+      assert.fail('docker-compose is missing: .ci/run must install it (apt-get install -y docker-compose)');
     t.skip('docker-compose is not installed (apt-get install -y docker-compose)');
     return undefined;
   }
@@ -25,7 +30,15 @@ it('When docker-compose validates docker-compose.yml, then it declares the whole
   const services = await composeConfig(t);
   if (!services) return;
   // Debian's docker-compose lists every service whatever the active profiles; kafka-2 and kafka-3 are opt-in.
-  assert.deepEqual(Object.keys(services).sort(), ['gateway', 'jaeger', 'kafka', 'kafka-2', 'kafka-3', 'kitchen', 'validation']);
+  assert.deepEqual(Object.keys(services).sort(), [
+    'gateway',
+    'jaeger',
+    'kafka',
+    'kafka-2',
+    'kafka-3',
+    'kitchen',
+    'validation',
+  ]);
   assert.deepEqual(services['kafka-2'].profiles, ['cluster']);
   assert.deepEqual(services['kafka-3'].profiles, ['cluster']);
   assert.equal(services.kafka.profiles, undefined);
@@ -56,14 +69,21 @@ it('When docker-compose reads docker-compose.cluster.env, then three KRaft nodes
   const services = await composeConfig(t, ['--env-file', 'docker-compose.cluster.env']);
   if (!services) return;
   const nodes = ['kafka', 'kafka-2', 'kafka-3'].map((name) => services[name].environment);
-  assert.deepEqual(nodes.map((env) => Number(env.KAFKA_NODE_ID)), [1, 2, 3]);
+  assert.deepEqual(
+    nodes.map((env) => Number(env.KAFKA_NODE_ID)),
+    [1, 2, 3],
+  );
   for (const env of nodes) {
     assert.equal(env.KAFKA_CONTROLLER_QUORUM_VOTERS, '1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093');
     assert.equal(env.KAFKA_DEFAULT_REPLICATION_FACTOR, '3');
     assert.equal(env.KAFKA_MIN_INSYNC_REPLICAS, '2');
     assert.equal(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR, '2');
   }
-  assert.deepEqual(['kafka', 'kafka-2', 'kafka-3'].map((name) => services[name].ports[0].published).map(Number), [9094, 9095, 9096]);
+  assert.deepEqual(
+    ['kafka', 'kafka-2', 'kafka-3'].map((name) => services[name].ports[0].published).map(Number),
+    [9094, 9095, 9096],
+  );
   assert.match(services.kafka.healthcheck.test.join(' '), /-ge 3/);
-  for (const name of ['gateway', 'validation', 'kitchen']) assert.equal(services[name].environment.KAFKA_BROKERS, 'kafka:9092,kafka-2:9092,kafka-3:9092');
+  for (const name of ['gateway', 'validation', 'kitchen'])
+    assert.equal(services[name].environment.KAFKA_BROKERS, 'kafka:9092,kafka-2:9092,kafka-3:9092');
 });

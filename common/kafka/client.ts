@@ -12,7 +12,9 @@ export const kafkaBrokers = (raw: string | undefined) => hostPortList()(raw) ?? 
 
 // kafkajs leaves Nagle's algorithm on: a small produce request then waits for the broker's delayed ACK (~40 ms).
 const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
-  const socket = ssl ? connectTls({ host, port, servername: host, ...ssl }, onConnect) : connect({ host, port }, onConnect);
+  const socket = ssl
+    ? connectTls({ host, port, servername: host, ...ssl }, onConnect)
+    : connect({ host, port }, onConnect);
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 60_000);
   return socket;
@@ -49,7 +51,9 @@ export function kafkaSecurity(config: KafkaSecurityConfig): Pick<KafkaConfig, 's
     try {
       ca = readFileSync(config.KAFKA_SSL_CA_FILE, 'utf8');
     } catch (error) {
-      problems.push(`KAFKA_SSL_CA_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      problems.push(
+        `KAFKA_SSL_CA_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
   }
   const mechanism = config.KAFKA_SASL_MECHANISM;
@@ -61,7 +65,15 @@ export function kafkaSecurity(config: KafkaSecurityConfig): Pick<KafkaConfig, 's
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...(config.KAFKA_SSL ? { ssl: ca ? { ca: [ca] } : true } : {}),
-    ...(mechanism === 'none' ? {} : { sasl: { mechanism, username: config.KAFKA_SASL_USERNAME!, password: config.KAFKA_SASL_PASSWORD! } as SASLOptions }),
+    ...(mechanism === 'none'
+      ? {}
+      : {
+          sasl: {
+            mechanism,
+            username: config.KAFKA_SASL_USERNAME!,
+            password: config.KAFKA_SASL_PASSWORD!,
+          } as SASLOptions,
+        }),
   };
 }
 
@@ -85,10 +97,12 @@ export function createKafka(
     clientId,
     brokers,
     logLevel: KafkaLogLevel.WARN,
-    logCreator: () => ({ label, log: entry }) => {
-      const { message, ...fields } = entry;
-      kafkaLog.debug({ ...fields, kafkajsLevel: label }, message);
-    },
+    logCreator:
+      () =>
+      ({ label, log: entry }) => {
+        const { message, ...fields } = entry;
+        kafkaLog.debug({ ...fields, kafkajsLevel: label }, message);
+      },
     // Backoff doubles from 100 ms but never waits more than a second: a produce request in flight when a broker
     // dies is retried until the partition's new leader answers, and with kafkajs's 30 s cap a retry could land many
     // seconds after the new leader was elected — while the publisher holds every later order behind that request.
@@ -111,7 +125,9 @@ export const FETCH_WAIT_MS = 1000;
  * fail without losing an acknowledged message or refusing writes; one and one on a single broker.
  */
 export function replicationFor(brokers: number): { replicationFactor: number; minInSyncReplicas: number } {
-  return brokers >= 3 ? { replicationFactor: 3, minInSyncReplicas: 2 } : { replicationFactor: Math.max(1, brokers), minInSyncReplicas: 1 };
+  return brokers >= 3
+    ? { replicationFactor: 3, minInSyncReplicas: 2 }
+    : { replicationFactor: Math.max(1, brokers), minInSyncReplicas: 1 };
 }
 
 /**
@@ -119,7 +135,11 @@ export function replicationFor(brokers: number): { replicationFactor: number; mi
  * are left as they are), and returns once every partition has a leader — also when another process created the
  * topics a moment ago.
  */
-export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ name: string; partitions: number }>, timeoutMs = 30_000): Promise<void> {
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: ReadonlyArray<{ name: string; partitions: number }>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -185,11 +205,18 @@ export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string)
  * ago may answer NOT_LEADER for a short while even when metadata already names a leader: the caller retries that
  * as any other Kafka failure (`untilKafkaAnswers`).
  */
-export async function partitionOffsets(kafka: Kafka, topic: string): Promise<Array<{ partition: number; low: number; end: number }>> {
+export async function partitionOffsets(
+  kafka: Kafka,
+  topic: string,
+): Promise<Array<{ partition: number; low: number; end: number }>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: Number(p.low), end: Number(p.high) }));
+    return (await admin.fetchTopicOffsets(topic)).map((p) => ({
+      partition: p.partition,
+      low: Number(p.low),
+      end: Number(p.high),
+    }));
   } finally {
     await admin.disconnect();
   }

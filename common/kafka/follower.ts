@@ -90,8 +90,15 @@ export async function followTopic<T>(
   },
 ): Promise<Follower> {
   const groupId = `ituna-follower-${topic.name}-${randomUUID()}`;
-  const offsets = await untilKafkaAnswers(`reading where ${topic.name} ends`, () => partitionOffsets(kafka, topic.name), { log });
-  const times = from instanceof Date ? await untilKafkaAnswers(`finding offsets in ${topic.name}`, () => offsetsAt(kafka, topic.name, from), { log }) : undefined;
+  const offsets = await untilKafkaAnswers(
+    `reading where ${topic.name} ends`,
+    () => partitionOffsets(kafka, topic.name),
+    { log },
+  );
+  const times =
+    from instanceof Date
+      ? await untilKafkaAnswers(`finding offsets in ${topic.name}`, () => offsetsAt(kafka, topic.name, from), { log })
+      : undefined;
   // Where each partition starts, and the offset before which a message is history.
   const starts = new Map<number, number>();
   for (const { partition, low, end } of offsets) {
@@ -107,13 +114,14 @@ export async function followTopic<T>(
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   // Callers of catchUp() waiting for some partitions to reach some offsets.
   let waiters: Array<{ ends: Array<{ partition: number; end: number }>; resolve(): void }> = [];
-  const reached = (ends: Array<{ partition: number; end: number }>) => ends.every((p) => (positions.get(p.partition) ?? 0) >= p.end);
+  const reached = (ends: Array<{ partition: number; end: number }>) =>
+    ends.every((p) => (positions.get(p.partition) ?? 0) >= p.end);
   const advance = (partition: number, next: number) => {
     if (next > (positions.get(partition) ?? 0)) positions.set(partition, next);
     if (waiters.length > 0) {
       const done = waiters.filter((w) => reached(w.ends));
       waiters = waiters.filter((w) => !done.includes(w));
-      done.forEach((w) => w.resolve());
+      for (const w of done) w.resolve();
     }
     const end = historyEnd.get(partition);
     if (end !== undefined && next >= end) {
@@ -132,19 +140,35 @@ export async function followTopic<T>(
   // The group commits nothing, so each join (the first, and any after kafkajs restarted the consumer) would start
   // from the beginning: seek every partition to where this follower is. The event comes before the first fetch.
   consumer.on(consumer.events.GROUP_JOIN, () => {
-    for (const [partition, offset] of positions) consumer.seek({ topic: topic.name, partition, offset: String(offset) });
+    for (const [partition, offset] of positions)
+      consumer.seek({ topic: topic.name, partition, offset: String(offset) });
   });
   await untilKafkaAnswers(`following ${topic.name}`, () => consumer.connect(), { log });
-  await untilKafkaAnswers(`subscribing to ${topic.name}`, () => consumer.subscribe({ topic: topic.name, fromBeginning: true }), { log });
+  await untilKafkaAnswers(
+    `subscribing to ${topic.name}`,
+    () => consumer.subscribe({ topic: topic.name, fromBeginning: true }),
+    { log },
+  );
 
   const handle = ({ partition, message }: EachMessagePayload, parentOf: () => Context, history: boolean) => {
     // The trace id is read from the headers only if asked for: a view that does not keep it spares the parsing.
-    const meta = { partition, message, history, get traceId() { return trace.getSpanContext(parentOf())?.traceId; } };
+    const meta = {
+      partition,
+      message,
+      history,
+      get traceId() {
+        return trace.getSpanContext(parentOf())?.traceId;
+      },
+    };
     try {
       onMessage(topic.decode(message.value), meta);
     } catch (error) {
       if (onInvalid) onInvalid(error as Error, meta);
-      else log?.warn({ err: error, topic: topic.name, partition, offset: message.offset }, 'skipped a message that could not be read');
+      else
+        log?.warn(
+          { err: error, topic: topic.name, partition, offset: message.offset },
+          'skipped a message that could not be read',
+        );
     }
   };
 
@@ -191,7 +215,9 @@ export async function followTopic<T>(
   };
 
   // Suppressed as well, should the instrumentation ever wrap the loop some other way: it would then add nothing.
-  await context.with(suppressTracing(context.active()), () => uninstrumentedRun(consumer)({ autoCommit: false, eachMessage }));
+  await context.with(suppressTracing(context.active()), () =>
+    uninstrumentedRun(consumer)({ autoCommit: false, eachMessage }),
+  );
 
   // One admin client for catchUp(), connected on first use: a view that is asked often must not connect each time.
   let admin: Admin | undefined;
@@ -203,7 +229,10 @@ export async function followTopic<T>(
         throw error;
       });
     }
-    const ends = (await admin.fetchTopicOffsets(topic.name)).map((p) => ({ partition: p.partition, end: Number(p.high) }));
+    const ends = (await admin.fetchTopicOffsets(topic.name)).map((p) => ({
+      partition: p.partition,
+      end: Number(p.high),
+    }));
     if (reached(ends)) return;
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve, reject) => {
@@ -272,9 +301,14 @@ async function offsetsAt(kafka: Kafka, topicName: string, time: Date): Promise<M
 /** Every message of a topic from the beginning up to its end as it is now, oldest first within each partition (no spans). */
 export async function readTopic(kafka: Kafka, topicName: string): Promise<Array<KafkaMessage & { partition: number }>> {
   const messages: Array<KafkaMessage & { partition: number }> = [];
-  const follower = await followTopic(kafka, { name: topicName, decode: (bytes) => bytes }, {
-    onMessage: (_bytes, { partition, message, history }) => void (history && messages.push({ ...message, partition })),
-  });
+  const follower = await followTopic(
+    kafka,
+    { name: topicName, decode: (bytes) => bytes },
+    {
+      onMessage: (_bytes, { partition, message, history }) =>
+        void (history && messages.push({ ...message, partition })),
+    },
+  );
   await follower.caughtUp;
   await follower.stop();
   return messages;

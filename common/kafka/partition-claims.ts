@@ -12,7 +12,10 @@ import type { Outgoing } from './publish.ts';
 export class ClaimFailedError extends Error {
   readonly retriable = true;
   constructor(topic: string, partition: number, cause: unknown) {
-    super(`the transaction on ${topic}/${partition} failed (another replica claimed the partition, or Kafka failed): nothing of it is committed`, { cause });
+    super(
+      `the transaction on ${topic}/${partition} failed (another replica claimed the partition, or Kafka failed): nothing of it is committed`,
+      { cause },
+    );
     this.name = 'ClaimFailedError';
   }
 }
@@ -38,7 +41,13 @@ export interface PartitionClaims {
  */
 export function createPartitionClaims(
   kafka: Kafka,
-  { groupId, topic, onClaimed, log, transactionTimeoutMs = 10_000 }: {
+  {
+    groupId,
+    topic,
+    onClaimed,
+    log,
+    transactionTimeoutMs = 10_000,
+  }: {
     groupId: string;
     topic: string;
     onClaimed(partition: number): Promise<void>;
@@ -96,7 +105,10 @@ export function createPartitionClaims(
       const transaction = await producer.transaction();
       try {
         await sendTraced(messages, (batch) => sendAcknowledged((request) => transaction.sendBatch(request), batch));
-        await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: String(Number(offset) + 1) }] }] });
+        await transaction.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic, partitions: [{ partition, offset: String(Number(offset) + 1) }] }],
+        });
         await transaction.commit();
       } catch (error) {
         await transaction.abort().catch(() => {});

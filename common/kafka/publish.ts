@@ -46,14 +46,27 @@ const SEND_ATTEMPTS = 5;
  * So each message's partition (written on it by `recordingPartitioner`) must be among the acknowledged ones;
  * the others are sent again, to the same partition, as they were never written.
  */
-export async function sendAcknowledged(send: (batch: ProducerBatch) => Promise<RecordMetadata[]>, messages: Outgoing[]): Promise<void> {
+export async function sendAcknowledged(
+  send: (batch: ProducerBatch) => Promise<RecordMetadata[]>,
+  messages: Outgoing[],
+): Promise<void> {
   let unacknowledged = messages;
   for (let attempt = 1; unacknowledged.length > 0; attempt++) {
-    if (attempt > SEND_ATTEMPTS) throw new KafkaJSError(`Kafka acknowledged no partition for ${unacknowledged.length} message(s) after ${SEND_ATTEMPTS} sends`, { retriable: true });
-    const acknowledged = await send({ acks: -1, topicMessages: unacknowledged.map(({ topic, message }) => ({ topic, messages: [message] })) });
+    if (attempt > SEND_ATTEMPTS)
+      throw new KafkaJSError(
+        `Kafka acknowledged no partition for ${unacknowledged.length} message(s) after ${SEND_ATTEMPTS} sends`,
+        { retriable: true },
+      );
+    const acknowledged = await send({
+      acks: -1,
+      topicMessages: unacknowledged.map(({ topic, message }) => ({ topic, messages: [message] })),
+    });
     const partitions = new Set(acknowledged.map((r) => `${r.topicName}/${r.partition}`));
     unacknowledged = unacknowledged.filter(({ topic, message }) => {
-      if (message.partition === undefined) throw new Error(`a message for ${topic} has no partition after its send: its producer needs recordingPartitioner`);
+      if (message.partition === undefined)
+        throw new Error(
+          `a message for ${topic} has no partition after its send: its producer needs recordingPartitioner`,
+        );
       return !partitions.has(`${topic}/${message.partition}`);
     });
   }
@@ -86,14 +99,25 @@ function createBatchingPublisher(producer: Producer): Publish {
     queue = [];
     const size = batch.reduce((n, p) => n + p.messages.length, 0);
     try {
-      await context.with(suppressTracing(context.active()), () => sendBatch(producer, batch.flatMap((p) => p.messages)));
+      await context.with(suppressTracing(context.active()), () =>
+        sendBatch(
+          producer,
+          batch.flatMap((p) => p.messages),
+        ),
+      );
       for (const pending of batch) {
-        pending.spans.forEach((span) => (span.setAttribute('ituna.batch.messages', size), span.end()));
+        for (const span of pending.spans) {
+          span.setAttribute('ituna.batch.messages', size);
+          span.end();
+        }
         pending.resolve();
       }
     } catch (error) {
       for (const pending of batch) {
-        pending.spans.forEach((span) => (recordSpanError(span, error), span.end()));
+        for (const span of pending.spans) {
+          recordSpanError(span, error);
+          span.end();
+        }
         pending.reject(error);
       }
     } finally {
@@ -132,13 +156,19 @@ function startProducerSpans(messages: Outgoing[]): Span[] {
  * Sends `messages` through `send` (a transaction's, say) with a PRODUCER span each, made here in the caller's
  * context as the group-commit publisher makes them; `send` itself runs untraced.
  */
-export async function sendTraced(messages: Outgoing[], send: (messages: Outgoing[]) => Promise<unknown>): Promise<void> {
+export async function sendTraced(
+  messages: Outgoing[],
+  send: (messages: Outgoing[]) => Promise<unknown>,
+): Promise<void> {
   const spans = startProducerSpans(messages);
   try {
     await context.with(suppressTracing(context.active()), () => send(messages));
-    spans.forEach((span) => span.end());
+    for (const span of spans) span.end();
   } catch (error) {
-    spans.forEach((span) => (recordSpanError(span, error), span.end()));
+    for (const span of spans) {
+      recordSpanError(span, error);
+      span.end();
+    }
     throw error;
   }
 }

@@ -76,7 +76,10 @@ function deadLetter(payload: EachMessagePayload, code: string, error: Error): Ou
     'ituna.dlq.error.message': error.message.slice(0, 1000),
     'ituna.dlq.failed_at': new Date().toISOString(),
   };
-  return { topic: deadLetterTopicOf(payload.topic), message: { key: payload.message.key, value: payload.message.value, headers } };
+  return {
+    topic: deadLetterTopicOf(payload.topic),
+    message: { key: payload.message.key, value: payload.message.value, headers },
+  };
 }
 
 /**
@@ -103,7 +106,12 @@ export async function runWorker<S extends TSchema>(
   // Handlers of different partitions run at once; batched, their sends share produce requests.
   const send = createPublisher(producer, deps.sendMode ?? 'batched');
   const claims = definition.onPartitionClaimed
-    ? createPartitionClaims(deps.kafka, { groupId, topic: topic.name, onClaimed: definition.onPartitionClaimed, log: deps.log })
+    ? createPartitionClaims(deps.kafka, {
+        groupId,
+        topic: topic.name,
+        onClaimed: definition.onPartitionClaimed,
+        log: deps.log,
+      })
     : undefined;
   // After a rebalance, a partition that went elsewhere must be claimed again if it ever comes back.
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -112,12 +120,19 @@ export async function runWorker<S extends TSchema>(
     definition.onAssignment?.(assigned, deps.log);
   });
   await untilKafkaAnswers('connecting the consumer', () => consumer.connect(), { log: deps.log });
-  await untilKafkaAnswers(`subscribing to ${topic.name}`, () => consumer.subscribe({ topic: topic.name, fromBeginning: true }), { log: deps.log });
+  await untilKafkaAnswers(
+    `subscribing to ${topic.name}`,
+    () => consumer.subscribe({ topic: topic.name, fromBeginning: true }),
+    { log: deps.log },
+  );
 
   const sendToDeadLetters = async (payload: EachMessagePayload, code: string, error: Error, log: Logger) => {
     const span = trace.getActiveSpan();
     if (span) recordSpanError(span, error, code);
-    log.warn({ err: error, code, partition: payload.partition, offset: payload.message.offset }, 'message dead-lettered');
+    log.warn(
+      { err: error, code, partition: payload.partition, offset: payload.message.offset },
+      'message dead-lettered',
+    );
     await send([deadLetter(payload, code, error)]);
   };
 
@@ -132,14 +147,20 @@ export async function runWorker<S extends TSchema>(
       value = topic.decode(message.value);
     } catch (error) {
       if (!(error instanceof MessageDecodeError)) throw error;
-      return sendToDeadLetters(payload, error.code, new Error(`${error.message}${error.details.length ? `: ${error.details.join('; ')}` : ''}`), deps.log);
+      return sendToDeadLetters(
+        payload,
+        error.code,
+        new Error(`${error.message}${error.details.length ? `: ${error.details.join('; ')}` : ''}`),
+        deps.log,
+      );
     }
 
     const baggage = definition.baggageOf(value);
     span?.setAttributes(baggage);
     const log = deps.log.child(definition.logFieldsOf(value));
     await claims?.claim(payload.partition);
-    const commit: Publish | undefined = claims && ((messages) => claims.commit(payload.partition, message.offset, messages));
+    const commit: Publish | undefined =
+      claims && ((messages) => claims.commit(payload.partition, message.offset, messages));
     const context: WorkerContext = { log, send, receivedAt, ...(commit ? { commit } : {}) };
 
     for (let attempt = 0; ; attempt++) {
@@ -151,7 +172,8 @@ export async function runWorker<S extends TSchema>(
         // Kafka itself failing (a send not acknowledged, a broker away) is not this message's fault: give it back
         // to kafkajs, which restarts the consumer with backoff and delivers the message again once Kafka is back.
         // A lost claim is not an outage: another replica owns the partition now, and the operator should hear of it.
-        if (err instanceof ClaimFailedError) log.warn({ err, partition: payload.partition, offset: message.offset }, err.message);
+        if (err instanceof ClaimFailedError)
+          log.warn({ err, partition: payload.partition, offset: message.offset }, err.message);
         if (isKafkaFailure(err) || err instanceof ClaimFailedError) throw err;
         const retryIn = retryDelaysMs[attempt];
         if (err instanceof PermanentError || retryIn === undefined) {
@@ -176,7 +198,11 @@ export async function runWorker<S extends TSchema>(
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart) {
-      if (joined && !outage) deps.log.warn({ err: payload.error, groupId }, 'Kafka failed under the consumer; it rejoins its group when Kafka is back');
+      if (joined && !outage)
+        deps.log.warn(
+          { err: payload.error, groupId },
+          'Kafka failed under the consumer; it rejoins its group when Kafka is back',
+        );
       else deps.log.debug({ err: payload.error, groupId }, 'consumer restarting');
       outage ||= joined;
       return;
@@ -186,7 +212,11 @@ export async function runWorker<S extends TSchema>(
   });
   // kafkajs commits at the end of each fetched batch, which under a backlog holds minutes of work: the group's lag
   // (what an operator scaling the worker reads) would stand still meanwhile, and a crash would redo all of it.
-  await consumer.run({ partitionsConsumedConcurrently: definition.concurrency, autoCommitInterval: COMMIT_INTERVAL_MS, eachMessage });
+  await consumer.run({
+    partitionsConsumedConcurrently: definition.concurrency,
+    autoCommitInterval: COMMIT_INTERVAL_MS,
+    eachMessage,
+  });
   deps.log.info({ topic: topic.name, groupId, concurrency: definition.concurrency }, 'worker consuming');
 
   return {

@@ -26,11 +26,16 @@ export function parseDelays(spec: string): Delays {
 /** Only the stages `spec` names, for changing some stages of a running pipeline. */
 export function parseDelayChanges(spec: string): Partial<Delays> {
   const delays: Partial<Delays> = {};
-  for (const entry of spec.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const match = ENTRY.exec(entry);
     const stage = match?.[1] as DelayStage | undefined;
     if (!match || !stage || !DELAY_STAGES.includes(stage)) {
-      throw new Error(`must be comma-separated stage=ms or stage=ms~jitter with stages ${DELAY_STAGES.join(', ')}; "${entry}" is not`);
+      throw new Error(
+        `must be comma-separated stage=ms or stage=ms~jitter with stages ${DELAY_STAGES.join(', ')}; "${entry}" is not`,
+      );
     }
     const ms = Number(match[2]);
     const jitterMs = Number(match[3] ?? 0);

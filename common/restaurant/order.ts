@@ -8,10 +8,16 @@ export type Channel = (typeof CHANNELS)[number];
 /** Where an order stands; each status moves only forward (`STATUS_RANK`), and `rejected`/`ready` end it. */
 export const ORDER_STATUSES = ['accepted', 'validated', 'rejected', 'cooking', 'ready'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
-export const STATUS_RANK: Record<OrderStatus, number> = { accepted: 0, validated: 1, rejected: 1, cooking: 2, ready: 3 };
+export const STATUS_RANK: Record<OrderStatus, number> = {
+  accepted: 0,
+  validated: 1,
+  rejected: 1,
+  cooking: 2,
+  ready: 3,
+};
 
 /** The three checks an online or on-site order passes before it reaches the kitchen. */
-export const CHECKS = ['address', 'name', 'inventory'] as const;
+const CHECKS = ['address', 'name', 'inventory'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 // Control characters (Unicode's Cc: C0, DEL and C1) never belong in a name or an address; every printable script

@@ -3,7 +3,14 @@ import closeWithGrace from 'close-with-grace';
 import type { Kafka } from 'kafkajs';
 import type { TSchema } from 'typebox';
 import { configOrExit, text } from '../config.ts';
-import { createKafka, ensureTopics, kafkaBrokers, kafkaSecurity, kafkaSecuritySchema, untilKafkaAnswers } from '../kafka/client.ts';
+import {
+  createKafka,
+  ensureTopics,
+  kafkaBrokers,
+  kafkaSecurity,
+  kafkaSecuritySchema,
+  untilKafkaAnswers,
+} from '../kafka/client.ts';
 import type { KafkaSecurityConfig } from '../kafka/client.ts';
 import { kafkaSendMode } from '../kafka/publish.ts';
 import type { KafkaSendMode } from '../kafka/publish.ts';
@@ -23,7 +30,7 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 const TELEMETRY_FLUSH_MS = 3_000;
 
 /** On SIGTERM/SIGINT (or a crash): run `stop`, flush telemetry, exit — forced after SHUTDOWN_GRACE_MS. */
-export function stopGracefully(log: Logger, stop: () => Promise<void>): void {
+function stopGracefully(log: Logger, stop: () => Promise<void>): void {
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'stopping after an unexpected error');
     else log.info({ signal }, 'stopping');
@@ -37,7 +44,11 @@ export function stopGracefully(log: Logger, stop: () => Promise<void>): void {
         ),
         sleep(TELEMETRY_FLUSH_MS, false),
       ]);
-      if (!flushed) log.warn({ waitedMs: TELEMETRY_FLUSH_MS }, 'the trace backend did not take the last spans; exiting without them');
+      if (!flushed)
+        log.warn(
+          { waitedMs: TELEMETRY_FLUSH_MS },
+          'the trace backend did not take the last spans; exiting without them',
+        );
     }
   });
 }
@@ -70,14 +81,19 @@ export interface ServiceDeps {
  * Runs a service as a process: logger, Kafka client, the topics, then the service's own `setup`, and a graceful
  * stop on signals that calls what `setup` returned.
  */
-export async function startService(
+export async function runService(
   defaultServiceName: string,
   config: ServiceConfig,
   setup: (deps: ServiceDeps) => Promise<{ stop(): Promise<void> }>,
 ): Promise<void> {
   const service = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const log = createLogger(service, config.LOG_LEVEL);
-  const kafka = createKafka(service, config.KAFKA_BROKERS, log, configOrExit(() => kafkaSecurity(config)));
+  const kafka = createKafka(
+    service,
+    config.KAFKA_BROKERS,
+    log,
+    configOrExit(() => kafkaSecurity(config)),
+  );
   // Signals are handled from the start: a service says it is ready inside `setup`, and may be stopped right then.
   let running: { stop(): Promise<void> } | undefined;
   stopGracefully(log, async () => running?.stop());
@@ -86,10 +102,10 @@ export async function startService(
 }
 
 /**
- * Runs a worker as a process (see `startService`): the worker's own followers from `setup`, the settings changes,
+ * Runs a worker as a process (see `runService`): the worker's own followers from `setup`, the settings changes,
  * then the consumer loop.
  */
-export function startWorkerService<S extends TSchema>(
+export function runWorkerService<S extends TSchema>(
   defaultServiceName: string,
   config: ServiceConfig,
   setup: (deps: ServiceDeps) => Promise<{
@@ -98,7 +114,7 @@ export function startWorkerService<S extends TSchema>(
     stop?: () => Promise<void>;
   }>,
 ): Promise<void> {
-  return startService(defaultServiceName, config, async (deps) => {
+  return runService(defaultServiceName, config, async (deps) => {
     const { definition, onSettings, stop } = await setup(deps);
     const settings = await followSettings(deps.kafka, deps.log, onSettings);
     const worker = await runWorker(definition, deps);

@@ -9,7 +9,11 @@ import type { ControlChange } from '../topics/control.ts';
  * Follows `ituna.control` from now on: a change made while the pipeline runs reaches every running worker; a worker
  * that starts later begins from its environment. Resolves once the follower has joined, so no later change is missed.
  */
-export async function followSettings(kafka: Kafka, log: Logger, apply: (change: ControlChange) => void): Promise<Follower> {
+export async function followSettings(
+  kafka: Kafka,
+  log: Logger,
+  apply: (change: ControlChange) => void,
+): Promise<Follower> {
   return followTopic(kafka, controlTopic, {
     from: 'end',
     log,

@@ -1,12 +1,42 @@
 import type { IncomingMessage } from 'node:http';
 import module from 'node:module';
-import { DiagLogLevel, SamplingDecision, context, defaultTextMapGetter, diag, propagation, trace } from '@opentelemetry/api';
+import {
+  DiagLogLevel,
+  SamplingDecision,
+  context,
+  defaultTextMapGetter,
+  diag,
+  propagation,
+  trace,
+} from '@opentelemetry/api';
 import type { Context, Span, TextMapPropagator } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator, isTracingSuppressed } from '@opentelemetry/core';
+import {
+  CompositePropagator,
+  ExportResultCode,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+  isTracingSuppressed,
+} from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes, serviceInstanceIdDetector } from '@opentelemetry/resources';
-import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import type { ReadableSpan, Sampler, SpanExporter, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
@@ -34,7 +64,8 @@ export const telemetryConfigSchema = {
   // JSON, not the specification's protobuf: measured in the services, protobuf saved no CPU (BENCHMARKS.md); it
   // halves the bytes on the wire and the embedded store's work per span, for whoever sets http/protobuf.
   OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(PROTOCOLS, 'http/json'),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: (raw: string | undefined) => (raw === undefined ? undefined : oneOf(PROTOCOLS, 'http/json')(raw)),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: (raw: string | undefined) =>
+    raw === undefined ? undefined : oneOf(PROTOCOLS, 'http/json')(raw),
   OTEL_TRACES_SAMPLER: oneOf(SAMPLERS, 'parentbased_always_on'),
   OTEL_TRACES_SAMPLER_ARG: decimal(undefined, 0, 1),
   OTEL_SDK_DISABLED: flag(false),
@@ -82,7 +113,11 @@ function baggageAttributes(keys: readonly string[]): SpanProcessor {
 
 /** The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name, as the specification defines them. */
 function configuredSampler(name: (typeof SAMPLERS)[number], ratio = 1): Sampler {
-  const root = { always_on: new AlwaysOnSampler(), always_off: new AlwaysOffSampler(), traceidratio: new TraceIdRatioBasedSampler(ratio) };
+  const root = {
+    always_on: new AlwaysOnSampler(),
+    always_off: new AlwaysOffSampler(),
+    traceidratio: new TraceIdRatioBasedSampler(ratio),
+  };
   switch (name) {
     case 'always_on':
     case 'always_off':
@@ -105,7 +140,8 @@ function configuredSampler(name: (typeof SAMPLERS)[number], ratio = 1): Sampler 
  */
 function honouringSuppression(sampler: Sampler): Sampler {
   return {
-    shouldSample: (...args) => (isTracingSuppressed(context.active()) ? { decision: SamplingDecision.NOT_RECORD } : sampler.shouldSample(...args)),
+    shouldSample: (...args) =>
+      isTracingSuppressed(context.active()) ? { decision: SamplingDecision.NOT_RECORD } : sampler.shouldSample(...args),
     toString: () => `HonouringSuppression{${sampler.toString()}}`,
   };
 }
@@ -126,7 +162,9 @@ function reportingOutages(exporter: SpanExporter, service: string): SpanExporter
       exporter.export(spans, (result) => {
         if (result.code !== ExportResultCode.SUCCESS && !failing) {
           failing = true;
-          say(service, 40, 'the trace backend is not taking spans; dropping them until it does', { err: result.error?.message });
+          say(service, 40, 'the trace backend is not taking spans; dropping them until it does', {
+            err: result.error?.message,
+          });
         } else if (result.code === ExportResultCode.SUCCESS && failing) {
           failing = false;
           say(service, 30, 'the trace backend takes spans again');
@@ -157,13 +195,20 @@ export function reportDroppedSpans(service: string, everyMs = 10_000, write = sa
   const report = () => {
     clearTimeout(timer);
     timer = undefined;
-    if (dropped > 0) write(service, 40, 'spans dropped: the span queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE, or sample)', { droppedSpans: dropped, withinMs: everyMs });
+    if (dropped > 0)
+      write(service, 40, 'spans dropped: the span queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE, or sample)', {
+        droppedSpans: dropped,
+        withinMs: everyMs,
+      });
     dropped = 0;
   };
   // A process that stops within the period still says what it dropped.
   process.once('exit', report);
   const ignore = () => {};
-  diag.setLogger({ error: ignore, warn: onWarning, info: ignore, debug: ignore, verbose: ignore }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  diag.setLogger(
+    { error: ignore, warn: onWarning, info: ignore, debug: ignore, verbose: ignore },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
 }
 
 let provider: TracerProvider | undefined;
@@ -192,7 +237,8 @@ const INSTRUMENTED_MODULES = ['http', 'https', 'fastify', 'kafkajs', 'pino'];
  * OTEL_EXPORTER_OTLP_* endpoint, headers and timeout. Only the one used is loaded (the protobuf one brings protobufjs).
  */
 async function traceExporter(protocol: (typeof PROTOCOLS)[number]): Promise<SpanExporter> {
-  if (protocol === 'http/protobuf') return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  if (protocol === 'http/protobuf')
+    return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
   return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
 }
 
@@ -213,14 +259,21 @@ export async function startTelemetry(
 
   // ESM imports bypass require(), so the instrumentations need the import hook to see kafkajs, pino and http.
   if (supportsSyncHooks()) registerImportHooks({ include: INSTRUMENTED_MODULES });
-  else module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: INSTRUMENTED_MODULES } });
+  else
+    module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
+      data: { include: INSTRUMENTED_MODULES },
+    });
 
   const serviceName = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const ignored = (url: string | undefined) => options.ignoreIncomingPaths?.test(url ?? '') ?? false;
   reportDroppedSpans(serviceName);
   const exporter = await traceExporter(config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL);
   const resource = defaultResource()
-    .merge(detectResources({ detectors: [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector] }))
+    .merge(
+      detectResources({
+        detectors: [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector],
+      }),
+    )
     .merge(resourceFromAttributes({ 'service.name': serviceName }));
   provider = new TracerProvider({
     resource,
@@ -246,7 +299,10 @@ export async function startTelemetry(
   // not on every Fastify instance: its request span would repeat the HTTP SERVER span of every request.
   if (options.fastifySpans) {
     const { FastifyOtelInstrumentation } = await import('@fastify/otel');
-    fastifyInstrumentation = new FastifyOtelInstrumentation({ registerOnInitialization: false, ignorePaths: ({ url }: { url: string }) => ignored(url) });
+    fastifyInstrumentation = new FastifyOtelInstrumentation({
+      registerOnInitialization: false,
+      ignorePaths: ({ url }: { url: string }) => ignored(url),
+    });
   }
   registerInstrumentations({
     tracerProvider: provider,

@@ -14,4 +14,9 @@ export const ControlChange = Type.Object(
 export type ControlChange = Static<typeof ControlChange>;
 
 /** Settings changed while the pipeline runs; every worker follows it from the moment it starts. */
-export const controlTopic = defineTopic({ name: 'ituna.control', partitions: 1, schema: ControlChange, key: () => 'settings' });
+export const controlTopic = defineTopic({
+  name: 'ituna.control',
+  partitions: 1,
+  schema: ControlChange,
+  key: () => 'settings',
+});

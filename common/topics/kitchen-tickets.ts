@@ -15,4 +15,9 @@ export const KitchenTicket = Type.Object(
 export type KitchenTicket = Static<typeof KitchenTicket>;
 
 /** Orders the kitchen must cook: validated ones, and management's direct orders. */
-export const kitchenTickets = defineTopic({ name: 'kitchen.tickets', partitions: 6, schema: KitchenTicket, key: (t) => t.orderId });
+export const kitchenTickets = defineTopic({
+  name: 'kitchen.tickets',
+  partitions: 6,
+  schema: KitchenTicket,
+  key: (t) => t.orderId,
+});

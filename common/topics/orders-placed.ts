@@ -18,4 +18,9 @@ export const OrderPlaced = Type.Object(
 export type OrderPlaced = Static<typeof OrderPlaced>;
 
 /** Website and on-site orders waiting for validation. */
-export const ordersPlaced = defineTopic({ name: 'orders.placed', partitions: 6, schema: OrderPlaced, key: (o) => o.orderId });
+export const ordersPlaced = defineTopic({
+  name: 'orders.placed',
+  partitions: 6,
+  schema: OrderPlaced,
+  key: (o) => o.orderId,
+});

@@ -21,7 +21,12 @@ export const OrderStatusChange = Type.Object(
 export type OrderStatusChange = Static<typeof OrderStatusChange>;
 
 /** Every status change of every order: the orders' history, read by the gateway. */
-export const ordersStatus = defineTopic({ name: 'orders.status', partitions: 6, schema: OrderStatusChange, key: (s) => s.orderId });
+export const ordersStatus = defineTopic({
+  name: 'orders.status',
+  partitions: 6,
+  schema: OrderStatusChange,
+  key: (s) => s.orderId,
+});
 
 /**
  * How much of orders.status a view (the gateway's order history, the kitchen's ready orders) reads when it starts

@@ -42,7 +42,11 @@ export function defineTopic<S extends TSchema>(spec: {
     ...spec,
     encode(value) {
       if (!validator.Check(value)) {
-        throw new MessageDecodeError('schema_mismatch', `refusing to send a value that breaks the ${spec.name} contract`, problems(value));
+        throw new MessageDecodeError(
+          'schema_mismatch',
+          `refusing to send a value that breaks the ${spec.name} contract`,
+          problems(value),
+        );
       }
       return Buffer.from(JSON.stringify(value));
     },

@@ -30,13 +30,24 @@ const SettingsChange = Type.Object(
   { additionalProperties: false, minProperties: 1, examples: [{ delays: 'inventory=150~50', kitchenChefs: 4 }] },
 );
 
-const At = Type.String({ format: 'date-time', description: 'When the change was made; running workers applied it then' });
+const At = Type.String({
+  format: 'date-time',
+  description: 'When the change was made; running workers applied it then',
+});
 
 const LiveSettingsView = Type.Object(
   {
     delays: Type.Object(
-      Object.fromEntries(DELAY_STAGES.map((stage) => [stage, Type.Optional(Type.Object({ ms: Type.Integer(), jitterMs: Type.Integer(), at: At }))])),
-      { additionalProperties: false, description: 'The stages changed since the pipeline began, with their latest delay' },
+      Object.fromEntries(
+        DELAY_STAGES.map((stage) => [
+          stage,
+          Type.Optional(Type.Object({ ms: Type.Integer(), jitterMs: Type.Integer(), at: At })),
+        ]),
+      ),
+      {
+        additionalProperties: false,
+        description: 'The stages changed since the pipeline began, with their latest delay',
+      },
     ),
     kitchenChefs: Type.Optional(Type.Object({ value: Type.Integer(), at: At })),
   },
@@ -59,7 +70,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
       schema: {
         tags: ['admin'],
         summary: 'The live settings and when each took effect',
-        description: 'Read from the `ituna.control` topic, which every gateway replica follows from its beginning. Needs the management token.',
+        description:
+          'Read from the `ituna.control` topic, which every gateway replica follows from its beginning. Needs the management token.',
         security: [{ managementToken: [] }],
         response: { 200: LiveSettingsView, ...errors },
       },
@@ -75,11 +87,16 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
       schema: {
         tags: ['admin'],
         summary: 'Change stage delays and chefs on every running worker',
-        description: 'Publishes the change to the `ituna.control` topic, which every running worker follows; a worker started later begins from its environment. Needs the management token.',
+        description:
+          'Publishes the change to the `ituna.control` topic, which every running worker follows; a worker started later begins from its environment. Needs the management token.',
         security: [{ managementToken: [] }],
         body: SettingsChange,
         response: {
-          202: Type.Object({ delays: Type.Optional(Type.String()), kitchenChefs: Type.Optional(Type.Integer()), at: Type.String({ format: 'date-time' }) }),
+          202: Type.Object({
+            delays: Type.Optional(Type.String()),
+            kitchenChefs: Type.Optional(Type.Integer()),
+            at: Type.String({ format: 'date-time' }),
+          }),
           400: ErrorResponse,
           ...errors,
         },
@@ -97,9 +114,17 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
       }
       const change = { ...request.body, at: new Date().toISOString() };
       try {
-        await withDeadline(deps.publish([outgoing(controlTopic, change)]), deps.publishDeadlineMs ?? DEFAULT_PUBLISH_DEADLINE_MS);
+        await withDeadline(
+          deps.publish([outgoing(controlTopic, change)]),
+          deps.publishDeadlineMs ?? DEFAULT_PUBLISH_DEADLINE_MS,
+        );
       } catch {
-        throw new HttpError(503, 'kafka_unavailable', 'The change could not be published; nothing changed. Try again shortly.', { 'retry-after': '1' });
+        throw new HttpError(
+          503,
+          'kafka_unavailable',
+          'The change could not be published; nothing changed. Try again shortly.',
+          { 'retry-after': '1' },
+        );
       }
       // This replica answers GET /admin/settings with the change at once; its follower brings the same change again.
       deps.settings.apply(change);

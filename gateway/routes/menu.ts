@@ -8,5 +8,9 @@ const MenuResponse = Type.Array(
 
 /** Today's menu: the dish ids an order may name. */
 export const menuRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/menu', { schema: { tags: ['menu'], summary: "Today's menu", response: { 200: MenuResponse } } }, async () => [...MENU]);
+  app.get(
+    '/menu',
+    { schema: { tags: ['menu'], summary: "Today's menu", response: { 200: MenuResponse } } },
+    async () => [...MENU],
+  );
 };

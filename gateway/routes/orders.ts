@@ -36,22 +36,26 @@ const orderRouteTable = [
     summary: 'Place a website order for delivery',
     description: 'Queues the order for validation (address, name, inventory) and then the kitchen.',
     body: OnlineOrderRequest,
-    firstMessage: (orderId, placedAt, body) => outgoing(ordersPlaced, { orderId, channel: 'online', placedAt, ...body }),
+    firstMessage: (orderId, placedAt, body) =>
+      outgoing(ordersPlaced, { orderId, channel: 'online', placedAt, ...body }),
   } satisfies OrderRoute<typeof OnlineOrderRequest>,
   {
     channel: 'onsite',
     summary: 'Place an order at a table in the restaurant',
     description: 'Queues the order for validation (name, inventory) and then the kitchen.',
     body: OnsiteOrderRequest,
-    firstMessage: (orderId, placedAt, body) => outgoing(ordersPlaced, { orderId, channel: 'onsite', placedAt, ...body }),
+    firstMessage: (orderId, placedAt, body) =>
+      outgoing(ordersPlaced, { orderId, channel: 'onsite', placedAt, ...body }),
   } satisfies OrderRoute<typeof OnsiteOrderRequest>,
   {
     channel: 'direct',
     summary: 'Send an order straight to the kitchen (management only)',
-    description: 'Skips validation. Needs `Authorization: Bearer <ITUNA_MANAGEMENT_TOKEN>`; answers 503 when no token is configured.',
+    description:
+      'Skips validation. Needs `Authorization: Bearer <ITUNA_MANAGEMENT_TOKEN>`; answers 503 when no token is configured.',
     body: DirectOrderRequest,
     managementOnly: true,
-    firstMessage: (orderId, ticketedAt, body) => outgoing(kitchenTickets, { orderId, channel: 'direct', ticketedAt, items: body.items }),
+    firstMessage: (orderId, ticketedAt, body) =>
+      outgoing(kitchenTickets, { orderId, channel: 'direct', ticketedAt, items: body.items }),
   } satisfies OrderRoute<typeof DirectOrderRequest>,
 ];
 
@@ -67,12 +71,19 @@ type InFlight = Map<string, Promise<void>>;
  * What a keyed order placed before answered, if it was placed: found in this process's publishes in flight, then in
  * the order history once it has caught up with what Kafka holds. Throws 422 for the key reused with another body.
  */
-async function earlierAnswer(deps: GatewayDeps, inFlight: InFlight, orderId: string, requestHash: string, deadlineMs: number) {
+async function earlierAnswer(
+  deps: GatewayDeps,
+  inFlight: InFlight,
+  orderId: string,
+  requestHash: string,
+  deadlineMs: number,
+) {
   const publishing = inFlight.get(orderId);
   if (publishing) {
     await withDeadline(publishing, deadlineMs).catch(() => {
       // Still unacknowledged: neither placed nor failed yet, so nothing can be answered for sure.
-      if (inFlight.get(orderId) === publishing) throw kafkaUnavailable('The first request with this Idempotency-Key is still being queued. Try again shortly.');
+      if (inFlight.get(orderId) === publishing)
+        throw kafkaUnavailable('The first request with this Idempotency-Key is still being queued. Try again shortly.');
     });
   }
   if (!deps.orders.get(orderId) && deps.catchUpOrders) {
@@ -84,10 +95,18 @@ async function earlierAnswer(deps: GatewayDeps, inFlight: InFlight, orderId: str
   if (!earlier) return undefined;
   const acceptedAt = Date.parse(earlier.history.find((h) => h.status === 'accepted')?.at ?? earlier.history[0]!.at);
   if (Date.now() - acceptedAt > IDEMPOTENCY_WINDOW_MS) {
-    throw new HttpError(422, 'idempotency_key_reused', 'This Idempotency-Key was used more than 24 h ago; send a new key for a new order.');
+    throw new HttpError(
+      422,
+      'idempotency_key_reused',
+      'This Idempotency-Key was used more than 24 h ago; send a new key for a new order.',
+    );
   }
   if (earlier.requestHash && earlier.requestHash !== requestHash) {
-    throw new HttpError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with another request; send a new key for a new order.');
+    throw new HttpError(
+      422,
+      'idempotency_key_reused',
+      'This Idempotency-Key was used with another request; send a new key for a new order.',
+    );
   }
   return { orderId, status: 'accepted' as const, traceId: earlier.traceId };
 }
@@ -115,21 +134,26 @@ async function acceptOrder(
   const traceId = serverSpan?.spanContext().traceId ?? trace.getActiveSpan()?.spanContext().traceId;
   const deadlineMs = deps.publishDeadlineMs ?? DEFAULT_PUBLISH_DEADLINE_MS;
 
-  if (!deps.isReady()) throw kafkaUnavailable('Orders cannot be queued right now; nothing was accepted. Try again shortly.');
+  if (!deps.isReady())
+    throw kafkaUnavailable('Orders cannot be queued right now; nothing was accepted. Try again shortly.');
   if (requestHash !== undefined) {
     const earlier = await earlierAnswer(deps, inFlight, orderId, requestHash, deadlineMs);
     if (earlier) {
       request.log.info({ orderId, channel }, 'order repeated with its Idempotency-Key; nothing new placed');
-      return reply.code(202).header('location', `/orders/${orderId}`).header('idempotent-replayed', 'true').send(earlier);
+      return reply
+        .code(202)
+        .header('location', `/orders/${orderId}`)
+        .header('idempotent-replayed', 'true')
+        .send(earlier);
     }
   }
 
   const at = new Date().toISOString();
   const accepted = { orderId, channel, status: 'accepted' as const, at, ...(requestHash ? { requestHash } : {}) };
   // Once Kafka has it, the order is in the history — also when that happens after its caller heard 503.
-  const sent = withOrderBaggage({ orderId, channel }, () => deps.publish([first(orderId, at), outgoing(ordersStatus, accepted)])).then(() =>
-    deps.orders.apply(accepted, traceId),
-  );
+  const sent = withOrderBaggage({ orderId, channel }, () =>
+    deps.publish([first(orderId, at), outgoing(ordersStatus, accepted)]),
+  ).then(() => deps.orders.apply(accepted, traceId));
   if (requestHash !== undefined) {
     inFlight.set(orderId, sent);
     void sent.catch(() => {}).finally(() => inFlight.get(orderId) === sent && inFlight.delete(orderId));
@@ -152,7 +176,9 @@ async function acceptOrder(
 export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = async (app, { deps }) => {
   const inFlight: InFlight = new Map();
   // Placing orders is limited per client; reading an order's status is not.
-  const config = { rateLimit: deps.ordersPerMinute ? { max: deps.ordersPerMinute, timeWindow: 60_000 } : false as const };
+  const config = {
+    rateLimit: deps.ordersPerMinute ? { max: deps.ordersPerMinute, timeWindow: 60_000 } : (false as const),
+  };
   // The management-token check is a hook worth seeing in a trace: those routes keep Fastify's hook and handler spans.
   const managementConfig = { ...config, otel: { instrumentHooks: true } };
 
@@ -172,7 +198,10 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
         },
         ...(route.managementOnly ? { onRequest: managementOnly(deps.managementToken, 'Direct orders') } : {}),
       },
-      (request, reply) => acceptOrder(deps, inFlight, request, reply, route.channel, (orderId, at) => route.firstMessage(orderId, at, request.body)),
+      (request, reply) =>
+        acceptOrder(deps, inFlight, request, reply, route.channel, (orderId, at) =>
+          route.firstMessage(orderId, at, request.body),
+        ),
     );
   }
 
@@ -189,19 +218,30 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
     async (request) => {
       const order = deps.orders.get(request.params.id);
       if (!order) {
-        const window = deps.orders.windowMs === undefined ? '' : `: this gateway keeps the last ${spanOfTime(deps.orders.windowMs)} of orders (ITUNA_HISTORY_WINDOW), so an older order is not known here`;
+        const window =
+          deps.orders.windowMs === undefined
+            ? ''
+            : `: this gateway keeps the last ${spanOfTime(deps.orders.windowMs)} of orders (ITUNA_HISTORY_WINDOW), so an older order is not known here`;
         throw new HttpError(404, 'not_found', `no order ${request.params.id}${window}`);
       }
       const times = order.history.map((h) => Date.parse(h.at));
       const traceUrl = deps.traceUiUrl && order.traceId ? `${deps.traceUiUrl}/trace/${order.traceId}` : undefined;
-      return { ...order, timeline: { totalMs: Math.max(...times) - Math.min(...times), traceUrl, stages: timelineOf(order) } };
+      return {
+        ...order,
+        timeline: { totalMs: Math.max(...times) - Math.min(...times), traceUrl, stages: timelineOf(order) },
+      };
     },
   );
 };
 
 /** A window's length as people say it: 1 h, 90 min, 2 d. */
 function spanOfTime(ms: number): string {
-  const units: Array<[number, string]> = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'min'], [1000, 's']];
+  const units: Array<[number, string]> = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1000, 's'],
+  ];
   const [size, name] = units.find(([size]) => ms % size === 0) ?? [1000, 's'];
   return `${ms / size} ${name}`;
 }

@@ -38,7 +38,11 @@ export function setup() {
 export default function (/** @type {{ runId: string }} */ data) {
   const { path, body } = makeOrder(pickRoute(Boolean(token)));
   /** @type {Record<string, string>} */
-  const headers = { 'content-type': 'application/json', traceparent: newTraceparent(), baggage: `ituna.run.id=${data.runId}` };
+  const headers = {
+    'content-type': 'application/json',
+    traceparent: newTraceparent(),
+    baggage: `ituna.run.id=${data.runId}`,
+  };
   if (path === '/orders/direct' && token) headers.authorization = `Bearer ${token}`;
   const response = http.post(`${baseUrl}${path}`, JSON.stringify(body), { headers, tags: { route: path } });
   check(response, { 'order accepted (202)': (r) => r.status === 202 });

@@ -6,13 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { readTopic } from '../../common/kafka/follower.ts';
 import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
-import { startLocalCluster } from '../../kafka/local-broker.ts';
-import { readConsumerGroups } from '../../report/consumer-groups.ts';
+import { startLocalCluster } from '../../tools/local-kafka/cluster.ts';
+import { readConsumerGroups } from '../../tools/bottlenecks/consumer-groups.ts';
 import { CONSUMER_GROUPS } from '../../workers/consumer-groups.ts';
-import type { LocalCluster } from '../../kafka/local-broker.ts';
+import type { LocalCluster } from '../../tools/local-kafka/cluster.ts';
 import { runLoad } from '../../load/runner.ts';
-import { startService } from '../../start/services.ts';
-import type { ServiceName, ServiceProcess } from '../../start/services.ts';
+import { spawnService } from '../../tools/start/spawn-service.ts';
+import type { ServiceName, ServiceProcess } from '../../tools/start/spawn-service.ts';
 import { onlineOrder } from '../support/fixtures.ts';
 
 // Orders at a steady rate on a three-node cluster with two validation and two kitchen replicas; a broker that leads
@@ -28,7 +28,7 @@ after(async () => {
 });
 
 function start(name: ServiceName): ServiceProcess {
-  const service = startService(name, {
+  const service = spawnService(name, {
     KAFKA_BROKERS: cluster.brokers,
     OTEL_SDK_DISABLED: 'true',
     // Two kitchens race for the tickets' partitions here: fenced, each order is ready once.
@@ -82,16 +82,23 @@ async function nextAccepted(gatewayUrl: string, limitMs: number): Promise<{ orde
       body: JSON.stringify(onlineOrder),
       signal: AbortSignal.timeout(limitMs),
     }).catch(() => undefined);
-    if (response?.status === 202) return { orderId: ((await response.json()) as { orderId: string }).orderId, at: performance.now() };
+    if (response?.status === 202)
+      return { orderId: ((await response.json()) as { orderId: string }).orderId, at: performance.now() };
     await response?.body?.cancel();
     await sleep(100);
   }
   return undefined;
 }
 
-it('When a leading broker and then a kitchen replica are SIGKILLed under load, then no accepted order is lost or cooked twice and orders are accepted again within 10 s', { timeout: 540_000 }, async (t) => {
+it('When a leading broker and then a kitchen replica are SIGKILLed under load, then no accepted order is lost or cooked twice and orders are accepted again within 10 s', {
+  timeout: 540_000,
+}, async (t) => {
   cluster = await startLocalCluster({ nodes: 3 });
-  const kafka = new Kafka({ clientId: 'broker-loss-audit', brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'broker-loss-audit',
+    brokers: cluster.brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   await start('validation').ready;
   await Promise.all([start('validation').ready, start('kitchen').ready, start('kitchen').ready]);
   const gatewayUrl = (await start('gateway').ready)!;
@@ -112,13 +119,22 @@ it('When a leading broker and then a kitchen replica are SIGKILLed under load, t
     await node.kill('SIGKILL');
     note(`SIGKILL broker ${leader} (${node.address}), leader of the most orders.placed partitions; not restarted`);
     recovery = await nextAccepted(gatewayUrl, 30_000);
-    note(recovery ? `next accepted order ${((recovery.at - lostAt) / 1000).toFixed(2)} s after the broker's loss` : 'no order accepted within 30 s');
+    note(
+      recovery
+        ? `next accepted order ${((recovery.at - lostAt) / 1000).toFixed(2)} s after the broker's loss`
+        : 'no order accepted within 30 s',
+    );
     await sleep(Math.max(0, 25_000 - (performance.now() - startedAt)));
     services.filter((s) => s.name === 'kitchen')[0]!.child.kill('SIGKILL');
     note('SIGKILL one kitchen replica; not restarted');
   })();
 
-  const summary = await runLoad({ baseUrl: gatewayUrl, scenario: load, runId: 'broker-loss', onProgress: (line) => console.log(`broker loss: ${line}`) });
+  const summary = await runLoad({
+    baseUrl: gatewayUrl,
+    scenario: load,
+    runId: 'broker-loss',
+    onProgress: (line) => console.log(`broker loss: ${line}`),
+  });
   await chaos;
   note('load finished');
   const accepted = [...summary.accepted.map((a) => a.orderId), ...(recovery ? [recovery.orderId] : [])];
@@ -134,20 +150,28 @@ it('When a leading broker and then a kitchen replica are SIGKILLed under load, t
   const lost = accepted.filter((id) => !terminal(id));
   const tickets = lost.length > 0 ? await readTopic(kafka, kitchenTickets.name) : [];
   // The kitchen group's lag as the bottleneck report reads it: committed offset and owner per partition.
-  const kitchenGroup = lost.length > 0 ? (await readConsumerGroups(kafka, [{ groupId: CONSUMER_GROUPS.kitchen.groupId, topic: kitchenTickets.name }]))[0] : undefined;
+  const kitchenGroup =
+    lost.length > 0
+      ? (await readConsumerGroups(kafka, [{ groupId: CONSUMER_GROUPS.kitchen.groupId, topic: kitchenTickets.name }]))[0]
+      : undefined;
   for (const id of lost) {
     const ticket = tickets.find((m) => m.key?.toString() === id);
     console.log(
       `broker loss: order ${id} never settled; its statuses: ${JSON.stringify(statuses.get(id) ?? [])}; its ticket: ` +
-        (ticket ? `${kitchenTickets.name}/${ticket.partition} offset ${ticket.offset}, the kitchen group's committed offset there ${kitchenGroup?.partitions.find((p) => p.partition === ticket.partition)?.committed}` : 'not in kitchen.tickets'),
+        (ticket
+          ? `${kitchenTickets.name}/${ticket.partition} offset ${ticket.offset}, the kitchen group's committed offset there ${kitchenGroup?.partitions.find((p) => p.partition === ticket.partition)?.committed}`
+          : 'not in kitchen.tickets'),
     );
-    for (const service of services) for (const line of service.lines.filter((l) => l.includes(id))) console.log(`broker loss: ${service.name} ${service.child.pid}: ${line}`);
+    for (const service of services)
+      for (const line of service.lines.filter((l) => l.includes(id)))
+        console.log(`broker loss: ${service.name} ${service.child.pid}: ${line}`);
   }
   // Every line each service printed, kept for a post-mortem.
   const logDir = join(import.meta.dirname, '../../.cache/broker-loss');
   await rm(logDir, { recursive: true, force: true });
   await mkdir(logDir, { recursive: true });
-  for (const service of services) await writeFile(join(logDir, `${service.name}-${service.child.pid}.log`), service.lines.join('\n'));
+  for (const service of services)
+    await writeFile(join(logDir, `${service.name}-${service.child.pid}.log`), service.lines.join('\n'));
   console.log(`broker loss: the services' logs are in ${logDir}`);
   const cookedTwice = cookedTwiceOf(statuses, accepted);
   const recoveryS = recovery ? (recovery.at - lostAt) / 1000 : Infinity;

@@ -7,11 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { readTopic } from '../../common/kafka/follower.ts';
 import { ordersStatus } from '../../common/topics/index.ts';
-import { startLocalBroker } from '../../kafka/local-broker.ts';
-import type { LocalBroker } from '../../kafka/local-broker.ts';
+import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
+import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
 import { runLoad } from '../../load/runner.ts';
-import { startService } from '../../start/services.ts';
-import type { ServiceName, ServiceProcess } from '../../start/services.ts';
+import { spawnService } from '../../tools/start/spawn-service.ts';
+import type { ServiceName, ServiceProcess } from '../../tools/start/spawn-service.ts';
 
 // Jepsen in miniature: orders under load while each worker is SIGKILLed once and the broker restarted once.
 // Nothing accepted may be lost, and no order may be cooked twice. The client retries through 503s with Idempotency-Keys,
@@ -30,7 +30,7 @@ after(async () => {
 });
 
 function start(name: ServiceName): Promise<string | undefined> {
-  const service = startService(name, {
+  const service = spawnService(name, {
     KAFKA_BROKERS: broker.brokers,
     OTEL_SDK_DISABLED: 'true',
     ITUNA_DELAYS: 'address=1,name=1,inventory=2,cook=3~2',
@@ -55,7 +55,9 @@ async function statusesByOrder(): Promise<Map<string, string[]>> {
   return statuses;
 }
 
-it('When workers are SIGKILLed and the broker restarts under load, then no accepted order is lost and none is cooked twice', { timeout: 540_000 }, async (t) => {
+it('When workers are SIGKILLed and the broker restarts under load, then no accepted order is lost and none is cooked twice', {
+  timeout: 540_000,
+}, async (t) => {
   dataDir = await mkdtemp(join(tmpdir(), 'ituna-chaos-'));
   broker = await startLocalBroker({ dataDir });
   await start('validation');
@@ -68,7 +70,10 @@ it('When workers are SIGKILLed and the broker restarts under load, then no accep
   };
 
   const chaos = (async () => {
-    for (const [at, name] of [[8, 'validation'], [18, 'kitchen']] as const) {
+    for (const [at, name] of [
+      [8, 'validation'],
+      [18, 'kitchen'],
+    ] as const) {
       await sleep(at * 1000 - (performance.now() - startedAt));
       services.get(name)!.child.kill('SIGKILL');
       note(`SIGKILL ${name}`);
@@ -84,7 +89,14 @@ it('When workers are SIGKILLed and the broker restarts under load, then no accep
     note('broker restarted');
   })();
 
-  const summary = await runLoad({ baseUrl: gatewayUrl!, scenario: load, runId: 'chaos', token: TOKEN, onProgress: (line) => console.log(`chaos: ${line}`), retryWithKeys: true });
+  const summary = await runLoad({
+    baseUrl: gatewayUrl!,
+    scenario: load,
+    runId: 'chaos',
+    token: TOKEN,
+    onProgress: (line) => console.log(`chaos: ${line}`),
+    retryWithKeys: true,
+  });
   note('load finished');
   await chaos;
   const accepted = summary.accepted.map((a) => a.orderId);
@@ -117,5 +129,9 @@ it('When workers are SIGKILLed and the broker restarts under load, then no accep
   assert.ok(accepted.length >= 2000, `only ${accepted.length} orders accepted`);
   assert.deepEqual(lost, [], 'accepted orders that never reached ready or rejected');
   assert.deepEqual(cookedTwice, [], 'orders reported ready twice');
-  assert.equal(duplicates, 0, 'orders that exist twice: a key answered with two orders, or an accepted order no answer named');
+  assert.equal(
+    duplicates,
+    0,
+    'orders that exist twice: a key answered with two orders, or an accepted order no answer named',
+  );
 });

@@ -7,10 +7,10 @@ import type { Message } from 'kafkajs';
 import { ensureTopics } from '../../common/kafka/client.ts';
 import { ALL_TOPICS, historyWindow, ordersStatus } from '../../common/topics/index.ts';
 import type { OrderStatusChange } from '../../common/topics/index.ts';
-import { startLocalBroker } from '../../kafka/local-broker.ts';
-import type { LocalBroker } from '../../kafka/local-broker.ts';
-import { startService } from '../../start/services.ts';
-import type { ServiceName, ServiceProcess } from '../../start/services.ts';
+import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
+import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
+import { spawnService } from '../../tools/start/spawn-service.ts';
+import type { ServiceName, ServiceProcess } from '../../tools/start/spawn-service.ts';
 
 // A restaurant that has been open a long time: a million status changes in orders.status, most of them older than
 // the history window. Every service must still be ready within 5 s, with bounded memory.
@@ -29,21 +29,34 @@ function statusMessages(count: number, at: number, orderId: string = randomUUID(
   const messages: Message[] = [];
   for (let i = 0, id: string = orderId; i < count; i++) {
     if (i > 0 && i % STATUSES.length === 0) id = randomUUID();
-    const change: OrderStatusChange = { orderId: id, channel: 'online', status: STATUSES[i % STATUSES.length]!, at: new Date(at).toISOString() };
+    const change: OrderStatusChange = {
+      orderId: id,
+      channel: 'online',
+      status: STATUSES[i % STATUSES.length]!,
+      at: new Date(at).toISOString(),
+    };
     messages.push({ key: id, value: JSON.stringify(change), timestamp: String(at) });
   }
   return messages;
 }
 
 /** Writes `count` status messages timestamped `at`; `firstOrder` is the first order's id, `lastOrder` the last's. */
-async function fill(count: number, at: number, { firstOrder, lastOrder }: { firstOrder?: string; lastOrder?: string }): Promise<void> {
+async function fill(
+  count: number,
+  at: number,
+  { firstOrder, lastOrder }: { firstOrder?: string; lastOrder?: string },
+): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
   try {
     for (let sent = 0; sent < count; sent += 20_000) {
       const size = Math.min(20_000, count - sent);
       const last = sent + size >= count;
-      const messages = statusMessages(size - (last && lastOrder ? STATUSES.length : 0), at, sent === 0 ? firstOrder : undefined);
+      const messages = statusMessages(
+        size - (last && lastOrder ? STATUSES.length : 0),
+        at,
+        sent === 0 ? firstOrder : undefined,
+      );
       if (last && lastOrder) messages.push(...statusMessages(STATUSES.length, at, lastOrder));
       await producer.send({ topic: ordersStatus.name, acks: 1, messages });
     }
@@ -74,35 +87,62 @@ before(async () => {
   const filling = performance.now();
   await fill(OLD, Date.now() - 2 * 3_600_000, { lastOrder: oldOrder });
   await fill(RECENT, Date.now(), { lastOrder: recentOrder });
-  console.log(`history: ${OLD + RECENT} status messages written in ${((performance.now() - filling) / 1000).toFixed(1)} s (${OLD} two hours old, ${RECENT} new)`);
+  console.log(
+    `history: ${OLD + RECENT} status messages written in ${((performance.now() - filling) / 1000).toFixed(1)} s (${OLD} two hours old, ${RECENT} new)`,
+  );
 });
 after(async () => {
   await Promise.all(services.map((s) => s.stop()));
   await broker?.stop();
 });
 
-it('When orders.status holds a million messages, then every service is ready within 5 s with bounded memory, an order older than the window is a 404 that says so, and no follower group remains after they stop', { timeout: 300_000 }, async () => {
-  const env = { KAFKA_BROKERS: broker.brokers, OTEL_SDK_DISABLED: 'true', PORT: '0', LOG_LEVEL: 'info', ITUNA_HISTORY_WINDOW: '1h' };
+it('When orders.status holds a million messages, then every service is ready within 5 s with bounded memory, an order older than the window is a 404 that says so, and no follower group remains after they stop', {
+  timeout: 300_000,
+}, async () => {
+  const env = {
+    KAFKA_BROKERS: broker.brokers,
+    OTEL_SDK_DISABLED: 'true',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ITUNA_HISTORY_WINDOW: '1h',
+  };
   const readyIn: Record<string, number> = {};
   // One at a time, so each is timed on its own rather than against the others for the machine's cores.
   let gatewayUrl = '';
   for (const name of ['validation', 'kitchen', 'gateway'] as ServiceName[]) {
     const started = performance.now();
-    const service = startService(name, env);
+    const service = spawnService(name, env);
     services.push(service);
     const url = await service.ready;
     readyIn[name] = performance.now() - started;
     if (name === 'gateway') gatewayUrl = url!;
   }
-  const peaks = Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, await memoryMb(s.child.pid!)] as const)));
-  const caughtUp = services.flatMap((s) => s.lines.filter((line) => line.includes('caught up with the')).map((line) => `${s.name}: ${JSON.parse(line).msg} ${JSON.stringify({ ms: JSON.parse(line).ms, orders: JSON.parse(line).orders ?? JSON.parse(line).readyOrders })}`));
-  console.log(`history: ready in ${Object.entries(readyIn).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)} s`).join(', ')}; peak memory ${Object.entries(peaks).map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`).join(', ')}`);
+  const peaks = Object.fromEntries(
+    await Promise.all(services.map(async (s) => [s.name, await memoryMb(s.child.pid!)] as const)),
+  );
+  const caughtUp = services.flatMap((s) =>
+    s.lines
+      .filter((line) => line.includes('caught up with the'))
+      .map(
+        (line) =>
+          `${s.name}: ${JSON.parse(line).msg} ${JSON.stringify({ ms: JSON.parse(line).ms, orders: JSON.parse(line).orders ?? JSON.parse(line).readyOrders })}`,
+      ),
+  );
+  console.log(
+    `history: ready in ${Object.entries(readyIn)
+      .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)} s`)
+      .join(', ')}; peak memory ${Object.entries(peaks)
+      .map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`)
+      .join(', ')}`,
+  );
   console.log(`history: ${caughtUp.join('; ')}`);
 
-  for (const [name, ms] of Object.entries(readyIn)) assert.ok(ms <= 5000, `${name} took ${(ms / 1000).toFixed(2)} s to be ready`);
+  for (const [name, ms] of Object.entries(readyIn))
+    assert.ok(ms <= 5000, `${name} took ${(ms / 1000).toFixed(2)} s to be ready`);
   // Bounded by the window's caps, not by the topic: without them the gateway would hold 250 000 orders.
   for (const [name, mb] of Object.entries(peaks)) assert.ok(mb < 512, `${name} peaked at ${mb.toFixed(0)} MB`);
-  for (const line of caughtUp) assert.ok(Number(/"orders":(\d+)/.exec(line)?.[1]) <= historyWindow(3_600_000).maxOrders, line);
+  for (const line of caughtUp)
+    assert.ok(Number(/"orders":(\d+)/.exec(line)?.[1]) <= historyWindow(3_600_000).maxOrders, line);
 
   const old = await fetch(`${gatewayUrl}/orders/${oldOrder}`);
   assert.equal(old.status, 404);

@@ -5,7 +5,12 @@ import { kafkaBrokers, kafkaSecurity, kafkaSecuritySchema, replicationFor } from
 import { historyWindowVariable } from '../../common/topics/index.ts';
 import { telemetryConfigSchema } from '../../common/telemetry/sdk.ts';
 
-const schema = { PORT: integer(3000, 0, 65535), HOST: text('127.0.0.1'), LOG_LEVEL: oneOf(['info', 'debug'], 'info'), DEBUG: flag(false) };
+const schema = {
+  PORT: integer(3000, 0, 65535),
+  HOST: text('127.0.0.1'),
+  LOG_LEVEL: oneOf(['info', 'debug'], 'info'),
+  DEBUG: flag(false),
+};
 
 describe('loadConfig', () => {
   it('When nothing is set, then every variable takes its default', () => {
@@ -42,15 +47,33 @@ describe('loadConfig', () => {
 
   it('When KAFKA_BROKERS is unset, then the local broker is used; when malformed, it is refused', () => {
     assert.deepEqual(loadConfig({ KAFKA_BROKERS: kafkaBrokers }, {}).KAFKA_BROKERS, ['127.0.0.1:9092']);
-    assert.deepEqual(loadConfig({ KAFKA_BROKERS: kafkaBrokers }, { KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS, ['a:1', 'b:2']);
-    assert.throws(() => loadConfig({ KAFKA_BROKERS: kafkaBrokers }, { KAFKA_BROKERS: 'kafka' }), /KAFKA_BROKERS must be a comma-separated list of host:port/);
+    assert.deepEqual(loadConfig({ KAFKA_BROKERS: kafkaBrokers }, { KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS, [
+      'a:1',
+      'b:2',
+    ]);
+    assert.throws(
+      () => loadConfig({ KAFKA_BROKERS: kafkaBrokers }, { KAFKA_BROKERS: 'kafka' }),
+      /KAFKA_BROKERS must be a comma-separated list of host:port/,
+    );
   });
 
   it('When an OTEL_* variable is wrong, then the error names it and the allowed values', () => {
-    assert.throws(() => loadConfig(telemetryConfigSchema, { OTEL_TRACES_SAMPLER: 'sometimes' }), /OTEL_TRACES_SAMPLER must be one of always_on, always_off/);
-    assert.throws(() => loadConfig(telemetryConfigSchema, { OTEL_TRACES_SAMPLER_ARG: '1.5' }), /OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1/);
-    assert.throws(() => loadConfig(telemetryConfigSchema, { OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' }), /OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http/);
-    assert.throws(() => loadConfig(telemetryConfigSchema, { OTEL_SDK_DISABLED: 'maybe' }), /OTEL_SDK_DISABLED must be one of true, false/);
+    assert.throws(
+      () => loadConfig(telemetryConfigSchema, { OTEL_TRACES_SAMPLER: 'sometimes' }),
+      /OTEL_TRACES_SAMPLER must be one of always_on, always_off/,
+    );
+    assert.throws(
+      () => loadConfig(telemetryConfigSchema, { OTEL_TRACES_SAMPLER_ARG: '1.5' }),
+      /OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1/,
+    );
+    assert.throws(
+      () => loadConfig(telemetryConfigSchema, { OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' }),
+      /OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http/,
+    );
+    assert.throws(
+      () => loadConfig(telemetryConfigSchema, { OTEL_SDK_DISABLED: 'maybe' }),
+      /OTEL_SDK_DISABLED must be one of true, false/,
+    );
   });
 
   it('When the OTLP protocol is chosen, then JSON is the default, protobuf may be asked for, gRPC is refused by name', () => {
@@ -60,9 +83,18 @@ describe('loadConfig', () => {
     };
     assert.deepEqual(protocols({}), ['http/json', undefined]);
     assert.deepEqual(protocols({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }), ['http/protobuf', undefined]);
-    assert.deepEqual(protocols({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'HTTP/Protobuf' }), ['http/json', 'http/protobuf']);
-    assert.throws(() => loadConfig(telemetryConfigSchema, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), /OTEL_EXPORTER_OTLP_PROTOCOL must be one of http\/protobuf, http\/json/);
-    assert.throws(() => loadConfig(telemetryConfigSchema, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'json' }), /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of/);
+    assert.deepEqual(
+      protocols({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'HTTP/Protobuf' }),
+      ['http/json', 'http/protobuf'],
+    );
+    assert.throws(
+      () => loadConfig(telemetryConfigSchema, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+      /OTEL_EXPORTER_OTLP_PROTOCOL must be one of http\/protobuf, http\/json/,
+    );
+    assert.throws(
+      () => loadConfig(telemetryConfigSchema, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'json' }),
+      /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of/,
+    );
   });
 
   it('When a URL has a trailing slash, then it is dropped', () => {
@@ -78,10 +110,18 @@ describe('Kafka security and cluster settings', () => {
   });
 
   it('When TLS and SCRAM are set, then kafkajs gets ssl and sasl options', () => {
-    assert.deepEqual(security({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'kitchen', KAFKA_SASL_PASSWORD: 's3cret' }), {
-      ssl: true,
-      sasl: { mechanism: 'scram-sha-512', username: 'kitchen', password: 's3cret' },
-    });
+    assert.deepEqual(
+      security({
+        KAFKA_SSL: 'true',
+        KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+        KAFKA_SASL_USERNAME: 'kitchen',
+        KAFKA_SASL_PASSWORD: 's3cret',
+      }),
+      {
+        ssl: true,
+        sasl: { mechanism: 'scram-sha-512', username: 'kitchen', password: 's3cret' },
+      },
+    );
   });
 
   it('When a SASL mechanism lacks its credentials or the CA file is missing, then one error names each variable', () => {
@@ -93,13 +133,22 @@ describe('Kafka security and cluster settings', () => {
         error.problems.includes('KAFKA_SASL_USERNAME is required with KAFKA_SASL_MECHANISM=plain') &&
         error.problems.includes('KAFKA_SASL_PASSWORD is required with KAFKA_SASL_MECHANISM=plain'),
     );
-    assert.throws(() => loadConfig(kafkaSecuritySchema, { KAFKA_SASL_MECHANISM: 'gssapi' }), /KAFKA_SASL_MECHANISM must be one of none, plain, scram-sha-256, scram-sha-512/);
+    assert.throws(
+      () => loadConfig(kafkaSecuritySchema, { KAFKA_SASL_MECHANISM: 'gssapi' }),
+      /KAFKA_SASL_MECHANISM must be one of none, plain, scram-sha-256, scram-sha-512/,
+    );
   });
 
   it('When a history window is given, then it is read as a duration and a bad one is refused', () => {
     assert.equal(loadConfig({ ITUNA_HISTORY_WINDOW: historyWindowVariable }, {}).ITUNA_HISTORY_WINDOW, 86_400_000);
-    assert.equal(loadConfig({ ITUNA_HISTORY_WINDOW: historyWindowVariable }, { ITUNA_HISTORY_WINDOW: '90m' }).ITUNA_HISTORY_WINDOW, 5_400_000);
-    assert.throws(() => loadConfig({ ITUNA_HISTORY_WINDOW: historyWindowVariable }, { ITUNA_HISTORY_WINDOW: '1 hour' }), /ITUNA_HISTORY_WINDOW must be a duration like 90s/);
+    assert.equal(
+      loadConfig({ ITUNA_HISTORY_WINDOW: historyWindowVariable }, { ITUNA_HISTORY_WINDOW: '90m' }).ITUNA_HISTORY_WINDOW,
+      5_400_000,
+    );
+    assert.throws(
+      () => loadConfig({ ITUNA_HISTORY_WINDOW: historyWindowVariable }, { ITUNA_HISTORY_WINDOW: '1 hour' }),
+      /ITUNA_HISTORY_WINDOW must be a duration like 90s/,
+    );
   });
 
   it('When topics are created, then one and two brokers keep every copy they can with one in sync, three or more keep three with two', () => {

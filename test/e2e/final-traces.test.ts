@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import type { FlatSpan } from '../../traces/otlp.ts';
+import type { FlatSpan } from '../../tools/traces/otlp.ts';
 import { testBrokers } from '../support/broker.ts';
 import { directOrder, onlineOrder, onsiteOrder } from '../support/fixtures.ts';
 import { startPipeline, waitUntilSettled } from '../support/pipeline.ts';
@@ -16,8 +16,16 @@ let brokers: string;
 let receiver: TraceReceiver;
 let pipeline: Pipeline | undefined;
 
-async function place(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ orderId: string; traceId: string }> {
-  const response = await fetch(`${pipeline!.gatewayUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+async function place(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ orderId: string; traceId: string }> {
+  const response = await fetch(`${pipeline!.gatewayUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   assert.equal(response.status, 202);
   return (await response.json()) as { orderId: string; traceId: string };
 }
@@ -41,7 +49,9 @@ after(async () => {
   await receiver?.close();
 });
 
-it('When the whole stack is restarted twice, then every finished order keeps exactly the spans it had; new orders still get the order history\'s spans', { timeout: 180_000 }, async (t) => {
+it("When the whole stack is restarted twice, then every finished order keeps exactly the spans it had; new orders still get the order history's spans", {
+  timeout: 180_000,
+}, async (t) => {
   pipeline = await startPipeline(brokers, receiver.url, env);
   const orders = [
     await place('/orders/online', onlineOrder),
@@ -49,12 +59,18 @@ it('When the whole stack is restarted twice, then every finished order keeps exa
     await place('/orders/direct', directOrder, { authorization: `Bearer ${TOKEN}` }),
     await place('/orders/online', { ...onlineOrder, items: [{ menuItemId: 'otoro-nigiri', quantity: 1 }] }),
   ];
-  await waitUntilSettled(pipeline.gatewayUrl, orders.map((o) => o.orderId));
+  await waitUntilSettled(
+    pipeline.gatewayUrl,
+    orders.map((o) => o.orderId),
+  );
   await stopPipeline();
   const before = new Map(orders.map((o) => [o.traceId, snapshot(receiver.trace(o.traceId))]));
   for (const [traceId, spans] of before) {
     assert.ok(spans.length >= 10, `trace ${traceId} has only ${spans.length} spans`);
-    assert.ok(spans.some((s) => s.includes('"process orders.status"')), 'a live follower records the statuses it reads');
+    assert.ok(
+      spans.some((s) => s.includes('"process orders.status"')),
+      'a live follower records the statuses it reads',
+    );
   }
 
   for (let restart = 1; restart <= 2; restart++) {
@@ -64,13 +80,24 @@ it('When the whole stack is restarted twice, then every finished order keeps exa
       await waitUntilSettled(pipeline.gatewayUrl, [fresh.orderId]);
       await stopPipeline();
       const spans = receiver.trace(fresh.traceId);
-      assert.equal(spans.filter((s) => s.name === 'process orders.status' && s.service === 'ituna-gateway').length, 4, 'the gateway follower reads accepted, validated, cooking and ready live');
-      assert.equal(spans.filter((s) => s.name === 'process orders.status' && s.service === 'ituna-kitchen').length, 0, "the kitchen's record of cooked orders reads untraced");
+      assert.equal(
+        spans.filter((s) => s.name === 'process orders.status' && s.service === 'ituna-gateway').length,
+        4,
+        'the gateway follower reads accepted, validated, cooking and ready live',
+      );
+      assert.equal(
+        spans.filter((s) => s.name === 'process orders.status' && s.service === 'ituna-kitchen').length,
+        0,
+        "the kitchen's record of cooked orders reads untraced",
+      );
     } else {
       await stopPipeline();
     }
   }
 
-  for (const [traceId, spans] of before) assert.deepEqual(snapshot(receiver.trace(traceId)), spans, `trace ${traceId} changed after restarts`);
-  t.diagnostic(`${before.size} traces (${[...before.values()].map((s) => s.length).join(', ')} spans) unchanged after two restarts`);
+  for (const [traceId, spans] of before)
+    assert.deepEqual(snapshot(receiver.trace(traceId)), spans, `trace ${traceId} changed after restarts`);
+  t.diagnostic(
+    `${before.size} traces (${[...before.values()].map((s) => s.length).join(', ')} spans) unchanged after two restarts`,
+  );
 });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FlatSpan } from '../../traces/otlp.ts';
-import { formatTraceTree } from '../../traces/otlp.ts';
-import type { ServiceProcess } from '../../start/services.ts';
+import type { FlatSpan } from '../../tools/traces/otlp.ts';
+import { formatTraceTree } from '../../tools/traces/otlp.ts';
+import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
 import { testBrokers } from '../support/broker.ts';
 import { startPipeline } from '../support/pipeline.ts';
 import type { Pipeline } from '../support/pipeline.ts';
@@ -53,10 +53,13 @@ async function orderWhenSettled(orderId: string): Promise<Record<string, any>> {
 /** Waits until the order's trace holds every span named in `names`, then returns the whole trace. */
 function traceWith(traceId: string, names: string[]): Promise<FlatSpan[]> {
   return receiver
-    .waitFor((spans) => {
-      const present = new Set(spans.filter((s) => s.traceId === traceId).map((s) => s.name));
-      return names.every((n) => present.has(n));
-    }, { timeoutMs: 30_000, what: `trace ${traceId} with ${names.join(', ')}` })
+    .waitFor(
+      (spans) => {
+        const present = new Set(spans.filter((s) => s.traceId === traceId).map((s) => s.name));
+        return names.every((n) => present.has(n));
+      },
+      { timeoutMs: 30_000, what: `trace ${traceId} with ${names.join(', ')}` },
+    )
     .then(() => receiver.trace(traceId));
 }
 
@@ -90,8 +93,15 @@ function assertOneConnectedTrace(spans: FlatSpan[], orderId: string, channel: st
     assert.equal(consumer.attributes['messaging.system'], 'kafka');
     assert.equal(consumer.attributes['messaging.operation.type'], 'process');
     assert.equal(consumer.attributes['messaging.kafka.message.key'], orderId);
-    assert.equal(typeof consumer.attributes['ituna.queue.wait_ms'], 'number', `${consumer.name} lacks ituna.queue.wait_ms`);
-    assert.ok(consumer.attributes['messaging.destination.partition.id'] !== undefined && consumer.attributes['messaging.kafka.offset'] !== undefined);
+    assert.equal(
+      typeof consumer.attributes['ituna.queue.wait_ms'],
+      'number',
+      `${consumer.name} lacks ituna.queue.wait_ms`,
+    );
+    assert.ok(
+      consumer.attributes['messaging.destination.partition.id'] !== undefined &&
+        consumer.attributes['messaging.kafka.offset'] !== undefined,
+    );
   }
   for (const producer of spans.filter((s) => s.kind === 'producer')) {
     assert.equal(producer.attributes['messaging.system'], 'kafka');
@@ -111,173 +121,228 @@ function assertOneConnectedTrace(spans: FlatSpan[], orderId: string, channel: st
 }
 
 // Every guarantee holds for both ways of sending: group commit (the default) and one awaited send per call.
-for (const send of ['batched', 'single'] as const) describe(`the traced order pipeline, end to end (ITUNA_KAFKA_SEND=${send})`, { timeout: 180_000 }, () => {
-  before(async () => {
-    brokers = await testBrokers();
-    receiver = await startTraceReceiver();
-    pipeline = await startPipeline(brokers, receiver.url, { ITUNA_DELAYS: 'address=2,name=1,inventory=3,cook=5', ITUNA_MANAGEMENT_TOKEN: TOKEN, ITUNA_KAFKA_SEND: send });
-    gatewayUrl = pipeline.gatewayUrl;
-    services = pipeline.services;
-  });
-
-  after(async () => {
-    const codes = await pipeline?.stop();
-    await receiver?.close();
-    if (codes) assert.deepEqual(codes, [0, 0, 0], 'every service exits cleanly on SIGTERM');
-  });
-
-  it('When a website order is placed, then it is one trace from the HTTP call through validation to the kitchen', async (t) => {
-    const placed = await post('/orders/online', onlineOrder);
-    assert.equal(placed.response.headers.get('location'), `/orders/${placed.orderId}`);
-    assert.match(placed.response.headers.get('traceresponse') ?? '', new RegExp(`^00-${placed.traceId}-[0-9a-f]{16}-01$`));
-
-    const order = await orderWhenSettled(placed.orderId);
-    assert.equal(order.status, 'ready');
-    assert.equal(order.traceId, placed.traceId);
-    assert.deepEqual(order.history.map((h: { status: string }) => h.status), ['accepted', 'validated', 'cooking', 'ready']);
-    assert.deepEqual(
-      order.timeline.stages.map((s: { stage: string }) => s.stage),
-      ['waiting for validation', 'validation', 'waiting for the kitchen', 'waiting for a chef', 'cooking'],
-    );
-    assert.equal(order.timeline.traceUrl, `http://localhost:16686/trace/${placed.traceId}`);
-    t.diagnostic(`timeline: ${JSON.stringify(order.timeline)}`);
-
-    const spans = await traceWith(placed.traceId, ['POST /orders/online', 'validate inventory', 'cook order', 'process kitchen.tickets']);
-    t.diagnostic(`\n${formatTraceTree(spans)}`);
-    assertOneConnectedTrace(spans, placed.orderId, 'online');
-    assert.deepEqual(new Set(spans.map((s) => s.service)), new Set(['ituna-gateway', 'ituna-order-validation', 'ituna-kitchen']));
-
-    const server = one(spans, 'POST /orders/online');
-    const sendPlaced = one(spans, 'send orders.placed', 'ituna-gateway');
-    assert.ok(isDescendant(spans, sendPlaced, server), 'send orders.placed sits under the HTTP call');
-    assert.equal(server.attributes['ituna.order.id'], placed.orderId);
-    const processPlaced = one(spans, 'process orders.placed', 'ituna-order-validation');
-    assert.equal(processPlaced.parentSpanId, sendPlaced.spanId);
-    const validate = one(spans, 'validate order');
-    assert.equal(validate.parentSpanId, processPlaced.spanId);
-    assert.deepEqual(
-      spans.filter((s) => s.parentSpanId === validate.spanId).map((s) => s.name).sort(),
-      ['validate address', 'validate inventory', 'validate name'],
-    );
-    const sendTicket = one(spans, 'send kitchen.tickets', 'ituna-order-validation');
-    assert.equal(sendTicket.parentSpanId, processPlaced.spanId);
-    const processTicket = one(spans, 'process kitchen.tickets', 'ituna-kitchen');
-    assert.equal(processTicket.parentSpanId, sendTicket.spanId);
-    const cook = one(spans, 'cook order');
-    assert.equal(cook.parentSpanId, processTicket.spanId);
-    assert.deepEqual(spans.filter((s) => s.parentSpanId === cook.spanId).map((s) => s.name), ['prepare tuna-nigiri', 'prepare miso-soup']);
-    assert.ok(spans.some((s) => s.name === 'send orders.status' && s.service === 'ituna-kitchen' && s.parentSpanId === processTicket.spanId));
-  });
-
-  it("When a worker logs an order, then the JSON line carries the order id and the order's trace and span ids", async () => {
-    const placed = await post('/orders/online', onlineOrder);
-    await orderWhenSettled(placed.orderId);
-    const spans = await traceWith(placed.traceId, ['validate order', 'cook order']);
-    for (const [service, message] of [
-      [services[0]!, 'order validated'],
-      [services[1]!, 'order ready'],
-    ] as const) {
-      const line = service.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.orderId === placed.orderId && l.msg === message);
-      assert.ok(line, `${service.name} logged no "${message}" for the order`);
-      assert.equal(line.trace_id, placed.traceId);
-      assert.ok(spans.some((s) => s.spanId === line.span_id), 'span_id names a span of the trace');
-      assert.equal(line.service, service.name === 'validation' ? 'ituna-order-validation' : 'ituna-kitchen');
-    }
-  });
-
-  it('When an order is placed at a table, then it is validated and cooked in one trace', async () => {
-    const placed = await post('/orders/onsite', onsiteOrder);
-    assert.equal((await orderWhenSettled(placed.orderId)).status, 'ready');
-    const spans = await traceWith(placed.traceId, ['POST /orders/onsite', 'validate order', 'cook order']);
-    assertOneConnectedTrace(spans, placed.orderId, 'onsite');
-    assert.equal(one(spans, 'validate address').attributes['ituna.validation.result'], 'skipped');
-  });
-
-  it('When management sends a direct order, then it reaches the kitchen with no validation spans', async () => {
-    const placed = await post('/orders/direct', { items: [{ menuItemId: 'unagi-don', quantity: 1 }] }, { authorization: `Bearer ${TOKEN}` });
-    const order = await orderWhenSettled(placed.orderId);
-    assert.deepEqual(order.history.map((h: { status: string }) => h.status), ['accepted', 'cooking', 'ready']);
-    const spans = await traceWith(placed.traceId, ['POST /orders/direct', 'process kitchen.tickets', 'cook order']);
-    assertOneConnectedTrace(spans, placed.orderId, 'direct');
-    assert.ok(!spans.some((s) => s.service === 'ituna-order-validation' || s.name.startsWith('validate')));
-    assert.equal(one(spans, 'process kitchen.tickets').parentSpanId, one(spans, 'send kitchen.tickets', 'ituna-gateway').spanId);
-  });
-
-  it('When an order fails its checks, then it is rejected with reasons and never reaches the kitchen', async () => {
-    const placed = await post('/orders/online', {
-      ...onlineOrder,
-      deliveryAddress: { ...address, zip: '94103' },
-      items: [{ menuItemId: 'unicorn-roll', quantity: 1 }],
-    });
-    const order = await orderWhenSettled(placed.orderId);
-    assert.equal(order.status, 'rejected');
-    assert.deepEqual(order.reasons, [
-      { check: 'address', message: 'zip 94103 is outside the delivery area' },
-      { check: 'inventory', message: 'unicorn-roll is not on the menu' },
-    ]);
-    const spans = await traceWith(placed.traceId, ['validate order', 'send orders.status']);
-    assertOneConnectedTrace(spans, placed.orderId, 'online');
-    assert.equal(one(spans, 'validate order').attributes['ituna.validation.result'], 'rejected');
-    // The kitchen reads every status (to know what it already cooked), but gets no ticket for this order.
-    assert.ok(!spans.some((s) => ['send kitchen.tickets', 'process kitchen.tickets', 'cook order'].includes(s.name)));
-  });
-
-  it("When the client sends a traceparent, then the order's trace starts at the client's call", async () => {
-    const clientTraceId = randomBytes(16).toString('hex');
-    const clientSpanId = randomBytes(8).toString('hex');
-    const placed = await post(
-      '/orders/online',
-      onlineOrder,
-      { traceparent: `00-${clientTraceId}-${clientSpanId}-01` },
-    );
-    assert.equal(placed.traceId, clientTraceId);
-    await orderWhenSettled(placed.orderId);
-    const spans = await traceWith(clientTraceId, ['POST /orders/online', 'cook order']);
-    assert.equal(one(spans, 'POST /orders/online').parentSpanId, clientSpanId);
-    assert.ok(spans.every((s) => s.traceId === clientTraceId));
-  });
-
-  it('When management slows cooking down while the pipeline runs, then the change\'s trace shows the token check and the next order cooks that slowly', async () => {
-    const put = (settings: object) =>
-      fetch(`${gatewayUrl}/admin/settings`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        body: JSON.stringify(settings),
+for (const send of ['batched', 'single'] as const)
+  describe(`the traced order pipeline, end to end (ITUNA_KAFKA_SEND=${send})`, { timeout: 180_000 }, () => {
+    before(async () => {
+      brokers = await testBrokers();
+      receiver = await startTraceReceiver();
+      pipeline = await startPipeline(brokers, receiver.url, {
+        ITUNA_DELAYS: 'address=2,name=1,inventory=3,cook=5',
+        ITUNA_MANAGEMENT_TOKEN: TOKEN,
+        ITUNA_KAFKA_SEND: send,
       });
-    const changed = await put({ delays: 'cook=300' });
-    assert.equal(changed.status, 202);
-    // A management route keeps Fastify's spans (@fastify/otel): its token check shows as a hook span of its own.
-    const changeTraceId = (changed.headers.get('traceresponse') ?? '').split('-')[1]!;
-    const changeSpans = await traceWith(changeTraceId, ['PUT /admin/settings', 'request']);
-    assert.ok(changeSpans.some((s) => s.name.startsWith('onRequest - ')), `no hook span in ${changeSpans.map((s) => s.name).join(', ')}`);
-    try {
-      const placed = await post('/orders/direct', { items: [{ menuItemId: 'edamame', quantity: 1 }] }, { authorization: `Bearer ${TOKEN}` });
-      const order = await orderWhenSettled(placed.orderId);
-      const cooking = order.timeline.stages.find((s: { stage: string }) => s.stage === 'cooking');
-      // Node's timers count whole milliseconds of a monotonic clock and the stage's ends are whole milliseconds of the
-      // wall clock, so a 300 ms dish can read as 299 ms (seen once).
-      assert.ok(cooking.ms >= 299, `cooking took ${cooking.ms} ms after the change`);
-    } finally {
-      assert.equal((await put({ delays: 'cook=5' })).status, 202);
-    }
-  });
+      gatewayUrl = pipeline.gatewayUrl;
+      services = pipeline.services;
+    });
 
-  it('When a plain Kafka client reads the topics, then each message carries traceparent in its headers and no tracing data in its value', async (t) => {
-    if (!(await hasKcat())) {
-      if (process.env.CI) assert.fail('kcat is missing: .ci/run must install it (apt-get install -y kcat)');
-      t.skip('kcat is not installed (apt-get install -y kcat)');
-      return;
-    }
-    const placed = await post('/orders/online', onlineOrder);
-    await orderWhenSettled(placed.orderId);
-    for (const topic of ['orders.placed', 'kitchen.tickets', 'orders.status']) {
-      const messages = (await readTopicWithKcat(brokers, topic)).filter((m) => m.key === placed.orderId);
-      assert.ok(messages.length > 0, `no message for the order on ${topic}`);
-      for (const message of messages) {
-        assert.match(message.headers, new RegExp(`traceparent=00-${placed.traceId}-[0-9a-f]{16}-01`), `${topic}: ${message.headers}`);
-        assert.match(message.headers, /content-type=application\/json/);
-        assert.doesNotMatch(message.value, /traceparent|traceId|spanId/i);
+    after(async () => {
+      const codes = await pipeline?.stop();
+      await receiver?.close();
+      if (codes) assert.deepEqual(codes, [0, 0, 0], 'every service exits cleanly on SIGTERM');
+    });
+
+    it('When a website order is placed, then it is one trace from the HTTP call through validation to the kitchen', async (t) => {
+      const placed = await post('/orders/online', onlineOrder);
+      assert.equal(placed.response.headers.get('location'), `/orders/${placed.orderId}`);
+      assert.match(
+        placed.response.headers.get('traceresponse') ?? '',
+        new RegExp(`^00-${placed.traceId}-[0-9a-f]{16}-01$`),
+      );
+
+      const order = await orderWhenSettled(placed.orderId);
+      assert.equal(order.status, 'ready');
+      assert.equal(order.traceId, placed.traceId);
+      assert.deepEqual(
+        order.history.map((h: { status: string }) => h.status),
+        ['accepted', 'validated', 'cooking', 'ready'],
+      );
+      assert.deepEqual(
+        order.timeline.stages.map((s: { stage: string }) => s.stage),
+        ['waiting for validation', 'validation', 'waiting for the kitchen', 'waiting for a chef', 'cooking'],
+      );
+      assert.equal(order.timeline.traceUrl, `http://localhost:16686/trace/${placed.traceId}`);
+      t.diagnostic(`timeline: ${JSON.stringify(order.timeline)}`);
+
+      const spans = await traceWith(placed.traceId, [
+        'POST /orders/online',
+        'validate inventory',
+        'cook order',
+        'process kitchen.tickets',
+      ]);
+      t.diagnostic(`\n${formatTraceTree(spans)}`);
+      assertOneConnectedTrace(spans, placed.orderId, 'online');
+      assert.deepEqual(
+        new Set(spans.map((s) => s.service)),
+        new Set(['ituna-gateway', 'ituna-order-validation', 'ituna-kitchen']),
+      );
+
+      const server = one(spans, 'POST /orders/online');
+      const sendPlaced = one(spans, 'send orders.placed', 'ituna-gateway');
+      assert.ok(isDescendant(spans, sendPlaced, server), 'send orders.placed sits under the HTTP call');
+      assert.equal(server.attributes['ituna.order.id'], placed.orderId);
+      const processPlaced = one(spans, 'process orders.placed', 'ituna-order-validation');
+      assert.equal(processPlaced.parentSpanId, sendPlaced.spanId);
+      const validate = one(spans, 'validate order');
+      assert.equal(validate.parentSpanId, processPlaced.spanId);
+      assert.deepEqual(
+        spans
+          .filter((s) => s.parentSpanId === validate.spanId)
+          .map((s) => s.name)
+          .sort(),
+        ['validate address', 'validate inventory', 'validate name'],
+      );
+      const sendTicket = one(spans, 'send kitchen.tickets', 'ituna-order-validation');
+      assert.equal(sendTicket.parentSpanId, processPlaced.spanId);
+      const processTicket = one(spans, 'process kitchen.tickets', 'ituna-kitchen');
+      assert.equal(processTicket.parentSpanId, sendTicket.spanId);
+      const cook = one(spans, 'cook order');
+      assert.equal(cook.parentSpanId, processTicket.spanId);
+      assert.deepEqual(
+        spans.filter((s) => s.parentSpanId === cook.spanId).map((s) => s.name),
+        ['prepare tuna-nigiri', 'prepare miso-soup'],
+      );
+      assert.ok(
+        spans.some(
+          (s) =>
+            s.name === 'send orders.status' && s.service === 'ituna-kitchen' && s.parentSpanId === processTicket.spanId,
+        ),
+      );
+    });
+
+    it("When a worker logs an order, then the JSON line carries the order id and the order's trace and span ids", async () => {
+      const placed = await post('/orders/online', onlineOrder);
+      await orderWhenSettled(placed.orderId);
+      const spans = await traceWith(placed.traceId, ['validate order', 'cook order']);
+      for (const [service, message] of [
+        [services[0]!, 'order validated'],
+        [services[1]!, 'order ready'],
+      ] as const) {
+        const line = service.lines
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l))
+          .find((l) => l.orderId === placed.orderId && l.msg === message);
+        assert.ok(line, `${service.name} logged no "${message}" for the order`);
+        assert.equal(line.trace_id, placed.traceId);
+        assert.ok(
+          spans.some((s) => s.spanId === line.span_id),
+          'span_id names a span of the trace',
+        );
+        assert.equal(line.service, service.name === 'validation' ? 'ituna-order-validation' : 'ituna-kitchen');
       }
-    }
+    });
+
+    it('When an order is placed at a table, then it is validated and cooked in one trace', async () => {
+      const placed = await post('/orders/onsite', onsiteOrder);
+      assert.equal((await orderWhenSettled(placed.orderId)).status, 'ready');
+      const spans = await traceWith(placed.traceId, ['POST /orders/onsite', 'validate order', 'cook order']);
+      assertOneConnectedTrace(spans, placed.orderId, 'onsite');
+      assert.equal(one(spans, 'validate address').attributes['ituna.validation.result'], 'skipped');
+    });
+
+    it('When management sends a direct order, then it reaches the kitchen with no validation spans', async () => {
+      const placed = await post(
+        '/orders/direct',
+        { items: [{ menuItemId: 'unagi-don', quantity: 1 }] },
+        { authorization: `Bearer ${TOKEN}` },
+      );
+      const order = await orderWhenSettled(placed.orderId);
+      assert.deepEqual(
+        order.history.map((h: { status: string }) => h.status),
+        ['accepted', 'cooking', 'ready'],
+      );
+      const spans = await traceWith(placed.traceId, ['POST /orders/direct', 'process kitchen.tickets', 'cook order']);
+      assertOneConnectedTrace(spans, placed.orderId, 'direct');
+      assert.ok(!spans.some((s) => s.service === 'ituna-order-validation' || s.name.startsWith('validate')));
+      assert.equal(
+        one(spans, 'process kitchen.tickets').parentSpanId,
+        one(spans, 'send kitchen.tickets', 'ituna-gateway').spanId,
+      );
+    });
+
+    it('When an order fails its checks, then it is rejected with reasons and never reaches the kitchen', async () => {
+      const placed = await post('/orders/online', {
+        ...onlineOrder,
+        deliveryAddress: { ...address, zip: '94103' },
+        items: [{ menuItemId: 'unicorn-roll', quantity: 1 }],
+      });
+      const order = await orderWhenSettled(placed.orderId);
+      assert.equal(order.status, 'rejected');
+      assert.deepEqual(order.reasons, [
+        { check: 'address', message: 'zip 94103 is outside the delivery area' },
+        { check: 'inventory', message: 'unicorn-roll is not on the menu' },
+      ]);
+      const spans = await traceWith(placed.traceId, ['validate order', 'send orders.status']);
+      assertOneConnectedTrace(spans, placed.orderId, 'online');
+      assert.equal(one(spans, 'validate order').attributes['ituna.validation.result'], 'rejected');
+      // The kitchen reads every status (to know what it already cooked), but gets no ticket for this order.
+      assert.ok(!spans.some((s) => ['send kitchen.tickets', 'process kitchen.tickets', 'cook order'].includes(s.name)));
+    });
+
+    it("When the client sends a traceparent, then the order's trace starts at the client's call", async () => {
+      const clientTraceId = randomBytes(16).toString('hex');
+      const clientSpanId = randomBytes(8).toString('hex');
+      const placed = await post('/orders/online', onlineOrder, {
+        traceparent: `00-${clientTraceId}-${clientSpanId}-01`,
+      });
+      assert.equal(placed.traceId, clientTraceId);
+      await orderWhenSettled(placed.orderId);
+      const spans = await traceWith(clientTraceId, ['POST /orders/online', 'cook order']);
+      assert.equal(one(spans, 'POST /orders/online').parentSpanId, clientSpanId);
+      assert.ok(spans.every((s) => s.traceId === clientTraceId));
+    });
+
+    it("When management slows cooking down while the pipeline runs, then the change's trace shows the token check and the next order cooks that slowly", async () => {
+      const put = (settings: object) =>
+        fetch(`${gatewayUrl}/admin/settings`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify(settings),
+        });
+      const changed = await put({ delays: 'cook=300' });
+      assert.equal(changed.status, 202);
+      // A management route keeps Fastify's spans (@fastify/otel): its token check shows as a hook span of its own.
+      const changeTraceId = (changed.headers.get('traceresponse') ?? '').split('-')[1]!;
+      const changeSpans = await traceWith(changeTraceId, ['PUT /admin/settings', 'request']);
+      assert.ok(
+        changeSpans.some((s) => s.name.startsWith('onRequest - ')),
+        `no hook span in ${changeSpans.map((s) => s.name).join(', ')}`,
+      );
+      try {
+        const placed = await post(
+          '/orders/direct',
+          { items: [{ menuItemId: 'edamame', quantity: 1 }] },
+          { authorization: `Bearer ${TOKEN}` },
+        );
+        const order = await orderWhenSettled(placed.orderId);
+        const cooking = order.timeline.stages.find((s: { stage: string }) => s.stage === 'cooking');
+        // Node's timers count whole milliseconds of a monotonic clock and the stage's ends are whole milliseconds of the
+        // wall clock, so a 300 ms dish can read as 299 ms (seen once).
+        assert.ok(cooking.ms >= 299, `cooking took ${cooking.ms} ms after the change`);
+      } finally {
+        assert.equal((await put({ delays: 'cook=5' })).status, 202);
+      }
+    });
+
+    it('When a plain Kafka client reads the topics, then each message carries traceparent in its headers and no tracing data in its value', async (t) => {
+      if (!(await hasKcat())) {
+        if (process.env.CI) assert.fail('kcat is missing: .ci/run must install it (apt-get install -y kcat)');
+        t.skip('kcat is not installed (apt-get install -y kcat)');
+        return;
+      }
+      const placed = await post('/orders/online', onlineOrder);
+      await orderWhenSettled(placed.orderId);
+      for (const topic of ['orders.placed', 'kitchen.tickets', 'orders.status']) {
+        const messages = (await readTopicWithKcat(brokers, topic)).filter((m) => m.key === placed.orderId);
+        assert.ok(messages.length > 0, `no message for the order on ${topic}`);
+        for (const message of messages) {
+          assert.match(
+            message.headers,
+            new RegExp(`traceparent=00-${placed.traceId}-[0-9a-f]{16}-01`),
+            `${topic}: ${message.headers}`,
+          );
+          assert.match(message.headers, /content-type=application\/json/);
+          assert.doesNotMatch(message.value, /traceparent|traceId|spanId/i);
+        }
+      }
+    });
   });
-});

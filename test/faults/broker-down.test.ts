@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalBroker } from '../../kafka/local-broker.ts';
-import type { LocalBroker } from '../../kafka/local-broker.ts';
-import { startService } from '../../start/services.ts';
-import type { ServiceProcess } from '../../start/services.ts';
+import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
+import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
+import { spawnService } from '../../tools/start/spawn-service.ts';
+import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
 import { onlineOrder } from '../support/fixtures.ts';
 
 // A broker of its own: this test stops and restarts it under a running gateway.
@@ -24,8 +24,18 @@ after(async () => {
 
 async function post(url: string) {
   const started = performance.now();
-  const response = await fetch(`${url}/orders/online`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order), signal: AbortSignal.timeout(10_000) });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as { error?: { code: string } }, ms: performance.now() - started };
+  const response = await fetch(`${url}/orders/online`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(order),
+    signal: AbortSignal.timeout(10_000),
+  });
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: (await response.json()) as { error?: { code: string } },
+    ms: performance.now() - started,
+  };
 }
 
 /** Polls `check` every 50 ms until it holds; resolves with the milliseconds it took. */
@@ -38,16 +48,22 @@ async function timeUntil(check: () => Promise<boolean>, limitMs: number, what: s
   return performance.now() - started;
 }
 
-it('When the broker goes down, then orders get 503 with Retry-After within 1 s, and all recovers when it returns', { timeout: 180_000 }, async (t) => {
+it('When the broker goes down, then orders get 503 with Retry-After within 1 s, and all recovers when it returns', {
+  timeout: 180_000,
+}, async (t) => {
   dataDir = await mkdtemp(join(tmpdir(), 'ituna-broker-down-'));
   broker = await startLocalBroker({ dataDir });
   const port = broker.port;
-  gateway = startService('gateway', { KAFKA_BROKERS: broker.brokers, PORT: '0', OTEL_SDK_DISABLED: 'true' });
+  gateway = spawnService('gateway', { KAFKA_BROKERS: broker.brokers, PORT: '0', OTEL_SDK_DISABLED: 'true' });
   const url = (await gateway.ready)!;
   assert.equal((await post(url)).status, 202);
 
   await broker.stop();
-  const toNotReady = await timeUntil(async () => (await fetch(`${url}/readyz`)).status === 503, 5000, '/readyz turning 503');
+  const toNotReady = await timeUntil(
+    async () => (await fetch(`${url}/readyz`)).status === 503,
+    5000,
+    '/readyz turning 503',
+  );
   const refusals = [];
   for (let i = 0; i < 5; i++) refusals.push(await post(url));
   for (const refusal of refusals) {

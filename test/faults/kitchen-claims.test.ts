@@ -7,8 +7,8 @@ import type { Producer } from 'kafkajs';
 import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
 import { readTopic } from '../../common/kafka/follower.ts';
 import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
-import { startService } from '../../start/services.ts';
-import type { ServiceProcess } from '../../start/services.ts';
+import { spawnService } from '../../tools/start/spawn-service.ts';
+import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
 import { testBrokers } from '../support/broker.ts';
 import { startTraceReceiver } from '../support/trace-receiver.ts';
 import type { TraceReceiver } from '../support/trace-receiver.ts';
@@ -21,7 +21,14 @@ let receiver: TraceReceiver;
 const kitchens: ServiceProcess[] = [];
 
 const startKitchen = async (cook: string, fencing = 'transactions') => {
-  const kitchen = startService('kitchen', { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', ITUNA_DELAYS: `cook=${cook}`, ITUNA_KITCHEN_CHEFS: '1', ITUNA_KITCHEN_FENCING: fencing });
+  const kitchen = spawnService('kitchen', {
+    KAFKA_BROKERS: brokers,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    ITUNA_DELAYS: `cook=${cook}`,
+    ITUNA_KITCHEN_CHEFS: '1',
+    ITUNA_KITCHEN_FENCING: fencing,
+  });
   kitchens.push(kitchen);
   await kitchen.ready;
   return kitchen;
@@ -29,7 +36,9 @@ const startKitchen = async (cook: string, fencing = 'transactions') => {
 
 /** The statuses orders.status holds for the order, as every reader of committed messages sees them. */
 async function statusesOf(orderId: string): Promise<string[]> {
-  return (await readTopic(kafka, ordersStatus.name)).filter((m) => m.key?.toString() === orderId).map((m) => ordersStatus.decode(m.value).status);
+  return (await readTopic(kafka, ordersStatus.name))
+    .filter((m) => m.key?.toString() === orderId)
+    .map((m) => ordersStatus.decode(m.value).status);
 }
 
 async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 40_000): Promise<void> {
@@ -42,12 +51,18 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs 
 
 async function placeTicket(): Promise<string> {
   const orderId = randomUUID();
-  const value = JSON.stringify({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] });
+  const value = JSON.stringify({
+    orderId,
+    channel: 'direct',
+    ticketedAt: new Date().toISOString(),
+    items: [{ menuItemId: 'edamame', quantity: 1 }],
+  });
   await producer.send({ topic: kitchenTickets.name, acks: -1, messages: [{ key: orderId, value }] });
   return orderId;
 }
 
-const cookSpans = (orderId: string) => receiver.spans().filter((s) => s.name === 'cook order' && s.attributes['ituna.order.id'] === orderId).length;
+const cookSpans = (orderId: string) =>
+  receiver.spans().filter((s) => s.name === 'cook order' && s.attributes['ituna.order.id'] === orderId).length;
 
 before(async () => {
   brokers = await testBrokers();
@@ -66,7 +81,9 @@ after(async () => {
   await receiver?.close();
 });
 
-it('When a kitchen freezes while it cooks and another takes its partition, then the frozen one, resumed, cannot report the order ready: it is ready once', { timeout: 120_000 }, async () => {
+it('When a kitchen freezes while it cooks and another takes its partition, then the frozen one, resumed, cannot report the order ready: it is ready once', {
+  timeout: 120_000,
+}, async () => {
   const frozen = await startKitchen('4000');
   const orderId = await placeTicket();
   await until('cooking to start', async () => (await statusesOf(orderId)).includes('cooking'));
@@ -79,15 +96,23 @@ it('When a kitchen freezes while it cooks and another takes its partition, then 
 
   // Resumed, the frozen kitchen finishes its dish and tries to report it: its transaction is fenced.
   frozen.child.kill('SIGCONT');
-  await until('the resumed kitchen to find its claim gone', async () => frozen.lines.some((line) => line.includes('nothing of it is committed')));
+  await until('the resumed kitchen to find its claim gone', async () =>
+    frozen.lines.some((line) => line.includes('nothing of it is committed')),
+  );
   await sleep(1000);
-  assert.deepEqual((await statusesOf(orderId)).filter((s) => s === 'ready'), ['ready'], 'exactly one ready');
+  assert.deepEqual(
+    (await statusesOf(orderId)).filter((s) => s === 'ready'),
+    ['ready'],
+    'exactly one ready',
+  );
   assert.equal(cookSpans(orderId), 2, 'the frozen kitchen finished its dish; nobody serves it');
   assert.ok(successor.lines.some((line) => line.includes('partition claimed')));
   await Promise.all([frozen.stop(), successor.stop()]);
 });
 
-it('When a kitchen is SIGKILLed while it cooks and a new one is added while the next ticket cooks, then each order is ready once', { timeout: 120_000 }, async () => {
+it('When a kitchen is SIGKILLed while it cooks and a new one is added while the next ticket cooks, then each order is ready once', {
+  timeout: 120_000,
+}, async () => {
   const killed = await startKitchen('3000');
   const first = await placeTicket();
   await until('cooking to start', async () => (await statusesOf(first)).includes('cooking'));
@@ -102,17 +127,27 @@ it('When a kitchen is SIGKILLed while it cooks and a new one is added while the 
   await until('the second order to be ready', async () => (await statusesOf(second)).includes('ready'));
   await sleep(4000);
   for (const orderId of [first, second]) {
-    assert.deepEqual((await statusesOf(orderId)).filter((s) => s === 'ready'), ['ready'], `exactly one ready for ${orderId}`);
+    assert.deepEqual(
+      (await statusesOf(orderId)).filter((s) => s === 'ready'),
+      ['ready'],
+      `exactly one ready for ${orderId}`,
+    );
   }
-  console.log(`cook order spans exported: first order ${cookSpans(first)} (the killed kitchen never exported its own), second order ${cookSpans(second)}`);
+  console.log(
+    `cook order spans exported: first order ${cookSpans(first)} (the killed kitchen never exported its own), second order ${cookSpans(second)}`,
+  );
   await Promise.all([survivor.stop(), added.stop()]);
 });
 
-it('When two kitchens share the tickets without fencing, then they warn that an order can be reported ready twice', { timeout: 120_000 }, async () => {
+it('When two kitchens share the tickets without fencing, then they warn that an order can be reported ready twice', {
+  timeout: 120_000,
+}, async () => {
   const warning = 'another kitchen replica shares the tickets, without fencing';
   const first = await startKitchen('20', 'off');
   const second = await startKitchen('20', 'off');
-  await until('a kitchen to warn', async () => [first, second].some((k) => k.lines.some((line) => line.includes(warning))));
+  await until('a kitchen to warn', async () =>
+    [first, second].some((k) => k.lines.some((line) => line.includes(warning))),
+  );
   const line = [first, second].flatMap((k) => k.lines).find((l) => l.includes(warning))!;
   assert.match(line, /ITUNA_KITCHEN_FENCING=transactions/);
   await Promise.all([first.stop(), second.stop()]);

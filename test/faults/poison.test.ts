@@ -6,9 +6,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
 import { ALL_TOPICS, deadLetterTopicOf, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
-import { readDeadLetters, replayDeadLetters } from '../../dlq/main.ts';
-import { startService } from '../../start/services.ts';
-import type { ServiceProcess } from '../../start/services.ts';
+import { readDeadLetters, replayDeadLetters } from '../../tools/dlq/main.ts';
+import { spawnService } from '../../tools/start/spawn-service.ts';
+import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
 import { testBrokers } from '../support/broker.ts';
 import { onsiteOrder } from '../support/fixtures.ts';
 
@@ -17,7 +17,12 @@ let kafka: Kafka;
 let producer: Producer;
 let validation: ServiceProcess;
 
-const validOrder = (orderId: string) => ({ orderId, channel: 'onsite' as const, placedAt: new Date().toISOString(), ...onsiteOrder });
+const validOrder = (orderId: string) => ({
+  orderId,
+  channel: 'onsite' as const,
+  placedAt: new Date().toISOString(),
+  ...onsiteOrder,
+});
 
 /** Waits until orders.status has a status for `orderId`, read by a plain consumer. */
 async function statusOf(orderId: string, timeoutMs = 20_000): Promise<string> {
@@ -49,7 +54,11 @@ before(async () => {
   await ensureTopics(kafka, ALL_TOPICS);
   producer = createProducer(kafka);
   await producer.connect();
-  validation = startService('validation', { KAFKA_BROKERS: brokers, OTEL_SDK_DISABLED: 'true', ITUNA_DELAYS: 'address=1' });
+  validation = spawnService('validation', {
+    KAFKA_BROKERS: brokers,
+    OTEL_SDK_DISABLED: 'true',
+    ITUNA_DELAYS: 'address=1',
+  });
   await validation.ready;
 });
 after(async () => {
@@ -98,7 +107,17 @@ it('When an operator replays a dead letter that is valid now, then it is process
   await producer.send({
     topic: deadLetterTopicOf(ordersPlaced.name),
     acks: -1,
-    messages: [{ key: orderId, value: JSON.stringify(validOrder(orderId)), headers: { 'content-type': 'application/json', 'ituna.dlq.error.code': 'handler_failed', 'ituna.dlq.source.topic': 'orders.placed' } }],
+    messages: [
+      {
+        key: orderId,
+        value: JSON.stringify(validOrder(orderId)),
+        headers: {
+          'content-type': 'application/json',
+          'ituna.dlq.error.code': 'handler_failed',
+          'ituna.dlq.source.topic': 'orders.placed',
+        },
+      },
+    ],
   });
   const letter = (await readDeadLetters(brokers.split(','), ordersPlaced.name)).find((l) => l.key === orderId)!;
   assert.equal(await replayDeadLetters(brokers.split(','), ordersPlaced.name, [letter.offset]), 1);

@@ -7,8 +7,8 @@ import type { Producer } from 'kafkajs';
 import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
 import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import { SHUTDOWN_GRACE_MS } from '../../common/service/process.ts';
-import { startService } from '../../start/services.ts';
-import type { ServiceProcess } from '../../start/services.ts';
+import { spawnService } from '../../tools/start/spawn-service.ts';
+import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
 import { testBrokers } from '../support/broker.ts';
 import { startTraceReceiver } from '../support/trace-receiver.ts';
 import type { TraceReceiver } from '../support/trace-receiver.ts';
@@ -19,7 +19,11 @@ let receiver: TraceReceiver;
 const kitchens: ServiceProcess[] = [];
 
 const startKitchen = async () => {
-  const kitchen = startService('kitchen', { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ITUNA_DELAYS: 'cook=1500' });
+  const kitchen = spawnService('kitchen', {
+    KAFKA_BROKERS: brokers,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    ITUNA_DELAYS: 'cook=1500',
+  });
   kitchens.push(kitchen);
   await kitchen.ready;
   return kitchen;
@@ -39,11 +43,17 @@ after(async () => {
   await receiver?.close();
 });
 
-it('When the kitchen gets SIGTERM while cooking, then it finishes the order, commits, flushes its spans and exits in time', { timeout: 90_000 }, async (t) => {
+it('When the kitchen gets SIGTERM while cooking, then it finishes the order, commits, flushes its spans and exits in time', {
+  timeout: 90_000,
+}, async (t) => {
   const kitchen = await startKitchen();
   const orderId = randomUUID();
   // The kitchen announces `cooking` on orders.status when a chef starts: that is the moment to signal.
-  const watcher = new Kafka({ clientId: 'sigterm-watch', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).consumer({ groupId: `sigterm-watch-${randomUUID()}` });
+  const watcher = new Kafka({
+    clientId: 'sigterm-watch',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  }).consumer({ groupId: `sigterm-watch-${randomUUID()}` });
   await watcher.connect();
   await watcher.subscribe({ topic: ordersStatus.name, fromBeginning: false });
   const joined = new Promise((resolve) => watcher.on(watcher.events.GROUP_JOIN, resolve));
@@ -51,12 +61,22 @@ it('When the kitchen gets SIGTERM while cooking, then it finishes the order, com
   const cooking = new Promise<void>((resolve) => (cookingStarted = resolve));
   await watcher.run({
     eachMessage: async ({ message }) => {
-      if (message.key?.toString() === orderId && ordersStatus.decode(message.value).status === 'cooking') cookingStarted();
+      if (message.key?.toString() === orderId && ordersStatus.decode(message.value).status === 'cooking')
+        cookingStarted();
     },
   });
   await joined;
-  const ticket = { orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'unagi-don', quantity: 1 }] };
-  await producer.send({ topic: kitchenTickets.name, acks: -1, messages: [{ key: orderId, value: JSON.stringify(ticket) }] });
+  const ticket = {
+    orderId,
+    channel: 'direct',
+    ticketedAt: new Date().toISOString(),
+    items: [{ menuItemId: 'unagi-don', quantity: 1 }],
+  };
+  await producer.send({
+    topic: kitchenTickets.name,
+    acks: -1,
+    messages: [{ key: orderId, value: JSON.stringify(ticket) }],
+  });
   const ready = () => kitchen.lines.some((l) => l.includes('"msg":"order ready"') && l.includes(orderId));
   await cooking;
   await watcher.disconnect();
@@ -69,11 +89,16 @@ it('When the kitchen gets SIGTERM while cooking, then it finishes the order, com
   assert.ok(exitMs < SHUTDOWN_GRACE_MS, `exit took ${exitMs.toFixed(0)} ms`);
   assert.ok(ready(), 'the order in hand was finished');
   // Spans are flushed before exit: they are here without waiting for the next batch.
-  assert.ok(receiver.spans().some((s) => s.name === 'cook order' && s.attributes['ituna.order.id'] === orderId), 'the cooking span arrived');
+  assert.ok(
+    receiver.spans().some((s) => s.name === 'cook order' && s.attributes['ituna.order.id'] === orderId),
+    'the cooking span arrived',
+  );
 
   const again = await startKitchen();
   await sleep(2500);
   const cookedAgain = again.lines.some((l) => l.includes(orderId));
   assert.equal(cookedAgain, false, 'the committed ticket is not delivered again');
-  t.diagnostic(`SIGTERM mid-cook → order finished, exit 0 after ${exitMs.toFixed(0)} ms (bound ${SHUTDOWN_GRACE_MS} ms)`);
+  t.diagnostic(
+    `SIGTERM mid-cook → order finished, exit 0 after ${exitMs.toFixed(0)} ms (bound ${SHUTDOWN_GRACE_MS} ms)`,
+  );
 });

@@ -11,7 +11,12 @@ import { startPipeline, waitUntilSettled } from '../support/pipeline.ts';
 // Orders must not care whether traces can be delivered.
 const load = { description: 'test', startRate: 40, stages: [{ seconds: 4, target: 40 }], maxInFlight: 100 };
 const servers: Server[] = [];
-after(() => servers.forEach((s) => (s.closeAllConnections(), s.close())));
+after(() => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -43,16 +48,30 @@ describe('a trace backend that is down or hangs', { timeout: 180_000 }, () => {
       try {
         const summary = await runLoad({ baseUrl: pipeline.gatewayUrl, scenario: load, runId: `backend-${kind}` });
         assert.equal(summary.byStatus[202], summary.sent);
-        await waitUntilSettled(pipeline.gatewayUrl, summary.accepted.map((a) => a.orderId), 60_000);
+        await waitUntilSettled(
+          pipeline.gatewayUrl,
+          summary.accepted.map((a) => a.orderId),
+          60_000,
+        );
         const rss = await Promise.all(pipeline.services.map((s) => rssMb(s.child.pid!)));
-        const warnings = pipeline.services.map((s) => s.lines.filter((l) => l.includes('the trace backend is not taking spans')).length);
-        t.diagnostic(`${summary.sent} orders all settled; p99 ${summary.latency.p99.toFixed(1)} ms; RSS MB ${rss.map((r) => r.toFixed(0)).join('/')}; warnings ${warnings.join('/')}`);
+        const warnings = pipeline.services.map(
+          (s) => s.lines.filter((l) => l.includes('the trace backend is not taking spans')).length,
+        );
+        t.diagnostic(
+          `${summary.sent} orders all settled; p99 ${summary.latency.p99.toFixed(1)} ms; RSS MB ${rss.map((r) => r.toFixed(0)).join('/')}; warnings ${warnings.join('/')}`,
+        );
         assert.deepEqual(warnings, [1, 1, 1], 'one warning per service, not one per batch');
         for (const mb of rss) assert.ok(mb < 300, `a service uses ${mb.toFixed(0)} MB`);
       } finally {
         const codes = await pipeline.stop();
-        const tails = pipeline.services.filter((_, i) => codes[i] !== 0).map((s) => `${s.name}:\n${s.lines.slice(-30).join('\n')}`);
-        assert.deepEqual(codes, [0, 0, 0], `each service still stops cleanly, bounded by the flush limit\n${tails.join('\n')}`);
+        const tails = pipeline.services
+          .filter((_, i) => codes[i] !== 0)
+          .map((s) => `${s.name}:\n${s.lines.slice(-30).join('\n')}`);
+        assert.deepEqual(
+          codes,
+          [0, 0, 0],
+          `each service still stops cleanly, bounded by the flush limit\n${tails.join('\n')}`,
+        );
       }
     });
   }

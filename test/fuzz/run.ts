@@ -3,13 +3,15 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalBroker } from '../../kafka/local-broker.ts';
-import { startService } from '../../start/services.ts';
+import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
+import { spawnService } from '../../tools/start/spawn-service.ts';
 
 // `npm run test:fuzz`: schemathesis, every check, against a gateway on a broker of its own. The gateway alone suffices:
 // the API answers 202 once Kafka has an order, whether or not a worker ever reads it.
 const SCHEMATHESIS_VERSION = '4.32.0';
-const { values } = parseArgs({ options: { 'max-examples': { type: 'string', default: '100' }, seed: { type: 'string', default: '20261125' } } });
+const { values } = parseArgs({
+  options: { 'max-examples': { type: 'string', default: '100' }, seed: { type: 'string', default: '20261125' } },
+});
 const root = join(import.meta.dirname, '..', '..');
 const venv = join(root, '.cache', 'venv');
 const schemathesis = join(venv, 'bin', 'schemathesis');
@@ -29,7 +31,9 @@ if (installedVersion() !== SCHEMATHESIS_VERSION) {
   ] as const) {
     const result = spawnSync(command, args, { stdio: 'inherit' });
     if (result.status !== 0) {
-      say(`${command} ${args.join(' ')} failed${result.error ? `: ${result.error.message}` : ''} (Python 3.10+ with venv is needed)`);
+      say(
+        `${command} ${args.join(' ')} failed${result.error ? `: ${result.error.message}` : ''} (Python 3.10+ with venv is needed)`,
+      );
       process.exit(1);
     }
   }
@@ -37,7 +41,7 @@ if (installedVersion() !== SCHEMATHESIS_VERSION) {
 
 say('starting a Kafka broker and the gateway…');
 const broker = await startLocalBroker();
-const gateway = startService('gateway', {
+const gateway = spawnService('gateway', {
   KAFKA_BROKERS: broker.brokers,
   PORT: '0',
   OTEL_SDK_DISABLED: 'true',
@@ -49,18 +53,28 @@ const gateway = startService('gateway', {
 let exitCode = 1;
 try {
   const url = (await gateway.ready)!;
-  say(`gateway on ${url}; schemathesis ${SCHEMATHESIS_VERSION} with --checks all, ${values['max-examples']} examples per operation`);
+  say(
+    `gateway on ${url}; schemathesis ${SCHEMATHESIS_VERSION} with --checks all, ${values['max-examples']} examples per operation`,
+  );
   const run = spawn(
     schemathesis,
     [
-      '--config-file', join(import.meta.dirname, 'schemathesis.toml'),
-      'run', `${url}/docs/json`,
-      '--url', url,
-      '--checks', 'all',
-      '--max-examples', values['max-examples']!,
-      '--seed', values.seed!,
-      '--workers', '1',
-      '--header', `Authorization: Bearer ${TOKEN}`,
+      '--config-file',
+      join(import.meta.dirname, 'schemathesis.toml'),
+      'run',
+      `${url}/docs/json`,
+      '--url',
+      url,
+      '--checks',
+      'all',
+      '--max-examples',
+      values['max-examples']!,
+      '--seed',
+      values.seed!,
+      '--workers',
+      '1',
+      '--header',
+      `Authorization: Bearer ${TOKEN}`,
     ],
     { stdio: 'inherit', env: { ...process.env, NO_COLOR: process.stdout.isTTY ? '' : '1' } },
   );

@@ -20,7 +20,12 @@ let app: FastifyInstance;
 const online = onlineOrder;
 
 const postOnline = (payload: unknown, headers: Record<string, string> = {}, to: FastifyInstance = app) =>
-  to.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json', ...headers }, payload: payload as object });
+  to.inject({
+    method: 'POST',
+    url: '/orders/online',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: payload as object,
+  });
 
 describe('gateway over a real broker', () => {
   before(async () => {
@@ -46,7 +51,10 @@ describe('gateway over a real broker', () => {
       void consumer.run({
         eachMessage: async ({ topic, message }) => {
           if (message.key?.toString() !== orderId) return;
-          seen.set(topic, topic === ordersPlaced.name ? ordersPlaced.decode(message.value) : ordersStatus.decode(message.value));
+          seen.set(
+            topic,
+            topic === ordersPlaced.name ? ordersPlaced.decode(message.value) : ordersStatus.decode(message.value),
+          );
           if (seen.size === 2) {
             clearTimeout(timer);
             resolve();
@@ -71,11 +79,19 @@ describe('gateway over a real broker', () => {
 
   for (const [name, body, field] of [
     ['a quantity of zero', { ...online, items: [{ menuItemId: 'tuna-nigiri', quantity: 0 }] }, 'items[0].quantity'],
-    ['a fractional quantity', { ...online, items: [{ menuItemId: 'tuna-nigiri', quantity: 1.5 }] }, 'items[0].quantity'],
+    [
+      'a fractional quantity',
+      { ...online, items: [{ menuItemId: 'tuna-nigiri', quantity: 1.5 }] },
+      'items[0].quantity',
+    ],
     ['no items', { ...online, items: [] }, 'items'],
     ['an unknown field', { ...online, coupon: 'FREE' }, 'coupon'],
     ['a missing address', { customerName: 'Aiko', items: online.items }, 'deliveryAddress'],
-    ['a quantity as a string', { ...online, items: [{ menuItemId: 'tuna-nigiri', quantity: '2' }] }, 'items[0].quantity'],
+    [
+      'a quantity as a string',
+      { ...online, items: [{ menuItemId: 'tuna-nigiri', quantity: '2' }] },
+      'items[0].quantity',
+    ],
     ['a control character in the name', { ...online, customerName: 'Aiko\u0000' }, 'customerName'],
   ] as const) {
     it(`When an order has ${name}, then it answers 400 naming ${field}`, async () => {
@@ -83,23 +99,41 @@ describe('gateway over a real broker', () => {
       assert.equal(response.statusCode, 400, response.body);
       const { error } = response.json();
       assert.equal(error.code, 'invalid_request');
-      assert.ok(error.details.some((d: { field: string }) => d.field === field), JSON.stringify(error));
+      assert.ok(
+        error.details.some((d: { field: string }) => d.field === field),
+        JSON.stringify(error),
+      );
       assert.match(error.message, new RegExp(`^${field.replace(/[[\].]/g, '\\$&')} `));
     });
   }
 
   it('When the body is not JSON or not declared as JSON, then it answers 400 or 415 in JSON', async () => {
-    const broken = await app.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'application/json' }, payload: '{"customerName":' });
+    const broken = await app.inject({
+      method: 'POST',
+      url: '/orders/online',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"customerName":',
+    });
     assert.equal(broken.statusCode, 400);
     assert.equal(broken.json().error.code, 'invalid_request');
-    const text = await app.inject({ method: 'POST', url: '/orders/online', headers: { 'content-type': 'text/plain' }, payload: 'sushi please' });
+    const text = await app.inject({
+      method: 'POST',
+      url: '/orders/online',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'sushi please',
+    });
     assert.equal(text.statusCode, 415);
     assert.equal(text.json().error.code, 'unsupported_media_type');
   });
 
   it('When a direct order comes without, with a wrong, or with the right token, then it answers 401, 403, 202', async () => {
     const direct = (authorization?: string) =>
-      app.inject({ method: 'POST', url: '/orders/direct', headers: authorization ? { authorization } : {}, payload: { items: online.items } });
+      app.inject({
+        method: 'POST',
+        url: '/orders/direct',
+        headers: authorization ? { authorization } : {},
+        payload: { items: online.items },
+      });
     const missing = await direct();
     assert.equal(missing.statusCode, 401);
     assert.equal(missing.headers['www-authenticate'], 'Bearer');
@@ -109,7 +143,12 @@ describe('gateway over a real broker', () => {
 
   it('When no management token is configured, then direct orders answer 503 "not configured"', async () => {
     const bare = await buildTestGateway();
-    const response = await bare.app.inject({ method: 'POST', url: '/orders/direct', headers: { authorization: 'Bearer x' }, payload: { items: online.items } });
+    const response = await bare.app.inject({
+      method: 'POST',
+      url: '/orders/direct',
+      headers: { authorization: 'Bearer x' },
+      payload: { items: online.items },
+    });
     await bare.close();
     assert.equal(response.statusCode, 503);
     assert.equal(response.json().error.code, 'not_configured');
@@ -147,10 +186,12 @@ describe('gateway over a real broker', () => {
   });
 
   it('When settings are read back, then GET /admin/settings shows each changed setting with when it took effect, to management only', async () => {
-    const get = (authorization?: string) => app.inject({ method: 'GET', url: '/admin/settings', headers: authorization ? { authorization } : {} });
+    const get = (authorization?: string) =>
+      app.inject({ method: 'GET', url: '/admin/settings', headers: authorization ? { authorization } : {} });
     assert.equal((await get()).statusCode, 401);
     assert.equal((await get('Bearer nope')).statusCode, 403);
-    const put = (payload: object) => app.inject({ method: 'PUT', url: '/admin/settings', headers: { authorization: `Bearer ${TOKEN}` }, payload });
+    const put = (payload: object) =>
+      app.inject({ method: 'PUT', url: '/admin/settings', headers: { authorization: `Bearer ${TOKEN}` }, payload });
     const first = (await put({ delays: 'address=20,cook=90~30' })).json();
     const second = (await put({ delays: 'cook=100', kitchenChefs: 5 })).json();
     const settings = await get(`Bearer ${TOKEN}`);
@@ -162,7 +203,12 @@ describe('gateway over a real broker', () => {
   });
 
   it('When a gateway starts, then it reads the settings changed before it from ituna.control', async () => {
-    await app.inject({ method: 'PUT', url: '/admin/settings', headers: { authorization: `Bearer ${TOKEN}` }, payload: { kitchenChefs: 7 } });
+    await app.inject({
+      method: 'PUT',
+      url: '/admin/settings',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: { kitchenChefs: 7 },
+    });
     const settings = createLiveSettings();
     const follower = await followLiveSettings(kafka, createLogger('test', 'silent'), settings);
     await follower.stop();
@@ -195,7 +241,11 @@ describe('gateway over a real broker', () => {
       assert.equal(refused.json().error.code, 'rate_limited');
       assert.match(String(refused.headers['retry-after']), /^\d+$/);
       assert.ok(refused.headers['ratelimit-reset'] !== undefined);
-      assert.equal((await limited.app.inject({ url: `/orders/${first.json().orderId}` })).statusCode, 200, 'reading is not limited');
+      assert.equal(
+        (await limited.app.inject({ url: `/orders/${first.json().orderId}` })).statusCode,
+        200,
+        'reading is not limited',
+      );
     } finally {
       await limited.close();
     }
@@ -203,7 +253,11 @@ describe('gateway over a real broker', () => {
 
   it('When a browser on another origin asks, then CORS stays off unless origins are configured', async () => {
     const preflight = (target: FastifyInstance) =>
-      target.inject({ method: 'OPTIONS', url: '/orders/online', headers: { origin: 'https://sushi.example', 'access-control-request-method': 'POST' } });
+      target.inject({
+        method: 'OPTIONS',
+        url: '/orders/online',
+        headers: { origin: 'https://sushi.example', 'access-control-request-method': 'POST' },
+      });
     assert.equal((await preflight(app)).headers['access-control-allow-origin'], undefined);
     const open = await buildTestGateway({ corsOrigins: ['https://sushi.example'] });
     try {
@@ -225,18 +279,33 @@ describe('gateway over a real broker', () => {
 
   it('When requests are served, then each leaves one access-log line with method, URL, status, time and the accepted order, and no token', async () => {
     const lines: Array<Record<string, any>> = [];
-    const logger = createLogger('ituna-gateway', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const logger = createLogger('ituna-gateway', 'info', {
+      write: (line: string) => void lines.push(JSON.parse(line)),
+    });
     const logged = await buildTestGateway({ managementToken: TOKEN, logger });
     try {
       await postOnline(online, {}, logged.app);
       await postOnline({ ...online, customerName: '' }, {}, logged.app);
-      await logged.app.inject({ method: 'POST', url: '/orders/direct', headers: { authorization: `Bearer ${TOKEN}` }, payload: { items: online.items } });
+      await logged.app.inject({
+        method: 'POST',
+        url: '/orders/direct',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        payload: { items: online.items },
+      });
     } finally {
       await logged.close();
     }
     const access = lines.filter((l) => l.reqId !== undefined && /request/.test(l.msg));
     assert.deepEqual(
-      access.map((l) => [l.msg, l.req?.method, l.req?.url, l.res?.statusCode, typeof l.responseTime, typeof l.orderId, l.channel]),
+      access.map((l) => [
+        l.msg,
+        l.req?.method,
+        l.req?.url,
+        l.res?.statusCode,
+        typeof l.responseTime,
+        typeof l.orderId,
+        l.channel,
+      ]),
       [
         ['request completed', 'POST', '/orders/online', 202, 'number', 'string', 'online'],
         ['request completed', 'POST', '/orders/online', 400, 'number', 'undefined', undefined],

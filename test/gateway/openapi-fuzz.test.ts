@@ -40,11 +40,19 @@ after(() => gateway?.close());
 /** Every path into a JSON value, so a mutation can land anywhere in it. */
 function pathsOf(value: Json, prefix: Array<string | number> = []): Array<Array<string | number>> {
   if (value === null || typeof value !== 'object') return [prefix];
-  const entries: Array<[string | number, Json]> = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+  const entries: Array<[string | number, Json]> = Array.isArray(value)
+    ? value.map((v, i) => [i, v])
+    : Object.entries(value);
   return [prefix, ...entries.flatMap(([key, child]) => pathsOf(child, [...prefix, key]))];
 }
 
-function mutate(example: Json, path: Array<string | number>, how: 'replace' | 'delete' | 'add', value: Json, key: string): Json {
+function mutate(
+  example: Json,
+  path: Array<string | number>,
+  how: 'replace' | 'delete' | 'add',
+  value: Json,
+  key: string,
+): Json {
   const copy = structuredClone(example);
   if (path.length === 0) return how === 'replace' ? value : copy;
   let parent: any = copy;
@@ -59,7 +67,22 @@ function mutate(example: Json, path: Array<string | number>, how: 'replace' | 'd
 const nasty = fc.oneof(
   fc.jsonValue() as fc.Arbitrary<Json>,
   fc.string({ unit: 'binary', maxLength: 200 }),
-  fc.constantFrom<Json>('', '\u0000', '\u001b[2J', 'A'.repeat(5000), -1, 0, 1e308, -0, 2 ** 53 + 1, 1.5, true, null, [], {}),
+  fc.constantFrom<Json>(
+    '',
+    '\u0000',
+    '\u001b[2J',
+    'A'.repeat(5000),
+    -1,
+    0,
+    1e308,
+    -0,
+    2 ** 53 + 1,
+    1.5,
+    true,
+    null,
+    [],
+    {},
+  ),
 );
 
 it(`When ${RUNS} generated requests hit the API, then none is answered with a 5xx or a non-JSON body, and the server stays up`, async (t) => {
@@ -73,7 +96,13 @@ it(`When ${RUNS} generated requests hit the API, then none is answered with a 5x
     key: fc.string({ maxLength: 20 }),
     raw: fc.string({ unit: 'binary', maxLength: 300 }),
     id: fc.oneof(fc.uuid(), fc.string({ unit: 'binary', maxLength: 80 })),
-    contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', ''),
+    contentType: fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      '',
+    ),
     authorized: fc.boolean(),
     traceparent: fc.option(fc.string({ maxLength: 120 }), { nil: undefined }),
   });
@@ -107,5 +136,7 @@ it(`When ${RUNS} generated requests hit the API, then none is answered with a 5x
   const sent = [...statuses.values()].reduce((a, b) => a + b, 0);
   assert.ok(sent >= 1000, `only ${sent} requests sent`);
   assert.equal((await fetch(`${base}/healthz`)).status, 200);
-  t.diagnostic(`seed ${SEED}: ${sent} requests, by status ${JSON.stringify(Object.fromEntries([...statuses].sort()))}, 5xx 0`);
+  t.diagnostic(
+    `seed ${SEED}: ${sent} requests, by status ${JSON.stringify(Object.fromEntries([...statuses].sort()))}, 5xx 0`,
+  );
 });

@@ -9,13 +9,26 @@ import { checkAddress, checkInventory, checkName } from '../../workers/validatio
 
 it('When the routes change, then the committed openapi/openapi.json must be regenerated (npm run openapi)', async () => {
   const committed = await readFile(new URL('../../openapi/openapi.json', import.meta.url), 'utf8');
-  assert.equal(committed, await generateOpenApi(), 'openapi/openapi.json is stale: run `npm run openapi` and commit it');
+  assert.equal(
+    committed,
+    await generateOpenApi(),
+    'openapi/openapi.json is stale: run `npm run openapi` and commit it',
+  );
 });
 
 it('When the spec is read, then it is OpenAPI 3 with every route of the contract', async () => {
   const spec = JSON.parse(await generateOpenApi());
   assert.match(spec.openapi, /^3\./);
-  assert.deepEqual(Object.keys(spec.paths).sort(), ['/admin/settings', '/healthz', '/menu', '/orders/direct', '/orders/online', '/orders/onsite', '/orders/{id}', '/readyz']);
+  assert.deepEqual(Object.keys(spec.paths).sort(), [
+    '/admin/settings',
+    '/healthz',
+    '/menu',
+    '/orders/direct',
+    '/orders/online',
+    '/orders/onsite',
+    '/orders/{id}',
+    '/readyz',
+  ]);
   assert.deepEqual(spec.paths['/orders/direct'].post.security, [{ managementToken: [] }]);
 });
 

@@ -15,11 +15,15 @@ describe('order history', () => {
   it('When statuses arrive in order, then the order moves through each with its time', () => {
     const history = createOrderHistory();
     const id = randomUUID();
-    for (const [i, status] of (['accepted', 'validated', 'cooking', 'ready'] as const).entries()) history.apply(change(id, status, i), 'abc');
+    for (const [i, status] of (['accepted', 'validated', 'cooking', 'ready'] as const).entries())
+      history.apply(change(id, status, i), 'abc');
     const order = history.get(id)!;
     assert.equal(order.status, 'ready');
     assert.equal(order.traceId, 'abc');
-    assert.deepEqual(order.history.map((h) => h.status), ['accepted', 'validated', 'cooking', 'ready']);
+    assert.deepEqual(
+      order.history.map((h) => h.status),
+      ['accepted', 'validated', 'cooking', 'ready'],
+    );
   });
 
   it('When a status arrives late or twice, then the status never moves back and history has no duplicates', () => {
@@ -29,13 +33,19 @@ describe('order history', () => {
     history.apply(change(id, 'accepted', 0));
     history.apply(change(id, 'cooking', 3));
     assert.equal(history.get(id)!.status, 'cooking');
-    assert.deepEqual(history.get(id)!.history.map((h) => h.status), ['accepted', 'cooking']);
+    assert.deepEqual(
+      history.get(id)!.history.map((h) => h.status),
+      ['accepted', 'cooking'],
+    );
   });
 
   it('When an order is rejected, then its reasons are kept', () => {
     const history = createOrderHistory();
     const id = randomUUID();
-    history.apply({ ...change(id, 'rejected', 1), reasons: [{ check: 'name', message: 'name looks like a placeholder' }] });
+    history.apply({
+      ...change(id, 'rejected', 1),
+      reasons: [{ check: 'name', message: 'name looks like a placeholder' }],
+    });
     assert.deepEqual(history.get(id)!.reasons, [{ check: 'name', message: 'name looks like a placeholder' }]);
   });
 

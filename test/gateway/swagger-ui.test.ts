@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium } from '../../tools/bench/browser.ts';
 import { testBrokers } from '../support/broker.ts';
 import { buildTestGateway } from '../support/gateway.ts';
 import type { TestGateway } from '../support/gateway.ts';
@@ -41,7 +41,10 @@ it('When a user clicks "Try it out" and "Execute" on POST /orders/online in Swag
   const status = operation.locator('.live-responses-table tbody .response-col_status').first();
   await status.waitFor({ timeout: 15_000 });
   assert.equal((await status.textContent())?.trim().slice(0, 3), '202');
-  const body = JSON.parse((await operation.locator('.live-responses-table tbody .response-col_description pre').first().textContent()) ?? '{}');
+  const body = JSON.parse(
+    (await operation.locator('.live-responses-table tbody .response-col_description pre').first().textContent()) ??
+      '{}',
+  );
   assert.equal(body.status, 'accepted');
   assert.equal(gateway.orders.get(body.orderId)?.status, 'accepted', 'the order went through the real producer');
   assert.deepEqual(external, [], 'Swagger UI loads nothing from outside');

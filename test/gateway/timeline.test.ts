@@ -38,5 +38,11 @@ it('When a direct order skipped validation, then its first wait is for the kitch
       { status: 'cooking', at: t(50), startedAt: t(20) },
     ],
   });
-  assert.deepEqual(stages.map((s) => [s.stage, s.ms]), [['waiting for the kitchen', 20], ['waiting for a chef', 30]]);
+  assert.deepEqual(
+    stages.map((s) => [s.stage, s.ms]),
+    [
+      ['waiting for the kitchen', 20],
+      ['waiting for a chef', 30],
+    ],
+  );
 });

@@ -1,4 +1,4 @@
-import { startLocalBroker } from '../../kafka/local-broker.ts';
+import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
 
 /** The test run's broker; a test file run on its own starts (and stops) a broker of its own. */
 export async function testBrokers(): Promise<string> {

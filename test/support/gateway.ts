@@ -53,7 +53,8 @@ export async function buildTestGateway({
   }
   const orders = deps.orders ?? createOrderHistory();
   // As server.ts does: the order history follows orders.status, so a repeated Idempotency-Key is found across gateways.
-  const history = kafka && followHistory ? await followOrderHistory(kafka, silent, orders, historyWindow(86_400_000)) : undefined;
+  const history =
+    kafka && followHistory ? await followOrderHistory(kafka, silent, orders, historyWindow(86_400_000)) : undefined;
   const app = await buildApp({
     publish: wrapPublish(publish),
     isReady: () => true,

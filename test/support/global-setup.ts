@@ -1,5 +1,5 @@
-import { startLocalBroker } from '../../kafka/local-broker.ts';
-import type { LocalBroker } from '../../kafka/local-broker.ts';
+import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
+import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
 
 // One real broker for the whole `npm test` run, on free ports in a temporary directory.
 let broker: LocalBroker | undefined;

@@ -12,11 +12,18 @@ export async function hasKcat(): Promise<boolean> {
 }
 
 /** Every message of a topic as kcat sees it: key and the raw header text (`name=value,…`). */
-export async function readTopicWithKcat(brokers: string, topic: string): Promise<Array<{ key: string; headers: string; value: string }>> {
-  const { stdout } = await run('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\\t%h\\t%s\\n'], {
-    timeout: 20_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+export async function readTopicWithKcat(
+  brokers: string,
+  topic: string,
+): Promise<Array<{ key: string; headers: string; value: string }>> {
+  const { stdout } = await run(
+    'kcat',
+    ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\\t%h\\t%s\\n'],
+    {
+      timeout: 20_000,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return stdout
     .split('\n')
     .filter(Boolean)

@@ -28,8 +28,34 @@ export function parityExport(ageSeconds = 30): ParityExport {
   const other = hex(16);
   const base = BigInt(Date.now() - ageSeconds * 1000) * 1_000_000n + 123_457n;
   const at = (ms: number, extraNanos = 0) => (base + BigInt(ms) * 1_000_000n + BigInt(extraNanos)).toString();
-  const ids = Object.fromEntries(['http', 'menu', 'send', 'process', 'validate', 'legacy', 'sendStatus', 'processStatus', 'ticket', 'cook', 'direct', 'other', 'dish', 'missing'].map((name) => [name, hex(8)]));
-  const span = (traceId: string, id: string, parent: string | undefined, name: string, kind: number, start: number, end: number, extra: object = {}) => ({
+  const ids = Object.fromEntries(
+    [
+      'http',
+      'menu',
+      'send',
+      'process',
+      'validate',
+      'legacy',
+      'sendStatus',
+      'processStatus',
+      'ticket',
+      'cook',
+      'direct',
+      'other',
+      'dish',
+      'missing',
+    ].map((name) => [name, hex(8)]),
+  );
+  const span = (
+    traceId: string,
+    id: string,
+    parent: string | undefined,
+    name: string,
+    kind: number,
+    start: number,
+    end: number,
+    extra: object = {},
+  ) => ({
     traceId,
     spanId: ids[id],
     ...(parent ? { parentSpanId: ids[parent] } : {}),
@@ -40,7 +66,11 @@ export function parityExport(ageSeconds = 30): ParityExport {
     ...extra,
   });
   const resource = (service: string) => ({
-    attributes: attrs({ 'service.name': str(service), 'service.instance.id': str(hex(4)), 'telemetry.sdk.language': str('nodejs') }),
+    attributes: attrs({
+      'service.name': str(service),
+      'service.instance.id': str(hex(4)),
+      'telemetry.sdk.language': str('nodejs'),
+    }),
   });
 
   const gateway = {
@@ -64,16 +94,29 @@ export function parityExport(ageSeconds = 30): ParityExport {
               'ituna.order.weight': { doubleValue: 2 },
               'ituna.order.sequence': { intValue: '9007199254740993' },
               'ituna.order.digest': { bytesValue: 'q83vEjRWeJA=' },
-              'ituna.order.customer': { kvlistValue: { values: [{ key: 'tier', value: str('gold') }, { key: 'visits', value: int(12) }] } },
+              'ituna.order.customer': {
+                kvlistValue: {
+                  values: [
+                    { key: 'tier', value: str('gold') },
+                    { key: 'visits', value: int(12) },
+                  ],
+                },
+              },
               'ituna.order.notes': { arrayValue: {} },
               'peer.ipv4': int(2130706433),
               'telemetry.sdk.name': str('opentelemetry'),
             }),
             status: { code: 1 },
           }),
-          span(order, 'menu', 'http', 'GET /menu', 3, 2, 6, { attributes: attrs({ 'ituna.run.id': str('run-parity'), 'server.port': int(3000) }) }),
+          span(order, 'menu', 'http', 'GET /menu', 3, 2, 6, {
+            attributes: attrs({ 'ituna.run.id': str('run-parity'), 'server.port': int(3000) }),
+          }),
           span(order, 'send', 'http', 'send orders.placed', 4, 30, 35, {
-            attributes: attrs({ 'messaging.system': str('kafka'), 'messaging.destination.name': str('orders.placed'), 'ituna.run.id': str('run-parity') }),
+            attributes: attrs({
+              'messaging.system': str('kafka'),
+              'messaging.destination.name': str('orders.placed'),
+              'ituna.run.id': str('run-parity'),
+            }),
           }),
         ],
       },
@@ -87,7 +130,11 @@ export function parityExport(ageSeconds = 30): ParityExport {
         spans: [
           // Starts after its parent ended, as every Kafka consumer span does.
           span(order, 'process', 'send', 'process orders.placed', 5, 120, 380, {
-            attributes: attrs({ 'ituna.queue.wait_ms': int(85), 'messaging.kafka.offset': int(41), 'ituna.run.id': str('run-parity') }),
+            attributes: attrs({
+              'ituna.queue.wait_ms': int(85),
+              'messaging.kafka.offset': int(41),
+              'ituna.run.id': str('run-parity'),
+            }),
             links: [{ traceId: other, spanId: ids.other, attributes: attrs({ 'link.reason': str('same customer') }) }],
           }),
         ],
@@ -102,12 +149,18 @@ export function parityExport(ageSeconds = 30): ParityExport {
               {
                 name: 'exception',
                 timeUnixNano: at(369, 7),
-                attributes: attrs({ 'exception.type': str('OutOfStock'), 'exception.message': str('otoro-nigiri is out of stock'), 'ituna.retry': int(0) }),
+                attributes: attrs({
+                  'exception.type': str('OutOfStock'),
+                  'exception.message': str('otoro-nigiri is out of stock'),
+                  'ituna.retry': int(0),
+                }),
               },
               { name: 'checks started', timeUnixNano: at(126, 3), attributes: attrs({ 'ituna.checks': int(3) }) },
             ],
           }),
-          span(order, 'legacy', 'validate', 'validate inventory', 0, 130, 360, { attributes: attrs({ 'ituna.inventory.items': int(2) }) }),
+          span(order, 'legacy', 'validate', 'validate inventory', 0, 130, 360, {
+            attributes: attrs({ 'ituna.inventory.items': int(2) }),
+          }),
           span(order, 'sendStatus', 'validate', 'send orders.status', 4, 365, 367, {
             attributes: attrs({ 'messaging.destination.name': str('orders.status') }),
             links: [{ traceId: '0'.repeat(32), spanId: '0'.repeat(16) }],
@@ -118,7 +171,12 @@ export function parityExport(ageSeconds = 30): ParityExport {
   };
   const statusReader = {
     resource: { attributes: attrs({ 'service.name': str('ituna-gateway'), 'host.name': str('gateway-1') }) },
-    scopeSpans: [{ scope: { name: '@opentelemetry/instrumentation-kafkajs', version: '0.33.0' }, spans: [span(order, 'processStatus', 'sendStatus', 'process orders.status', 5, 400, 401)] }],
+    scopeSpans: [
+      {
+        scope: { name: '@opentelemetry/instrumentation-kafkajs', version: '0.33.0' },
+        spans: [span(order, 'processStatus', 'sendStatus', 'process orders.status', 5, 400, 401)],
+      },
+    ],
   };
   const kitchen = {
     resource: resource('ituna-kitchen'),
@@ -126,14 +184,22 @@ export function parityExport(ageSeconds = 30): ParityExport {
       {
         scope: { name: 'ituna' },
         spans: [
-          span(direct, 'ticket', 'direct', 'process kitchen.tickets', 5, 1000, 1900, { attributes: attrs({ 'ituna.order.channel': str('direct'), 'ituna.run.id': str('run-direct') }) }),
-          span(direct, 'cook', 'ticket', 'cook order', 1, 1010, 1850, { attributes: attrs({ 'ituna.kitchen.chefs.busy': int(2), 'ituna.run.id': str('run-direct') }) }),
+          span(direct, 'ticket', 'direct', 'process kitchen.tickets', 5, 1000, 1900, {
+            attributes: attrs({ 'ituna.order.channel': str('direct'), 'ituna.run.id': str('run-direct') }),
+          }),
+          span(direct, 'cook', 'ticket', 'cook order', 1, 1010, 1850, {
+            attributes: attrs({ 'ituna.kitchen.chefs.busy': int(2), 'ituna.run.id': str('run-direct') }),
+          }),
           // Its parent is a client's span that never reached the store.
           {
-            ...span(other, 'other', undefined, 'cook order', 1, 2000, 2150, { attributes: attrs({ 'ituna.kitchen.chefs.busy': int(1), 'ituna.run.id': str('run-other') }) }),
+            ...span(other, 'other', undefined, 'cook order', 1, 2000, 2150, {
+              attributes: attrs({ 'ituna.kitchen.chefs.busy': int(1), 'ituna.run.id': str('run-other') }),
+            }),
             parentSpanId: ids.missing,
           },
-          span(other, 'dish', 'other', 'prepare dish', 1, 2010, 2100, { attributes: attrs({ 'ituna.run.id': str('run-other') }) }),
+          span(other, 'dish', 'other', 'prepare dish', 1, 2010, 2100, {
+            attributes: attrs({ 'ituna.run.id': str('run-other') }),
+          }),
         ],
       },
     ],
@@ -143,7 +209,11 @@ export function parityExport(ageSeconds = 30): ParityExport {
     scopeSpans: [
       {
         scope: { name: '@opentelemetry/instrumentation-http', version: '0.301.0' },
-        spans: [span(direct, 'direct', undefined, 'POST /orders/direct', 2, 990, 1002, { attributes: attrs({ 'ituna.run.id': str('run-direct'), 'http.response.status_code': int(202) }) })],
+        spans: [
+          span(direct, 'direct', undefined, 'POST /orders/direct', 2, 990, 1002, {
+            attributes: attrs({ 'ituna.run.id': str('run-direct'), 'http.response.status_code': int(202) }),
+          }),
+        ],
       },
     ],
   };

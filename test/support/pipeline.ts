@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startService } from '../../start/services.ts';
-import type { ServiceProcess } from '../../start/services.ts';
+import { spawnService } from '../../tools/start/spawn-service.ts';
+import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
 
 /** The gateway and both workers as real processes on one broker, exporting spans to `otlpUrl`. */
 export interface Pipeline {
@@ -11,9 +11,20 @@ export interface Pipeline {
 }
 
 /** Starts validation, kitchen and gateway (in that order of readiness) with `env` on top of what every test needs. */
-export async function startPipeline(brokers: string, otlpUrl: string, env: Record<string, string> = {}): Promise<Pipeline> {
-  const fullEnv = { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_BSP_SCHEDULE_DELAY: '200', PORT: '0', LOG_LEVEL: 'info', ...env };
-  const services = (['validation', 'kitchen', 'gateway'] as const).map((name) => startService(name, fullEnv));
+export async function startPipeline(
+  brokers: string,
+  otlpUrl: string,
+  env: Record<string, string> = {},
+): Promise<Pipeline> {
+  const fullEnv = {
+    KAFKA_BROKERS: brokers,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ...env,
+  };
+  const services = (['validation', 'kitchen', 'gateway'] as const).map((name) => spawnService(name, fullEnv));
   try {
     const urls = await Promise.all(services.map((s) => s.ready));
     return { gatewayUrl: urls[2]!, services, stop: () => Promise.all(services.map((s) => s.stop())) };
@@ -33,7 +44,8 @@ export async function waitUntilSettled(gatewayUrl: string, orderIds: string[], t
       if (order.status === 'ready' || order.status === 'rejected') pending.delete(id);
     }
     if (pending.size === 0) return;
-    if (Date.now() > deadline) throw new Error(`${pending.size} of ${orderIds.length} orders not settled after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`${pending.size} of ${orderIds.length} orders not settled after ${timeoutMs} ms`);
     await sleep(200);
   }
 }

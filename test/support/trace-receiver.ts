@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FlatSpan } from '../../traces/otlp.ts';
-import { openTraceStore } from '../../tracestore/store.ts';
-import { startTraceStoreServer } from '../../tracestore/server.ts';
+import type { FlatSpan } from '../../tools/traces/otlp.ts';
+import { openTraceStore } from '../../tools/tracestore/store.ts';
+import { startTraceStoreServer } from '../../tools/tracestore/server.ts';
 
 /** The embedded trace store on free ports, as a test's OTLP receiver: every span the services export, as they arrive. */
 export interface TraceReceiver {
@@ -11,7 +11,10 @@ export interface TraceReceiver {
   queryUrl: string;
   spans(): FlatSpan[];
   trace(traceId: string): FlatSpan[];
-  waitFor(predicate: (spans: FlatSpan[]) => boolean, options?: { timeoutMs?: number; what?: string }): Promise<FlatSpan[]>;
+  waitFor(
+    predicate: (spans: FlatSpan[]) => boolean,
+    options?: { timeoutMs?: number; what?: string },
+  ): Promise<FlatSpan[]>;
   close(): Promise<void>;
 }
 
@@ -30,7 +33,8 @@ export async function startTraceReceiver(options: { port?: number } = {}): Promi
       for (;;) {
         const all = spans();
         if (predicate(all)) return all;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${all.length} spans received`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${all.length} spans received`);
         await sleep(50);
       }
     },

@@ -39,21 +39,31 @@ describe('validateOrder', () => {
     const { sent, context } = collectingContext();
     const placed = order();
     await validateOrder(placed, context, noDelays);
-    assert.deepEqual(sent.map((s) => [s.topic, s.key]), [
-      ['kitchen.tickets', placed.orderId],
-      ['orders.status', placed.orderId],
-    ]);
+    assert.deepEqual(
+      sent.map((s) => [s.topic, s.key]),
+      [
+        ['kitchen.tickets', placed.orderId],
+        ['orders.status', placed.orderId],
+      ],
+    );
     assert.deepEqual((sent[0]!.value as { items: unknown }).items, placed.items);
     assert.equal((sent[1]!.value as { status: string }).status, 'validated');
   });
 
   it('When checks fail, then only a rejected status is sent, with every reason', async () => {
     const { sent, context } = collectingContext();
-    await validateOrder(order({ customerName: 'test', items: [{ menuItemId: 'unicorn-roll', quantity: 1 }] }), context, noDelays);
+    await validateOrder(
+      order({ customerName: 'test', items: [{ menuItemId: 'unicorn-roll', quantity: 1 }] }),
+      context,
+      noDelays,
+    );
     assert.equal(sent.length, 1);
     const status = sent[0]!.value as { status: string; reasons: Array<{ check: string }> };
     assert.equal(status.status, 'rejected');
-    assert.deepEqual(status.reasons.map((r) => r.check), ['name', 'inventory']);
+    assert.deepEqual(
+      status.reasons.map((r) => r.check),
+      ['name', 'inventory'],
+    );
   });
 
   it('When an on-site order has no address, then it is still valid', async () => {
@@ -72,7 +82,12 @@ describe('validateOrder', () => {
 });
 
 /** A direct order's ticket for one edamame. */
-const ticket = (orderId = randomUUID()): KitchenTicket => ({ orderId, channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }] });
+const ticket = (orderId = randomUUID()): KitchenTicket => ({
+  orderId,
+  channel: 'direct',
+  ticketedAt: new Date().toISOString(),
+  items: [{ menuItemId: 'edamame', quantity: 1 }],
+});
 
 describe('cookTicket', () => {
   it('When a ticket is cooked, then cooking and then ready are reported and no chef stays busy', async () => {
@@ -80,7 +95,10 @@ describe('cookTicket', () => {
     const kitchen: Kitchen = { chefs: createChefs(2), delays: noDelays, cooked: new Set<string>() };
     const orderId = randomUUID();
     await cookTicket(ticket(orderId), context, kitchen);
-    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
+    assert.deepEqual(
+      sent.map((s) => (s.value as { status: string }).status),
+      ['cooking', 'ready'],
+    );
     assert.equal(kitchen.chefs.busy, 0);
     assert.ok(kitchen.cooked.has(orderId));
   });
@@ -91,7 +109,10 @@ describe('cookTicket', () => {
     const again = ticket();
     await cookTicket(again, context, kitchen);
     await cookTicket(again, context, kitchen);
-    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
+    assert.deepEqual(
+      sent.map((s) => (s.value as { status: string }).status),
+      ['cooking', 'ready'],
+    );
   });
 
   it('When Kafka has not yet acknowledged cooking, then the chef cooks, but the ticket is done only once both are acknowledged', async () => {
@@ -104,7 +125,11 @@ describe('cookTicket', () => {
     let done = false;
     const cooked = cookTicket(ticket(orderId), context, kitchen).then(() => (done = true));
     for (let i = 0; i < 50 && acks.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready'], 'ready was sent without waiting for cooking to be acknowledged');
+    assert.deepEqual(
+      sent.map((s) => (s.value as { status: string }).status),
+      ['cooking', 'ready'],
+      'ready was sent without waiting for cooking to be acknowledged',
+    );
     acks[1]!();
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(done, false, 'done before cooking was acknowledged');
@@ -127,10 +152,17 @@ describe('cookTicket', () => {
     const cooked = cookTicket(ticket(orderId), context, kitchen).then(() => (done = true));
     for (let i = 0; i < 50 && acks.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking'], 'ready was committed before cooking was acknowledged');
+    assert.deepEqual(
+      sent.map((s) => (s.value as { status: string }).status),
+      ['cooking'],
+      'ready was committed before cooking was acknowledged',
+    );
     acks[0]!();
     for (let i = 0; i < 50 && acks.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(sent.map((s) => (s.value as { status: string }).status), ['cooking', 'ready']);
+    assert.deepEqual(
+      sent.map((s) => (s.value as { status: string }).status),
+      ['cooking', 'ready'],
+    );
     assert.equal(done, false, 'done before ready was acknowledged');
     acks[1]!();
     await cooked;
@@ -141,7 +173,12 @@ describe('cookTicket', () => {
     const { context } = collectingContext();
     const record = context.send;
     context.send = async (messages) => {
-      if (messages.some((m) => (ordersStatus.decode(m.message.value as Buffer) as { status: string }).status === 'cooking')) throw new Error('not acknowledged');
+      if (
+        messages.some(
+          (m) => (ordersStatus.decode(m.message.value as Buffer) as { status: string }).status === 'cooking',
+        )
+      )
+        throw new Error('not acknowledged');
       return record(messages);
     };
     const kitchen: Kitchen = { chefs: createChefs(1), delays: parseDelays('cook=20'), cooked: new Set<string>() };
@@ -158,8 +195,14 @@ describe('chefs', () => {
     const first = await chefs.acquire();
     let secondStarted = false;
     let thirdStarted = false;
-    const second = chefs.acquire().then((release) => ((secondStarted = true), release));
-    const third = chefs.acquire().then((release) => ((thirdStarted = true), release));
+    const second = chefs.acquire().then((release) => {
+      secondStarted = true;
+      return release;
+    });
+    const third = chefs.acquire().then((release) => {
+      thirdStarted = true;
+      return release;
+    });
     await new Promise((r) => setImmediate(r));
     assert.deepEqual([secondStarted, thirdStarted, chefs.busy], [false, false, 1]);
     chefs.resize(2);

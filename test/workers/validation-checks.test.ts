@@ -9,7 +9,9 @@ describe('address check', () => {
     assert.deepEqual(checkAddress('online', address), { check: 'address', result: 'passed', problems: [] });
   });
   it('When the zip is outside the delivery area, then it fails saying so', () => {
-    assert.deepEqual(checkAddress('online', { ...address, zip: '94103' }).problems, ['zip 94103 is outside the delivery area']);
+    assert.deepEqual(checkAddress('online', { ...address, zip: '94103' }).problems, [
+      'zip 94103 is outside the delivery area',
+    ]);
   });
   it('When the zip, street and city are malformed, then each is reported', () => {
     const result = checkAddress('online', { street: 'Fulton Street', city: '123', zip: '1003' });
@@ -46,12 +48,21 @@ describe('name check', () => {
 
 describe('inventory check', () => {
   it('When every item is on the menu and in stock, then it passes', () => {
-    assert.equal(checkInventory([{ menuItemId: 'tuna-nigiri', quantity: 2 }, { menuItemId: 'miso-soup', quantity: 1 }]).result, 'passed');
+    assert.equal(
+      checkInventory([
+        { menuItemId: 'tuna-nigiri', quantity: 2 },
+        { menuItemId: 'miso-soup', quantity: 1 },
+      ]).result,
+      'passed',
+    );
   });
   it('When an item is unknown or out of stock, then each is reported', () => {
-    assert.deepEqual(checkInventory([{ menuItemId: 'unicorn-roll', quantity: 1 }, { menuItemId: 'otoro-nigiri', quantity: 1 }]).problems, [
-      'unicorn-roll is not on the menu',
-      'otoro-nigiri is out of stock',
-    ]);
+    assert.deepEqual(
+      checkInventory([
+        { menuItemId: 'unicorn-roll', quantity: 1 },
+        { menuItemId: 'otoro-nigiri', quantity: 1 },
+      ]).problems,
+      ['unicorn-roll is not on the menu', 'otoro-nigiri is out of stock'],
+    );
   });
 });

@@ -1,15 +1,24 @@
 import { configOrExit, integer, loadConfig } from '../../common/config.ts';
 import { delaysVariable, parseDelayChanges } from '../../common/restaurant/delays.ts';
-import { serviceConfigSchema, startWorkerService } from '../../common/service/process.ts';
+import { serviceConfigSchema, runWorkerService } from '../../common/service/process.ts';
 import { historyWindow, historyWindowVariable } from '../../common/topics/index.ts';
 import { createChefs } from './chefs.ts';
 import { kitchenFencing, kitchenWorker } from './worker.ts';
 import { followReadyOrders } from './ready-orders.ts';
 
 const config = configOrExit(() =>
-  loadConfig({ ...serviceConfigSchema, ITUNA_DELAYS: delaysVariable, ITUNA_KITCHEN_CHEFS: integer(2, 1, 64), ITUNA_HISTORY_WINDOW: historyWindowVariable, ITUNA_KITCHEN_FENCING: kitchenFencing }, process.env),
+  loadConfig(
+    {
+      ...serviceConfigSchema,
+      ITUNA_DELAYS: delaysVariable,
+      ITUNA_KITCHEN_CHEFS: integer(2, 1, 64),
+      ITUNA_HISTORY_WINDOW: historyWindowVariable,
+      ITUNA_KITCHEN_FENCING: kitchenFencing,
+    },
+    process.env,
+  ),
 );
-await startWorkerService('ituna-kitchen', config, async ({ kafka, log }) => {
+await runWorkerService('ituna-kitchen', config, async ({ kafka, log }) => {
   const cooked = await followReadyOrders(kafka, log, historyWindow(config.ITUNA_HISTORY_WINDOW));
   const kitchen = { chefs: createChefs(config.ITUNA_KITCHEN_CHEFS), delays: config.ITUNA_DELAYS, cooked };
   return {

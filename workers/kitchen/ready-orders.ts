@@ -40,7 +40,10 @@ export async function followReadyOrders(kafka: Kafka, log: Logger, window: Histo
     onInvalid: () => {},
   });
   await follower.caughtUp;
-  log.info({ readyOrders: ready.size, ms: Math.round(performance.now() - started) }, 'caught up with the orders already cooked');
+  log.info(
+    { readyOrders: ready.size, ms: Math.round(performance.now() - started) },
+    'caught up with the orders already cooked',
+  );
   return {
     has: (id) => ready.has(id),
     add,

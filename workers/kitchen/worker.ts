@@ -43,7 +43,13 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
     return;
   }
   const status = (status: 'cooking' | 'ready', startedAt: string) =>
-    outgoing(ordersStatus, { orderId: ticket.orderId, channel: ticket.channel, status, at: new Date().toISOString(), startedAt });
+    outgoing(ordersStatus, {
+      orderId: ticket.orderId,
+      channel: ticket.channel,
+      status,
+      at: new Date().toISOString(),
+      startedAt,
+    });
 
   const release = await tracer.startActiveSpan('wait for chef', async (span) => {
     span.setAttributes({ 'ituna.kitchen.chefs': kitchen.chefs.count, 'ituna.kitchen.chefs.busy': kitchen.chefs.busy });
@@ -60,11 +66,18 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
     cooking.catch(() => {}); // a failure is thrown where it is awaited, below, not reported as unhandled meanwhile
     cookingSince = new Date().toISOString();
     await tracer.startActiveSpan('cook order', async (span) => {
-      span.setAttributes({ 'ituna.kitchen.chefs': kitchen.chefs.count, 'ituna.kitchen.chefs.busy': kitchen.chefs.busy, 'ituna.kitchen.items': ticket.items.length });
+      span.setAttributes({
+        'ituna.kitchen.chefs': kitchen.chefs.count,
+        'ituna.kitchen.chefs.busy': kitchen.chefs.busy,
+        'ituna.kitchen.items': ticket.items.length,
+      });
       try {
         for (const item of ticket.items) {
           await tracer.startActiveSpan(`prepare ${item.menuItemId}`, async (itemSpan) => {
-            itemSpan.setAttributes({ 'ituna.kitchen.menu_item': item.menuItemId, 'ituna.kitchen.quantity': item.quantity });
+            itemSpan.setAttributes({
+              'ituna.kitchen.menu_item': item.menuItemId,
+              'ituna.kitchen.quantity': item.quantity,
+            });
             itemSpan.setAttribute('ituna.simulated_work_ms', await simulateWork(kitchen.delays.cook));
             itemSpan.end();
           });
@@ -95,7 +108,10 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
  * many cook at once. Each ticket partition is claimed (fenced) before its first ticket, and the claim waits until the
  * record of cooked orders holds every `ready` committed before it, by whichever replica had the partition.
  */
-export function kitchenWorker(kitchen: KitchenWithHistory, fencing: KitchenFencing = 'transactions'): WorkerDefinition<typeof kitchenTickets.schema> {
+export function kitchenWorker(
+  kitchen: KitchenWithHistory,
+  fencing: KitchenFencing = 'transactions',
+): WorkerDefinition<typeof kitchenTickets.schema> {
   return {
     ...(fencing === 'transactions'
       ? { onPartitionClaimed: () => kitchen.cooked.catchUp() }

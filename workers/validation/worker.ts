@@ -3,7 +3,7 @@ import { simulateWork } from '../../common/restaurant/delays.ts';
 import type { Delays } from '../../common/restaurant/delays.ts';
 import { outgoing } from '../../common/kafka/publish.ts';
 import { orderBaggage } from '../../common/restaurant/baggage.ts';
-import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
+import { kitchenTickets, type ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import type { OrderPlaced } from '../../common/topics/index.ts';
 import type { WorkerContext, WorkerDefinition } from '../../common/kafka/worker.ts';
 import { CONSUMER_GROUPS } from '../consumer-groups.ts';
@@ -48,13 +48,26 @@ export async function validateOrder(order: OrderPlaced, context: WorkerContext, 
   if (reasons.length > 0) {
     context.log.info({ reasons }, 'order rejected');
     await context.send([
-      outgoing(ordersStatus, { orderId: order.orderId, channel: order.channel, status: 'rejected', at, startedAt: context.receivedAt, reasons }),
+      outgoing(ordersStatus, {
+        orderId: order.orderId,
+        channel: order.channel,
+        status: 'rejected',
+        at,
+        startedAt: context.receivedAt,
+        reasons,
+      }),
     ]);
     return;
   }
   await context.send([
     outgoing(kitchenTickets, { orderId: order.orderId, channel: order.channel, ticketedAt: at, items: order.items }),
-    outgoing(ordersStatus, { orderId: order.orderId, channel: order.channel, status: 'validated', at, startedAt: context.receivedAt }),
+    outgoing(ordersStatus, {
+      orderId: order.orderId,
+      channel: order.channel,
+      status: 'validated',
+      at,
+      startedAt: context.receivedAt,
+    }),
   ]);
   context.log.info('order validated');
 }

@@ -26,7 +26,10 @@ let worker: RunningWorker;
 before(async () => {
   brokers = (await testBrokers()).split(',');
   const kafka = createKafka('worker-test', brokers, pino({ level: 'silent' }));
-  await ensureTopics(kafka, [{ name: topic.name, partitions: 1 }, { name: deadLetterTopicOf(topic.name), partitions: 1 }]);
+  await ensureTopics(kafka, [
+    { name: topic.name, partitions: 1 },
+    { name: deadLetterTopicOf(topic.name), partitions: 1 },
+  ]);
   worker = await runWorker(
     {
       groupId: `worker-test-${randomUUID()}`,
@@ -51,29 +54,59 @@ after(() => worker?.stop());
 it('When a handler fails now and then, then it is retried with backoff; when it keeps failing or fails for good, then the message is dead-lettered and the worker carries on', async () => {
   const producer = new Kafka({ clientId: 'worker-test-producer', brokers, logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
-  const send = (id: string, failures: number, permanent = false) => ({ key: id, value: JSON.stringify({ id, failures, permanent }) });
-  await producer.send({ topic: topic.name, messages: [send('flaky', 2), send('broken', 10), send('no-rice', 0, true), send('fine', 0)] });
+  const send = (id: string, failures: number, permanent = false) => ({
+    key: id,
+    value: JSON.stringify({ id, failures, permanent }),
+  });
+  await producer.send({
+    topic: topic.name,
+    messages: [send('flaky', 2), send('broken', 10), send('no-rice', 0, true), send('fine', 0)],
+  });
   await producer.disconnect();
 
   for (let i = 0; i < 100 && !handled.includes('fine'); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(handled, ['flaky', 'fine'], 'the flaky message succeeded on its third try, and the worker went on after the failures');
+  assert.deepEqual(
+    handled,
+    ['flaky', 'fine'],
+    'the flaky message succeeded on its third try, and the worker went on after the failures',
+  );
   assert.equal(attempts.get('flaky'), 3);
   assert.equal(attempts.get('broken'), 4, 'one try and three retries');
   assert.equal(attempts.get('no-rice'), 1, 'a permanent error is not retried');
 
-  const letters = await readTopic(new Kafka({ clientId: 'worker-test-reader', brokers, logLevel: logLevel.NOTHING }), deadLetterTopicOf(topic.name));
-  const codes = Object.fromEntries(letters.map((m) => [m.key?.toString(), m.headers?.['ituna.dlq.error.code']?.toString()]));
+  const letters = await readTopic(
+    new Kafka({ clientId: 'worker-test-reader', brokers, logLevel: logLevel.NOTHING }),
+    deadLetterTopicOf(topic.name),
+  );
+  const codes = Object.fromEntries(
+    letters.map((m) => [m.key?.toString(), m.headers?.['ituna.dlq.error.code']?.toString()]),
+  );
   assert.deepEqual(codes, { broken: 'handler_failed', 'no-rice': 'out_of_rice' });
 });
 
 it('When a worker works through a backlog, then its committed offset follows the orders it finished within about a second, not at the end of the fetched batch', async () => {
-  const backlog = defineTopic({ name: `test.worker.backlog.${randomUUID().slice(0, 8)}`, partitions: 1, schema: Type.Object({ id: Type.Integer() }), key: (v) => String(v.id) });
+  const backlog = defineTopic({
+    name: `test.worker.backlog.${randomUUID().slice(0, 8)}`,
+    partitions: 1,
+    schema: Type.Object({ id: Type.Integer() }),
+    key: (v) => String(v.id),
+  });
   const groupId = `worker-test-backlog-${randomUUID()}`;
   const kafka = createKafka('worker-test-backlog', brokers, pino({ level: 'silent' }));
-  await ensureTopics(kafka, [{ name: backlog.name, partitions: 1 }, { name: deadLetterTopicOf(backlog.name), partitions: 1 }]);
-  const producer = new Kafka({ clientId: 'worker-test-backlog-producer', brokers, logLevel: logLevel.NOTHING }).producer();
+  await ensureTopics(kafka, [
+    { name: backlog.name, partitions: 1 },
+    { name: deadLetterTopicOf(backlog.name), partitions: 1 },
+  ]);
+  const producer = new Kafka({
+    clientId: 'worker-test-backlog-producer',
+    brokers,
+    logLevel: logLevel.NOTHING,
+  }).producer();
   await producer.connect();
-  await producer.send({ topic: backlog.name, messages: Array.from({ length: 80 }, (_, id) => ({ key: String(id), value: JSON.stringify({ id }) })) });
+  await producer.send({
+    topic: backlog.name,
+    messages: Array.from({ length: 80 }, (_, id) => ({ key: String(id), value: JSON.stringify({ id }) })),
+  });
   await producer.disconnect();
 
   // 80 messages of 50 ms each arrive in one fetch: 4 s of work before kafkajs would commit by itself.
@@ -95,7 +128,8 @@ it('When a worker works through a backlog, then its committed offset follows the
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const committed = async () => Number((await admin.fetchOffsets({ groupId, topics: [backlog.name] }))[0]!.partitions[0]!.offset);
+    const committed = async () =>
+      Number((await admin.fetchOffsets({ groupId, topics: [backlog.name] }))[0]!.partitions[0]!.offset);
     for (let i = 0; i < 100 && finished < 30; i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1500));
     const [offset, done] = [await committed(), finished];

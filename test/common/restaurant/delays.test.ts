@@ -22,15 +22,27 @@ describe('ITUNA_DELAYS', () => {
   });
 
   it('When a stage is unknown or malformed, then the error lists the stages', () => {
-    assert.throws(() => loadConfig({ ITUNA_DELAYS: delaysVariable }, { ITUNA_DELAYS: 'oven=5' }), /ITUNA_DELAYS must be comma-separated stage=ms.*address, name, inventory, cook; "oven=5" is not/);
+    assert.throws(
+      () => loadConfig({ ITUNA_DELAYS: delaysVariable }, { ITUNA_DELAYS: 'oven=5' }),
+      /ITUNA_DELAYS must be comma-separated stage=ms.*address, name, inventory, cook; "oven=5" is not/,
+    );
     assert.throws(() => parseDelays('cook=fast'), /"cook=fast" is not/);
     assert.throws(() => parseDelays('cook=10~20'), /jitter at most ms/);
   });
 
   it('When jitter is drawn, then the delay stays within ms ± jitter', () => {
-    assert.equal(drawDelay({ ms: 100, jitterMs: 50 }, () => 0), 50);
-    assert.equal(drawDelay({ ms: 100, jitterMs: 50 }, () => 0.5), 100);
-    assert.equal(drawDelay({ ms: 100, jitterMs: 50 }, () => 0.999999), 150);
+    assert.equal(
+      drawDelay({ ms: 100, jitterMs: 50 }, () => 0),
+      50,
+    );
+    assert.equal(
+      drawDelay({ ms: 100, jitterMs: 50 }, () => 0.5),
+      100,
+    );
+    assert.equal(
+      drawDelay({ ms: 100, jitterMs: 50 }, () => 0.999999),
+      150,
+    );
     assert.equal(drawDelay({ ms: 0, jitterMs: 0 }), 0);
   });
 });

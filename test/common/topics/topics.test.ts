@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ALL_TOPICS, MessageDecodeError, deadLetterTopicOf, kitchenTickets, ordersPlaced, ordersStatus } from '../../../common/topics/index.ts';
+import {
+  ALL_TOPICS,
+  MessageDecodeError,
+  deadLetterTopicOf,
+  kitchenTickets,
+  ordersPlaced,
+  ordersStatus,
+} from '../../../common/topics/index.ts';
 import { placedOrder } from '../../support/fixtures.ts';
 
 const placed = placedOrder(randomUUID());
@@ -28,23 +35,62 @@ describe('topic contracts', () => {
   });
 
   it('When the JSON breaks the schema, then decoding fails with schema_mismatch naming the field', () => {
-    const error = decodeError(() => ordersPlaced.decode(Buffer.from(JSON.stringify({ ...placed, items: [{ menuItemId: 'tuna-nigiri', quantity: 0 }] }))));
+    const error = decodeError(() =>
+      ordersPlaced.decode(
+        Buffer.from(JSON.stringify({ ...placed, items: [{ menuItemId: 'tuna-nigiri', quantity: 0 }] })),
+      ),
+    );
     assert.equal(error.code, 'schema_mismatch');
-    assert.ok(error.details.some((d) => d.startsWith('/items/0/quantity')), error.details.join('; '));
+    assert.ok(
+      error.details.some((d) => d.startsWith('/items/0/quantity')),
+      error.details.join('; '),
+    );
   });
 
   it('When a value carries an unknown field, then the consumer refuses it', () => {
-    assert.equal(decodeError(() => kitchenTickets.decode(Buffer.from(JSON.stringify({ orderId: randomUUID(), channel: 'direct', ticketedAt: new Date().toISOString(), items: [{ menuItemId: 'edamame', quantity: 1 }], traceparent: 'x' })))).code, 'schema_mismatch');
+    assert.equal(
+      decodeError(() =>
+        kitchenTickets.decode(
+          Buffer.from(
+            JSON.stringify({
+              orderId: randomUUID(),
+              channel: 'direct',
+              ticketedAt: new Date().toISOString(),
+              items: [{ menuItemId: 'edamame', quantity: 1 }],
+              traceparent: 'x',
+            }),
+          ),
+        ),
+      ).code,
+      'schema_mismatch',
+    );
   });
 
   it('When a producer tries to send a value that breaks the contract, then encoding refuses it', () => {
-    assert.throws(() => ordersStatus.encode({ orderId: 'not-a-uuid', channel: 'online', status: 'ready', at: new Date().toISOString() }), MessageDecodeError);
+    assert.throws(
+      () =>
+        ordersStatus.encode({
+          orderId: 'not-a-uuid',
+          channel: 'online',
+          status: 'ready',
+          at: new Date().toISOString(),
+        }),
+      MessageDecodeError,
+    );
   });
 
   it('When topics are listed, then each has its dead-letter topic', () => {
     assert.deepEqual(
       ALL_TOPICS.map((t) => t.name),
-      ['orders.placed', 'orders.placed.dlq', 'kitchen.tickets', 'kitchen.tickets.dlq', 'orders.status', 'orders.status.dlq', 'ituna.control'],
+      [
+        'orders.placed',
+        'orders.placed.dlq',
+        'kitchen.tickets',
+        'kitchen.tickets.dlq',
+        'orders.status',
+        'orders.status.dlq',
+        'ituna.control',
+      ],
     );
     assert.equal(deadLetterTopicOf('orders.placed'), 'orders.placed.dlq');
   });

@@ -1,0 +1,476 @@
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { createKafka, ensureTopics } from '../../common/kafka/client.ts';
+import { createLogger } from '../../common/logger.ts';
+import { percentile, percentiles } from '../traces/percentiles.ts';
+import { startLocalBroker } from '../local-kafka/cluster.ts';
+import { runLoad } from '../../load/runner.ts';
+import { NODE_FLAGS, spawnService } from '../start/spawn-service.ts';
+import type { ServiceName, ServiceProcess } from '../start/spawn-service.ts';
+import { measureIngest, spread as ingestSpread } from './ingest.ts';
+import { ORDER_BODY, postOrders } from './intake.ts';
+import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
+import {
+  aboveIdle,
+  cpuMs,
+  cpuSnapshot,
+  emptyTopics,
+  pause,
+  peakRssMb,
+  quiet,
+  showSpread,
+  spread,
+  startReceiver,
+} from './measure.ts';
+import { PIPELINE_ENV, fixedRate, settle, warmUp } from './pipeline.ts';
+
+// `npm run bench [-- --quick]`: what tracing costs each service, and how close the pipeline runs to its parts' limits,
+// measured in one run on this machine. Every ratio is printed with its spread over the rounds.
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' } } });
+const quick = values.quick;
+const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10)
+  throw new Error('--rounds must be a whole number from 1 to 10');
+const seconds = quick ? 3 : 5;
+const GATEWAY_RATE = 300;
+// Per pipeline, two of which run side by side: below saturation on two shared cores (at 200/s one pipeline needed
+// 1.7–2.3 cores and queued).
+const PIPELINE_RATE = 50;
+const started = performance.now();
+const say = (line: string) =>
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+const rows: Array<[string, string, string, string]> = [];
+const row = (what: string, figure: string, limit: string, ratio: string) => {
+  rows.push([what, figure, limit, ratio]);
+  say(`${what}: ${figure}  (${limit}; ${ratio})`);
+};
+const pct = (traced: number, untraced: number) =>
+  `${traced >= untraced ? '+' : ''}${((traced / untraced - 1) * 100).toFixed(0)} %`;
+
+const broker = await startLocalBroker();
+say(`broker ${broker.brokers}; ${rounds} round(s), ${seconds} s per measurement`);
+// Spans go to a counting sink in its own process: the services are measured, not a backend.
+const sink = await startReceiver('count');
+const running: ServiceProcess[] = [];
+const baseEnv = {
+  KAFKA_BROKERS: broker.brokers,
+  PORT: '0',
+  ITUNA_ORDERS_PER_MINUTE: '0',
+  OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+  LOG_LEVEL: 'info',
+};
+const start = (name: ServiceName, env: Record<string, string> = {}) => {
+  const service = spawnService(name, { ...baseEnv, ...env });
+  running.push(service);
+  return service;
+};
+const stopAll = async () => void (await Promise.all(running.splice(0).map((s) => s.stop())));
+const untracedEnv = { OTEL_SDK_DISABLED: 'true' };
+
+/** The brokers' pids: a broker is never idle enough to wait for, and its CPU is counted without its JIT compiler's. */
+const brokerPids = new Set([broker.pid]);
+
+/**
+ * Orders at `rate` for `seconds` to each of `sides` at the same time, and the CPU milliseconds each of a side's `pids`
+ * used per accepted order above what it uses idle (measured just before, for 2 s).
+ */
+async function cpuPerOrder(
+  sides: Array<{ url: string; pids: number[]; runId: string }>,
+  rate: number,
+  waitReady = false,
+) {
+  await quiet(sides.flatMap((s) => s.pids).filter((pid) => !brokerPids.has(pid)));
+  const idleStart = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
+  await pause(2000);
+  const idleEnd = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
+  const before = await sink.count();
+  const runs = await Promise.all(
+    sides.map((s) => runLoad({ baseUrl: s.url, scenario: fixedRate(rate, seconds), runId: s.runId })),
+  );
+  const readyAt = await Promise.all(
+    sides.map((s, i) =>
+      waitReady
+        ? settle(
+            s.url,
+            runs[i]!.accepted.map((a) => a.orderId),
+            15_000,
+          )
+        : Promise.resolve(new Map<string, number>()),
+    ),
+  );
+  // Spans leave in batches (OTEL_BSP_SCHEDULE_DELAY, 1 s here), so the last ones are taken before CPU is read.
+  await pause(1500);
+  const loadEnd = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
+  const after = await sink.count();
+  return sides.map((_, i) => {
+    const run = runs[i]!;
+    const orders = Math.max(1, run.accepted.length);
+    return {
+      orders: run.accepted.length,
+      sent: run.sent,
+      perOrder: aboveIdle([idleStart[i]!, idleEnd[i]!], [idleEnd[i]!, loadEnd[i]!]).map((ms) => ms / orders),
+      // Every side's spans reach the one sink: with several sides, only an untraced side's count is zero.
+      spans: after.spans - before.spans,
+      latency: percentiles(
+        run.accepted.filter((a) => readyAt[i]!.has(a.orderId)).map((a) => readyAt[i]!.get(a.orderId)! - a.sentAt),
+      ),
+      ready: readyAt[i]!.size,
+    };
+  });
+}
+
+/** SIGSTOP every service but `live`, so the one measured has the cores to itself; SIGCONT `live`. */
+function only(live: ServiceProcess[], all: ServiceProcess[]) {
+  for (const s of all) s.child.kill(live.includes(s) ? 'SIGCONT' : 'SIGSTOP');
+}
+
+try {
+  // 1. The HTTP limit: a bare Fastify route with the same schema, in its own process.
+  const bare = spawn(process.execPath, [...NODE_FLAGS, 'tools/bench/bare-server.ts'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const bareUrl = await new Promise<string>((resolve) =>
+    createInterface({ input: bare.stdout }).on('line', (l) => l.includes('listening') && resolve(l.split(' ').at(-1)!)),
+  );
+  const bareCpu0 = await cpuMs(bare.pid!);
+  const limit = await postOrders(bareUrl, seconds);
+  const bareCpuPerRequest = (await cpuMs(bare.pid!)) - bareCpu0;
+  bare.kill('SIGTERM');
+  const httpLimit = `bare route ${limit.rps.toFixed(0)} req/s, ${((bareCpuPerRequest * 1000) / Math.max(1, limit.requests)).toFixed(0)} CPU-µs per request`;
+  say(`HTTP limit: ${httpLimit}`);
+
+  // Spans leave every second; at peak intake (10 000 spans/s and more) the default queue of 2048 spans would overflow
+  // between exports and the traced figure would no longer be full tracing.
+  const tracedGatewayEnv = { OTEL_BSP_SCHEDULE_DELAY: '1000', OTEL_BSP_MAX_QUEUE_SIZE: '16384' };
+  // 2. The gateway alone: traced (OTLP JSON and OTLP protobuf) and untraced side by side; the ones not measured are
+  //    stopped (SIGSTOP), so the one measured has the cores to itself. The rounds alternate the three.
+  const variants = [
+    { name: 'traced, OTLP JSON', env: { ...tracedGatewayEnv, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } },
+    { name: 'traced, OTLP protobuf', env: { ...tracedGatewayEnv, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' } },
+    { name: 'untraced', env: untracedEnv },
+  ].map((v) => ({
+    ...v,
+    gateway: start('gateway', v.env),
+    url: '',
+    cpu: [] as number[],
+    peak: [] as number[],
+    spans: [] as number[],
+    sinkUsPerSpan: [] as number[],
+    rss: 0,
+  }));
+  const gateways = variants.map((v) => v.gateway);
+  for (const v of variants) v.url = (await v.gateway.ready)!;
+  for (const v of variants) {
+    only([v.gateway], gateways);
+    await warmUp(v.url, false);
+  }
+  // Each gateway's order history follows orders.status, where the others' orders are too: woken, a gateway would first
+  // read every status the others wrote while it was stopped, and a traced one would make a consumer span for each, a
+  // burst of tens of thousands that overflowed its span queue. The topics are emptied before each gateway is woken.
+  for (let round = 1; round <= rounds; round++) {
+    for (const v of variants) {
+      await emptyTopics(broker.brokers);
+      only([v.gateway], gateways);
+      await pause(1000);
+      const result = (
+        await cpuPerOrder(
+          [{ url: v.url, pids: [v.gateway.child.pid!, sink.pid], runId: `bench-gateway-${round}` }],
+          GATEWAY_RATE,
+        )
+      )[0]!;
+      v.cpu.push(result.perOrder[0]! * 1000);
+      if (v.env !== untracedEnv) {
+        v.spans.push(result.spans / Math.max(1, result.orders));
+        v.sinkUsPerSpan.push((result.perOrder[1]! * result.orders * 1000) / Math.max(1, result.spans));
+      }
+      say(
+        `gateway ${v.name} at ${GATEWAY_RATE}/s, round ${round}: ${(result.perOrder[0]! * 1000).toFixed(0)} CPU-µs per order (${result.orders}/${result.sent} accepted)`,
+      );
+    }
+  }
+  for (let round = 1; round <= rounds; round++) {
+    for (const v of variants) {
+      await emptyTopics(broker.brokers);
+      only([v.gateway], gateways);
+      await pause(1000);
+      const result = await postOrders(v.url, Math.min(seconds, 4));
+      v.peak.push(result.rps);
+      say(
+        `gateway ${v.name} peak intake, round ${round}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.failed} failed`,
+      );
+    }
+  }
+  only(gateways, gateways);
+  for (const v of variants) v.rss = await peakRssMb(v.gateway.child.pid!);
+  await pause(1500);
+  const dropped = variants
+    .filter((v) => v.gateway.lines.some((line) => line.includes('spans dropped')))
+    .map((v) => v.name);
+  if (dropped.length > 0)
+    say(`warning: spans dropped by the gateway (${dropped.join(', ')}); that figure is not full tracing`);
+  await stopAll();
+  const untracedGateway = variants.at(-1)!;
+  for (const v of variants.slice(0, 2)) {
+    const ratios = v.cpu.map((t, i) => t / untracedGateway.cpu[i]!);
+    row(
+      `gateway CPU per order at ${GATEWAY_RATE}/s, ${v.name}`,
+      `${showSpread(v.cpu)} µs, ${showSpread(v.spans, 1)} spans per order`,
+      `untraced ${showSpread(untracedGateway.cpu)} µs; ${httpLimit}`,
+      `traced ${pct(spread(ratios).median, 1)} (${pct(spread(ratios).min, 1)} to ${pct(spread(ratios).max, 1)}); target ≤ +15 %`,
+    );
+  }
+  for (const v of variants.slice(0, 2)) {
+    const ratios = v.peak.map((t, i) => t / untracedGateway.peak[i]!);
+    row(
+      `gateway peak intake, 50 connections, ${v.name}`,
+      `${showSpread(v.peak)} req/s`,
+      `untraced ${showSpread(untracedGateway.peak)} req/s; bare route ${limit.rps.toFixed(0)} req/s`,
+      `traced ${pct(spread(ratios).median, 1)} (${pct(spread(ratios).min, 1)} to ${pct(spread(ratios).max, 1)}); untraced ${(spread(untracedGateway.peak).median / limit.rps).toFixed(2)}× the bare route`,
+    );
+  }
+  // Not a figure of the table: each gateway's order history (up to 100 000 orders) holds the orders it placed.
+  say(
+    `gateway alone, peak RSS with its own orders in its history: ${variants.map((v) => `${v.name} ${v.rss.toFixed(0)} MB (~${Math.round(((GATEWAY_RATE * seconds + spread(v.peak).median * Math.min(seconds, 4)) * rounds) / 1000)}k orders)`).join(', ')}`,
+  );
+
+  // 3. What a receiver costs per span, in its own process: the sink that only counts, and the embedded trace
+  //    store (parsing and keeping every span), fed the gateway's own exports again.
+  const store = await startReceiver('store');
+  const storeCost: string[] = [];
+  let storeUsPerJsonSpan = 0;
+  const exports = await sink.samples();
+  for (const contentType of [...new Set(exports.map((e) => e.contentType))]) {
+    const bodies = exports.filter((e) => e.contentType === contentType).map((e) => e.body);
+    const post = (body: Buffer) =>
+      fetch(`${store.url}/v1/traces`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const first = await post(bodies[0]!);
+    await first.arrayBuffer();
+    if (!first.ok) {
+      storeCost.push(`${contentType} refused (${first.status})`);
+      continue;
+    }
+    const [spans0, cpu0] = [(await store.count()).spans, await cpuMs(store.pid)];
+    const until = performance.now() + (quick ? 1000 : 2500);
+    for (let i = 0; performance.now() < until && i < 100_000; i++)
+      await (await post(bodies[i % bodies.length]!)).arrayBuffer();
+    const spans = (await store.count()).spans - spans0;
+    const usPerSpan = (((await cpuMs(store.pid)) - cpu0) * 1000) / Math.max(1, spans);
+    if (contentType.includes('json')) storeUsPerJsonSpan = usPerSpan;
+    storeCost.push(`${contentType} ${usPerSpan.toFixed(1)} µs (${spans} spans)`);
+  }
+  await store.stop();
+  row(
+    'receiver CPU per span (own process, not in the figures above)',
+    `counting sink ${showSpread(
+      variants.flatMap((v) => v.sinkUsPerSpan),
+      1,
+    )} µs; trace store: ${storeCost.join(', ')}`,
+    "the gateway's last exports replayed into the store",
+    `trace store ${(storeUsPerJsonSpan * spread(variants[0]!.spans).median).toFixed(0)} µs per order at the gateway (JSON)`,
+  );
+
+  // The trace store's OTLP intake alone: SDK-made exports of 512 spans posted to a store process of its own.
+  say('the trace store ingesting OTLP protobuf and JSON…');
+  const ingestRounds = quick ? 3 : rounds;
+  const ingest = await measureIngest(ingestRounds, quick ? 20 : 60);
+  const perCpuSecond = (figures: typeof ingest.json) => figures.cpuMsPer1000Spans.map((ms) => 1_000_000 / ms);
+  const medianOf = (list: number[]) =>
+    percentile(
+      [...list].sort((a, b) => a - b),
+      50,
+    );
+  const [protobufCpu, jsonCpu] = [perCpuSecond(ingest.protobuf), perCpuSecond(ingest.json)];
+  const ingestRow = (name: string, figures: typeof ingest.json, cpu: number[], limit: string, ratio: string) =>
+    row(
+      `trace store ingest, ${name}, 512-span exports, 4 at a time (median, min–max of ${ingestRounds} rounds)`,
+      `${ingestSpread(figures.spansPerSecond)} spans/s; ${ingestSpread(cpu)} spans per CPU-second of the store`,
+      limit,
+      ratio,
+    );
+  ingestRow(
+    'OTLP protobuf',
+    ingest.protobuf,
+    protobufCpu,
+    '50 000 spans/s on one core',
+    `${(medianOf(protobufCpu) / 50_000).toFixed(2)}× the target per CPU-second`,
+  );
+  ingestRow(
+    'OTLP JSON',
+    ingest.json,
+    jsonCpu,
+    'protobuf, same run',
+    `${(medianOf(jsonCpu) / medianOf(protobufCpu)).toFixed(2)}× protobuf per CPU-second`,
+  );
+
+  // 4. The whole pipeline at a fixed rate, traced and untraced side by side, each on a broker of its own, so that the
+  //    machine's other work hits both alike: rounds that ran them in turn on shared cores swung by ±30 %. Each
+  //    service's and broker's CPU per order (a broker's without its JIT compiler threads: the second one starts cold
+  //    and compiles for minutes), the end-to-end p99, each Node process's peak RSS. The two swap brokers every round.
+  const pipeline = { traced: [] as number[][], untraced: [] as number[][] };
+  const rss: Record<string, number[]> = {};
+  const latency: number[] = [];
+  const names = ['validation', 'kitchen', 'gateway', 'broker'];
+  const secondBroker = await startLocalBroker();
+  brokerPids.add(secondBroker.pid);
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const brokers = round % 2 === 1 ? [broker, secondBroker] : [secondBroker, broker];
+      await Promise.all(brokers.map((b) => emptyTopics(b.brokers)));
+      const sides = (['traced', 'untraced'] as const).map((which, i) => {
+        const env = {
+          ...PIPELINE_ENV,
+          KAFKA_BROKERS: brokers[i]!.brokers,
+          ...(which === 'untraced' ? untracedEnv : { OTEL_BSP_SCHEDULE_DELAY: '1000' }),
+        };
+        return {
+          which,
+          brokerPid: brokers[i]!.pid,
+          services: [start('validation', env), start('kitchen', env), start('gateway', env)],
+        };
+      });
+      const urls = await Promise.all(
+        sides.map(async (side) => (await Promise.all(side.services.map((s) => s.ready)))[2]!),
+      );
+      await Promise.all(urls.map((url) => warmUp(url, true)));
+      const results = await cpuPerOrder(
+        sides.map((side, i) => ({
+          url: urls[i]!,
+          pids: [...side.services.map((s) => s.child.pid!), side.brokerPid],
+          runId: `bench-pipeline-${side.which}-${round}`,
+        })),
+        PIPELINE_RATE,
+        true,
+      );
+      for (const [i, side] of sides.entries()) {
+        const result = results[i]!;
+        pipeline[side.which].push(result.perOrder);
+        if (side.which === 'traced') latency.push(result.latency.p99);
+        for (const s of side.services) {
+          const key = `${s.name} ${side.which}`;
+          rss[key] = [...(rss[key] ?? []), await peakRssMb(s.child.pid!)];
+        }
+        say(
+          `pipeline ${side.which} at ${PIPELINE_RATE}/s, round ${round}: ${result.perOrder.map((ms, j) => `${names[j]} ${ms.toFixed(2)}`).join(', ')} CPU-ms per order; ${result.ready}/${result.orders} ready, p99 ${result.latency.p99} ms`,
+        );
+      }
+      await stopAll();
+    }
+  } finally {
+    await stopAll();
+    brokerPids.delete(secondBroker.pid);
+    await secondBroker.stop();
+  }
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const servicesOf = (perOrder: number[]) => sum(perOrder.slice(0, 3));
+  const serviceRatios = pipeline.traced.map((t, i) => servicesOf(t) / servicesOf(pipeline.untraced[i]!));
+  row(
+    `services' CPU per order at ${PIPELINE_RATE}/s (validation + kitchen + gateway), traced`,
+    `${showSpread(pipeline.traced.map(servicesOf), 2)} ms (${names
+      .slice(0, 3)
+      .map((n, i) => `${n} ${spread(pipeline.traced.map((p) => p[i]!)).median.toFixed(2)}`)
+      .join(', ')})`,
+    `untraced, side by side ${showSpread(pipeline.untraced.map(servicesOf), 2)} ms`,
+    `traced ${pct(spread(serviceRatios).median, 1)} (${pct(spread(serviceRatios).min, 1)} to ${pct(spread(serviceRatios).max, 1)}); target ≤ +15 %`,
+  );
+  row(
+    `whole pipeline CPU per order at ${PIPELINE_RATE}/s (services + broker), traced`,
+    `${showSpread(pipeline.traced.map(sum), 2)} ms (broker ${spread(pipeline.traced.map((p) => p[3]!)).median.toFixed(2)})`,
+    `untraced, side by side ${showSpread(pipeline.untraced.map(sum), 2)} ms`,
+    `target ≤ 4 CPU-ms per order`,
+  );
+  row(
+    'peak RSS per process after the pipeline runs',
+    Object.entries(rss)
+      .filter(([k]) => k.endsWith(' traced'))
+      .map(([k, v]) => `${k.replace(' traced', '')} ${spread(v).max.toFixed(0)} MB`)
+      .join(', '),
+    `untraced: ${Object.entries(rss)
+      .filter(([k]) => k.endsWith('untraced'))
+      .map(([k, v]) => `${k.replace(' untraced', '')} ${spread(v).max.toFixed(0)} MB`)
+      .join(', ')}`,
+    'target ≤ 150 MB (the highest of the rounds)',
+  );
+
+  // 5. Kafka's own yardsticks, then the pipeline's sustained rate (traced) and its end-to-end latency at half of it.
+  await ensureTopics(createKafka('bench', [broker.brokers], createLogger('bench', 'warn')), [
+    { name: 'bench.producer-performance', partitions: 6 },
+    { name: 'bench.end-to-end-latency', partitions: 1 },
+  ]);
+  say('Kafka ProducerPerformance and EndToEndLatency…');
+  const pp = await producerPerformance(
+    broker.brokers,
+    'bench.producer-performance',
+    quick ? 20_000 : 100_000,
+    ORDER_BODY.length + 150,
+  );
+  const e2e = await endToEndLatency(
+    broker.brokers,
+    'bench.end-to-end-latency',
+    quick ? 300 : 2000,
+    ORDER_BODY.length + 150,
+  );
+  await emptyTopics(broker.brokers);
+  const services = [start('validation', PIPELINE_ENV), start('kitchen', PIPELINE_ENV), start('gateway', PIPELINE_ENV)];
+  const gatewayUrl = (await Promise.all(services.map((s) => s.ready)))[2]!;
+  await warmUp(gatewayUrl, true);
+  let sustained = 0;
+  for (const rate of quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200]) {
+    const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(rate, 4), runId: `bench-ladder-${rate}` });
+    const loadEnded = Date.now();
+    const readyAt = await settle(
+      gatewayUrl,
+      run.accepted.map((a) => a.orderId),
+      10_000,
+    );
+    const backlogMs = (readyAt.size > 0 ? Math.max(...readyAt.values()) : Infinity) - loadEnded;
+    const ok = readyAt.size === run.accepted.length && run.accepted.length >= run.sent * 0.99 && backlogMs < 1000;
+    say(
+      `pipeline at ${rate}/s: ${run.accepted.length}/${run.sent} accepted, ${readyAt.size} ready, last ready ${backlogMs} ms after the load ended${ok ? '' : ' — backlog'}`,
+    );
+    if (!ok) break;
+    sustained = rate;
+  }
+  const half = Math.max(50, Math.round(sustained / 2));
+  await pause(2000);
+  const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(half, seconds), runId: 'bench-latency' });
+  const readyAt = await settle(
+    gatewayUrl,
+    run.accepted.map((a) => a.orderId),
+    15_000,
+  );
+  const e2eLatency = percentiles(
+    run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt),
+  );
+  const droppedInPipeline = services
+    .filter((s) => s.lines.some((line) => line.includes('spans dropped')))
+    .map((s) => s.name);
+  await stopAll();
+  row(
+    'pipeline, HTTP call → ready, no simulated work, traced',
+    `${sustained} orders/s sustained with no backlog${droppedInPipeline.length ? ` (spans dropped by ${droppedInPipeline.join(', ')})` : ', no span dropped'}`,
+    `Kafka ProducerPerformance ${pp.recordsPerSec.toFixed(0)} records/s`,
+    'target 1000 orders/s',
+  );
+  const kafkaP99 = e2e.p99Ms * 3;
+  row(
+    `end-to-end latency at ${half} orders/s, traced`,
+    `p50 ${e2eLatency.p50} ms, p99 ${e2eLatency.p99} ms (at ${PIPELINE_RATE}/s: p99 ${showSpread(latency)} ms)`,
+    `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${kafkaP99.toFixed(0)} ms`,
+    `p99 ${(e2eLatency.p99 / Math.max(1, kafkaP99)).toFixed(1)}× the broker's (target ≤ 2×)`,
+  );
+  say(`done; ${availableParallelism()} cores`);
+} finally {
+  await stopAll();
+  await sink.stop();
+  await broker.stop();
+}
+
+console.log(
+  [
+    '| figure | measured | limit, same run | ratio |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n'),
+);

@@ -1,0 +1,118 @@
+import { escapeHtml } from '../../traces/html.ts';
+import type { TraceFilter, TraceSummary } from '../summaries.ts';
+import { clock, duration, htmlPage, serviceColours } from './layout.ts';
+
+export const PAGE_SIZE = 50;
+
+/** The list's query string: what to filter by and which page. */
+export interface ListQuery {
+  filter: TraceFilter;
+  page: number;
+  /** Text of the minimum-duration field as typed, and why it was not understood. */
+  minDuration?: string;
+  problem?: string;
+}
+
+/** "250ms", "1.5s", "2m" or a plain number of milliseconds. */
+function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(us|µs|ms|s|m)?\s*$/.exec(text);
+  if (!match) return undefined;
+  return Number(match[1]) * { us: 0.001, µs: 0.001, ms: 1, s: 1000, m: 60_000 }[(match[2] ?? 'ms') as 'ms'];
+}
+
+/** Reads the list's filters from the URL. */
+export function listQueryOf(url: URL): ListQuery {
+  const text = (name: string) => url.searchParams.get(name)?.trim() || undefined;
+  const minDuration = text('minDuration');
+  const minDurationMs = minDuration === undefined ? undefined : parseDuration(minDuration);
+  const page = Math.max(1, Math.min(1_000_000, Math.floor(Number(text('page') ?? 1)) || 1));
+  return {
+    filter: {
+      service: text('service'),
+      operation: text('operation'),
+      orderId: text('order'),
+      runId: text('run'),
+      minDurationMs,
+      errorsOnly: text('errors') === '1',
+    },
+    page,
+    minDuration,
+    problem:
+      minDuration !== undefined && minDurationMs === undefined
+        ? `minimum duration "${minDuration}" is not a duration (try 250ms, 1.5s, 2m); not applied`
+        : undefined,
+  };
+}
+
+const LIST_STYLE = `form.search{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:end;margin:8px 0 12px;padding:10px;background:#f6f8fa;border-radius:6px}
+form.search label{display:flex;flex-direction:column;font-size:12px;color:#59636e;min-width:0}form.search label.check{flex-direction:row;align-items:center;gap:4px}
+form.search input[type=text],form.search select{min-width:9em;max-width:100%;padding:4px 6px}
+table.traces{border-collapse:collapse;width:100%}table.traces th,table.traces td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e7eb;vertical-align:top}
+table.traces td.num{text-align:right;white-space:nowrap}.svc{display:inline-block;padding:0 6px;margin:1px 4px 1px 0;border-radius:9px;color:#fff;font-size:12px}
+.dbar{height:4px;background:#3b6ea5;margin-top:3px;min-width:1px}.pager{display:flex;gap:16px;align-items:center;flex-wrap:wrap;margin:8px 0}
+.problem{color:#b42318}.root{font-weight:600;overflow-wrap:anywhere}
+@media (max-width:700px){table.traces thead{display:none}table.traces tr{display:block;border-bottom:1px solid #d0d7de;padding:6px 0}
+table.traces td{display:block;border:0;padding:2px 4px}table.traces td.num{text-align:left}table.traces td[data-label]::before{content:attr(data-label) ": ";color:#59636e}}`;
+
+/** The trace list: filters, one row per trace (root operation, services, duration, spans, error, start), and pages. */
+export function renderListPage(
+  result: { total: number; traces: TraceSummary[] },
+  query: ListQuery,
+  choices: { services: string[]; operations: string[] },
+  stats: { spans: number },
+): string {
+  const { filter, page } = query;
+  const colours = serviceColours(choices.services);
+  const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+  const link = (to: number) => {
+    const params = new URLSearchParams();
+    if (filter.service) params.set('service', filter.service);
+    if (filter.operation) params.set('operation', filter.operation);
+    if (filter.orderId) params.set('order', filter.orderId);
+    if (filter.runId) params.set('run', filter.runId);
+    if (query.minDuration) params.set('minDuration', query.minDuration);
+    if (filter.errorsOnly) params.set('errors', '1');
+    if (to > 1) params.set('page', String(to));
+    return escapeHtml(`/?${params}`);
+  };
+  const longest = Math.max(1e-3, ...result.traces.map((t) => t.durationMs));
+  const rows = result.traces
+    .map((t) => {
+      const chips = t.services
+        .map((s) => `<span class="svc" style="background:${colours.get(s) ?? '#6b7280'}">${escapeHtml(s)}</span>`)
+        .join('');
+      return `<tr><td data-label="root"><a class="root" href="/trace/${escapeHtml(encodeURIComponent(t.traceId))}">${escapeHtml(t.rootName)}</a><div class="muted mono">${escapeHtml(t.rootService)} · ${escapeHtml(t.traceId)}</div></td>
+<td data-label="services">${chips}</td><td class="num" data-label="duration">${duration(t.durationMs)}<div class="dbar" style="width:${((t.durationMs / longest) * 100).toFixed(2)}%"></div></td>
+<td class="num" data-label="spans">${t.spanCount}</td><td data-label="error">${t.error ? '<span class="err-mark" title="a span has status ERROR">error</span>' : ''}</td><td class="num" data-label="start">${clock(t.startMs)}</td></tr>`;
+    })
+    .join('\n');
+  const input = (name: string, label: string, value: string | undefined, extra = '') =>
+    `<label>${label}<input type="text" name="${name}" value="${escapeHtml(value ?? '')}" ${extra}></label>`;
+  const options = ['', ...choices.services]
+    .map(
+      (s) =>
+        `<option value="${escapeHtml(s)}"${s === (filter.service ?? '') ? ' selected' : ''}>${s ? escapeHtml(s) : 'any service'}</option>`,
+    )
+    .join('');
+  const from = result.total === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
+  const pager = `<div class="pager"><span>${from}–${(page - 1) * PAGE_SIZE + result.traces.length} of ${result.total} traces (page ${page} of ${pages})</span>
+${page > 1 ? `<a rel="prev" href="${link(page - 1)}">← newer</a>` : ''}${page < pages ? `<a rel="next" href="${link(page + 1)}">older →</a>` : ''}</div>`;
+  const body = `<nav class="top"><strong>ITuna traces</strong><span class="muted">${stats.spans} spans kept · newest first</span><a href="/api/v3/services">api/v3</a></nav>
+<h1>Traces</h1>
+<form class="search" method="get" action="/">
+<label>service<select name="service">${options}</select></label>
+${input('operation', 'operation', filter.operation, 'list="operations" autocomplete="off"')}
+<datalist id="operations">${choices.operations.map((o) => `<option value="${escapeHtml(o)}">`).join('')}</datalist>
+${input('order', 'order id (ituna.order.id)', filter.orderId)}
+${input('run', 'run id (ituna.run.id)', filter.runId)}
+${input('minDuration', 'min duration', query.minDuration, 'placeholder="250ms, 1.5s" inputmode="decimal"')}
+<label class="check"><input type="checkbox" name="errors" value="1"${filter.errorsOnly ? ' checked' : ''}> errors only</label>
+<button type="submit">Search</button> <a href="/">clear</a>
+</form>
+${query.problem ? `<p class="problem">${escapeHtml(query.problem)}</p>` : ''}
+${pager}
+<table class="traces"><thead><tr><th>root operation</th><th>services</th><th>duration</th><th>spans</th><th>error</th><th>start</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="6">No trace matches.</td></tr>'}</tbody></table>
+${result.total > PAGE_SIZE ? pager : ''}`;
+  return htmlPage('ITuna traces', body, { style: LIST_STYLE });
+}

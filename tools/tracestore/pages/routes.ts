@@ -1,0 +1,39 @@
+import type { ServerResponse } from 'node:http';
+import { createTraceIndex } from '../summaries.ts';
+import type { TraceStore } from '../store.ts';
+import { listQueryOf, PAGE_SIZE, renderListPage } from './list.ts';
+import { renderTracePage, TRACE_SCRIPT_HASH } from './trace.ts';
+
+const indexes = new WeakMap<TraceStore, ReturnType<typeof createTraceIndex>>();
+
+const html = (response: ServerResponse, status: number, body: string) => {
+  // The pages carry their own inline style and one known script and load nothing: say so, so nothing else can run there.
+  response.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src '${TRACE_SCRIPT_HASH}'; img-src data:; form-action 'self'; base-uri 'none'`,
+  });
+  response.end(body);
+  return true;
+};
+
+/** The store's HTML pages: the trace list (search) and one trace (waterfall); false when `url` is not one of them. */
+export function answerPage(store: TraceStore, url: URL, response: ServerResponse): boolean {
+  const path = url.pathname;
+  if (path === '/') {
+    let index = indexes.get(store);
+    if (!index) {
+      index = createTraceIndex(store);
+      indexes.set(store, index);
+    }
+    const query = listQueryOf(url);
+    const result = index.search(query.filter, { offset: (query.page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
+    return html(response, 200, renderListPage(result, query, result, { spans: store.spanCount }));
+  }
+  const trace = /^\/trace\/([0-9a-f]{32})$/i.exec(path);
+  if (trace) {
+    const traceId = trace[1]!.toLowerCase();
+    const spans = store.trace(traceId);
+    return html(response, spans.length ? 200 : 404, renderTracePage(traceId, spans));
+  }
+  return false;
+}
