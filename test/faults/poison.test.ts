@@ -67,7 +67,7 @@ after(async () => {
 });
 
 it('When poison messages arrive between good ones, then each goes to the dead-letter topic with its bytes, headers, origin and error, and the worker carries on', async () => {
-  const before = (await readDeadLetters(brokers.split(','), ordersPlaced.name)).length;
+  const before = (await readDeadLetters({ brokers: brokers.split(',') }, ordersPlaced.name)).length;
   const garbledKey = randomUUID();
   const invalidKey = randomUUID();
   const goodId = randomUUID();
@@ -83,10 +83,10 @@ it('When poison messages arrive between good ones, then each goes to the dead-le
   });
   assert.equal(await statusOf(goodId), 'validated', 'the good order after the poison is still validated');
 
-  let letters = await readDeadLetters(brokers.split(','), ordersPlaced.name);
+  let letters = await readDeadLetters({ brokers: brokers.split(',') }, ordersPlaced.name);
   for (let i = 0; letters.length < before + 2 && i < 50; i++) {
     await sleep(100);
-    letters = await readDeadLetters(brokers.split(','), ordersPlaced.name);
+    letters = await readDeadLetters({ brokers: brokers.split(',') }, ordersPlaced.name);
   }
   const garbledLetter = letters.find((l) => l.key === garbledKey)!;
   assert.ok(garbledLetter, `no dead letter for the garbled message in ${deadLetterTopicOf(ordersPlaced.name)}`);
@@ -119,7 +119,9 @@ it('When an operator replays a dead letter that is valid now, then it is process
       },
     ],
   });
-  const letter = (await readDeadLetters(brokers.split(','), ordersPlaced.name)).find((l) => l.key === orderId)!;
-  assert.equal(await replayDeadLetters(brokers.split(','), ordersPlaced.name, [letter.offset]), 1);
+  const letter = (await readDeadLetters({ brokers: brokers.split(',') }, ordersPlaced.name)).find(
+    (l) => l.key === orderId,
+  )!;
+  assert.equal(await replayDeadLetters({ brokers: brokers.split(',') }, ordersPlaced.name, [letter.offset]), 1);
   assert.equal(await statusOf(orderId), 'validated');
 });

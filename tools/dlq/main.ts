@@ -1,7 +1,14 @@
 import { parseArgs } from 'node:util';
-import type { IHeaders } from 'kafkajs';
+import type { IHeaders, KafkaConfig } from 'kafkajs';
 import { configOrExit, loadConfig } from '../../common/config.ts';
-import { createKafka, createProducer, headerText, kafkaBrokers } from '../../common/kafka/client.ts';
+import {
+  createKafka,
+  createProducer,
+  headerText,
+  kafkaBrokers,
+  kafkaSecurity,
+  kafkaSecuritySchema,
+} from '../../common/kafka/client.ts';
 import { readTopic } from '../../common/kafka/follower.ts';
 import { createPublisher } from '../../common/kafka/publish.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -20,11 +27,24 @@ export interface DeadLetter {
 
 const DLQ_HEADER = /^ituna\.dlq\./;
 
+/** Where the dead letters are and how to reach them: the brokers and their TLS/SASL options. */
+export interface KafkaAccess {
+  brokers: string[];
+  security?: Pick<KafkaConfig, 'ssl' | 'sasl'>;
+}
+
+/** KAFKA_BROKERS and the TLS/SASL variables, read and validated as the services read them; throws a ConfigError. */
+export function kafkaAccessFrom(env: Record<string, string | undefined>): KafkaAccess {
+  const config = loadConfig({ KAFKA_BROKERS: kafkaBrokers, ...kafkaSecuritySchema }, env);
+  return { brokers: config.KAFKA_BROKERS, security: kafkaSecurity(config) };
+}
+
+const kafkaOf = ({ brokers, security }: KafkaAccess) =>
+  createKafka('ituna-dlq', brokers, createLogger('ituna-dlq', 'warn'), security);
+
 /** Every message of `<topic>.dlq`, oldest first. */
-export async function readDeadLetters(brokers: string[], topic: string): Promise<DeadLetter[]> {
-  const log = createLogger('ituna-dlq', 'warn');
-  const kafka = createKafka('ituna-dlq', brokers, log);
-  return (await readTopic(kafka, deadLetterTopicOf(topic))).map((message) => ({
+export async function readDeadLetters(access: KafkaAccess, topic: string): Promise<DeadLetter[]> {
+  return (await readTopic(kafkaOf(access), deadLetterTopicOf(topic))).map((message) => ({
     offset: message.offset,
     key: message.key?.toString(),
     source: {
@@ -43,11 +63,10 @@ export async function readDeadLetters(brokers: string[], topic: string): Promise
 }
 
 /** Sends the chosen dead letters back to their source topic: original bytes and headers, without the dead-letter ones. */
-export async function replayDeadLetters(brokers: string[], topic: string, offsets: string[]): Promise<number> {
-  const letters = (await readDeadLetters(brokers, topic)).filter((l) => offsets.includes(l.offset));
+export async function replayDeadLetters(access: KafkaAccess, topic: string, offsets: string[]): Promise<number> {
+  const letters = (await readDeadLetters(access, topic)).filter((l) => offsets.includes(l.offset));
   if (letters.length === 0) return 0;
-  const kafka = createKafka('ituna-dlq', brokers, createLogger('ituna-dlq', 'warn'));
-  const producer = createProducer(kafka);
+  const producer = createProducer(kafkaOf(access));
   await producer.connect();
   await createPublisher(
     producer,
@@ -73,9 +92,9 @@ if (import.meta.main) {
     options: { offset: { type: 'string', multiple: true } },
   });
   const [command, topic] = positionals;
-  const { KAFKA_BROKERS } = configOrExit(() => loadConfig({ KAFKA_BROKERS: kafkaBrokers }, process.env));
+  const access = configOrExit(() => kafkaAccessFrom(process.env));
   if (command === 'list' && topic) {
-    const letters = await readDeadLetters(KAFKA_BROKERS, topic);
+    const letters = await readDeadLetters(access, topic);
     for (const l of letters) {
       console.log(
         `${l.offset}\tkey=${l.key}\tfrom ${l.source.topic}[${l.source.partition}]@${l.source.offset}\t${l.error.code}: ${l.error.message}\t${l.failedAt}`,
@@ -83,7 +102,7 @@ if (import.meta.main) {
     }
     console.log(`${letters.length} dead letters in ${deadLetterTopicOf(topic)}`);
   } else if (command === 'replay' && topic && values.offset?.length) {
-    console.log(`replayed ${await replayDeadLetters(KAFKA_BROKERS, topic, values.offset)} messages to ${topic}`);
+    console.log(`replayed ${await replayDeadLetters(access, topic, values.offset)} messages to ${topic}`);
   } else {
     console.error('usage: npm run dlq -- list <topic> | npm run dlq -- replay <topic> --offset N [--offset M …]');
     process.exit(2);
