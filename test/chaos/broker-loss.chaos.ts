@@ -7,7 +7,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { readTopic } from '../../common/kafka/follower.ts';
 import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { startLocalCluster } from '../../tools/local-kafka/cluster.ts';
-import { readConsumerGroups } from '../../tools/bottlenecks/consumer-groups.ts';
+import { readConsumerGroups } from '../../tools/traces/consumer-groups.ts';
 import { CONSUMER_GROUPS } from '../../workers/consumer-groups.ts';
 import type { LocalCluster } from '../../tools/local-kafka/cluster.ts';
 import { runLoad } from '../../load/runner.ts';

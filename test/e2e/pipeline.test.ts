@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlatSpan } from '../../tools/traces/otlp.ts';
-import { formatTraceTree } from '../../tools/traces/otlp.ts';
+import { formatTraceTree } from '../../tools/traces/tree.ts';
 import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
 import { testBrokers } from '../support/broker.ts';
 import { startPipeline } from '../support/pipeline.ts';

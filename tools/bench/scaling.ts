@@ -5,9 +5,10 @@ import { createProducer, untilKafkaAnswers } from '../../common/kafka/client.ts'
 import { outgoing } from '../../common/kafka/publish.ts';
 import { ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { exampleOnlineOrder } from '../../gateway/schemas.ts';
-import { readConsumerGroups } from '../bottlenecks/consumer-groups.ts';
-import type { GroupLag, GroupTopic } from '../bottlenecks/consumer-groups.ts';
-import { renderConsumerGroupsText, shortMemberId } from '../bottlenecks/render.ts';
+import { readConsumerGroups } from '../traces/consumer-groups.ts';
+import type { GroupLag, GroupTopic } from '../traces/consumer-groups.ts';
+import { renderConsumerGroupsText } from '../bottlenecks/text.ts';
+import { shortMemberId } from '../traces/wording.ts';
 import { spawnService } from '../start/spawn-service.ts';
 import type { ServiceProcess } from '../start/spawn-service.ts';
 import { CONSUMER_GROUPS } from '../../workers/consumer-groups.ts';

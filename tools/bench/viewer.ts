@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { analyzeTraces } from '../bottlenecks/analyze.ts';
-import { renderHtml, renderText } from '../bottlenecks/render.ts';
+import { analyzeTraces } from '../traces/run-analysis.ts';
+import { renderText } from '../bottlenecks/text.ts';
+import { renderHtml } from '../bottlenecks/html.ts';
 import { openTraceStore } from '../tracestore/store.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import { bigTrace, orderTrace } from '../traces/synthetic-orders.ts';

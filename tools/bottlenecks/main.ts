@@ -4,11 +4,12 @@ import { configOrExit, httpUrl, loadConfig } from '../../common/config.ts';
 import { createKafka, kafkaBrokers, kafkaSecurity, kafkaSecuritySchema } from '../../common/kafka/client.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createTraceQueryClient } from '../traces/query-client.ts';
-import { analyzeTraces } from './analyze.ts';
-import { compareReports } from './compare.ts';
-import { snapshotConsumerGroups } from './consumer-groups.ts';
-import { renderCompareHtml, renderCompareText, renderConsumerGroupsText, renderHtml, renderText } from './render.ts';
-import type { ConsumerGroupsView } from './render.ts';
+import { analyzeTraces } from '../traces/run-analysis.ts';
+import { compareReports } from '../traces/compare-runs.ts';
+import { snapshotConsumerGroups } from '../traces/consumer-groups.ts';
+import { renderCompareText, renderConsumerGroupsText, renderText } from './text.ts';
+import { renderCompareHtml, renderHtml } from './html.ts';
+import type { ConsumerGroupsView } from '../traces/consumer-groups.ts';
 
 // `npm run bottlenecks -- --run <id> | --since 5m [--against <run id>] [--html report.html]`
 const usage =

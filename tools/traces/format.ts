@@ -2,8 +2,11 @@
 export const formatMs = (value: number) =>
   value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
 
-/** A share: "73.0%". */
-export const formatShare = (value: number) => `${(value * 100).toFixed(1)}%`;
+/** A share, the same wherever it is shown: "73%", and one decimal under ten per cent: "7.3%", "0.4%". */
+export function formatShare(value: number): string {
+  const percent = value * 100;
+  return `${percent >= 9.95 || percent === 0 ? Math.round(percent) : percent.toFixed(1)}%`;
+}
 
 /** The relative change from `before` to `after`, signed with a true minus: "−86%", "+12%", "±0%"; "new" from zero. */
 export function formatChange(before: number, after: number): string {

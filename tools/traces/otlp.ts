@@ -240,27 +240,6 @@ export function flattenResourceSpans(body: unknown): FlatSpan[] {
   return spans;
 }
 
-/** One trace as an indented tree, children in start order, with service, kind and duration on each line. */
-export function formatTraceTree(spans: FlatSpan[]): string {
-  const ids = new Set(spans.map((s) => s.spanId));
-  const children = new Map<string | undefined, FlatSpan[]>();
-  for (const span of spans) {
-    const parent = span.parentSpanId && ids.has(span.parentSpanId) ? span.parentSpanId : undefined;
-    children.set(parent, [...(children.get(parent) ?? []), span]);
-  }
-  for (const list of children.values()) list.sort((a, b) => a.startMs - b.startMs);
-  const lines: string[] = [];
-  const walk = (span: FlatSpan, prefix: string, connector: string) => {
-    const kind = span.kind === 'internal' ? '' : ` ${span.kind.toUpperCase()}`;
-    lines.push(`${prefix}${connector}${span.name}  [${span.service}]${kind} ${span.durationMs.toFixed(1)} ms`);
-    const list = children.get(span.spanId) ?? [];
-    const childPrefix = prefix + (connector === '├─ ' ? '│  ' : connector === '└─ ' ? '   ' : '');
-    for (const [i, child] of list.entries()) walk(child, childPrefix, i === list.length - 1 ? '└─ ' : '├─ ');
-  };
-  for (const root of children.get(undefined) ?? []) walk(root, '', '');
-  return lines.join('\n');
-}
-
 function anyValueOf(value: AttributeValue): AnyValue {
   if (Array.isArray(value)) return { arrayValue: value.length ? { values: value.map(anyValueOf) } : {} };
   if (typeof value === 'boolean') return { boolValue: value };

@@ -27,3 +27,19 @@ export function rootOf(spans: FlatSpan[]): FlatSpan | undefined {
 /** The topic a messaging span sends to or reads from. */
 export const topicOf = (span: FlatSpan) =>
   String(span.attributes['messaging.destination.name'] ?? span.name.replace(/^(send|process) /, ''));
+
+/** One trace as an indented tree, children in start order, with service, kind and duration on each line. */
+export function formatTraceTree(spans: FlatSpan[]): string {
+  const children = childrenByParent(spans);
+  for (const list of children.values()) list.sort((a, b) => a.startMs - b.startMs);
+  const lines: string[] = [];
+  const walk = (span: FlatSpan, prefix: string, connector: string) => {
+    const kind = span.kind === 'internal' ? '' : ` ${span.kind.toUpperCase()}`;
+    lines.push(`${prefix}${connector}${span.name}  [${span.service}]${kind} ${span.durationMs.toFixed(1)} ms`);
+    const list = children.get(span.spanId) ?? [];
+    const childPrefix = prefix + (connector === '├─ ' ? '│  ' : connector === '└─ ' ? '   ' : '');
+    for (const [i, child] of list.entries()) walk(child, childPrefix, i === list.length - 1 ? '└─ ' : '├─ ');
+  };
+  for (const root of children.get('') ?? []) walk(root, '', '');
+  return lines.join('\n');
+}

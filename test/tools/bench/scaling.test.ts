@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backlogPerPartition, renderScaling, scalingRound } from '../../../tools/bench/scaling.ts';
-import type { GroupLag, GroupMember } from '../../../tools/bottlenecks/consumer-groups.ts';
+import type { GroupLag, GroupMember } from '../../../tools/traces/consumer-groups.ts';
 
 // `npm run bench:scaling` takes over a minute (a broker, then up to seven worker processes), too long for the suite:
 // these are its pieces. Reading a group's owners and idle members from Kafka is tested in test/report/consumer-groups.test.ts.

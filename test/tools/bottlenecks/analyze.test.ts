@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FlatSpan } from '../../../tools/traces/otlp.ts';
 import { percentiles } from '../../../tools/traces/percentiles.ts';
-import { analyzeTraces } from '../../../tools/bottlenecks/analyze.ts';
+import { analyzeTraces } from '../../../tools/traces/run-analysis.ts';
 import { selfTime, traceCriticalPath } from '../../../tools/traces/analysis.ts';
-import { renderHtml, renderText } from '../../../tools/bottlenecks/render.ts';
+import { renderText } from '../../../tools/bottlenecks/text.ts';
+import { renderHtml } from '../../../tools/bottlenecks/html.ts';
+import { verdictOf } from '../../../tools/traces/wording.ts';
 
 let nextId = 0;
 type Kind = FlatSpan['kind'];
@@ -135,7 +137,7 @@ describe('bottleneck math', () => {
     assert.equal(report.bottleneck?.stage, 'prepare dish');
     assert.ok(Math.abs(report.bottleneck!.stationShare - 145 / 200) < 1e-9);
     assert.match(
-      report.verdict,
+      verdictOf(report),
       /^Bottleneck: kitchen — 73% of the orders' critical path, 23% of it waiting for the kitchen to be free/,
     );
     assert.deepEqual(
@@ -161,13 +163,24 @@ describe('bottleneck math', () => {
     const report = analyzeTraces([fixture('r1')]);
     const text = renderText(report, 'fixture');
     assert.match(text, /prepare dish\s+kitchen/);
-    assert.ok(text.endsWith(report.verdict));
+    assert.ok(text.endsWith(verdictOf(report)));
     const html = renderHtml(report, 'fixture');
     assert.ok(html.includes('<svg'));
     assert.doesNotMatch(html, /(src|href)="https?:/);
   });
 
+  it('When the verdict and the tables give the same share, then they print it the same way', () => {
+    const report = analyzeTraces([fixture('s1'), fixture('s2')]);
+    const text = renderText(report, 'fixture');
+    const step = report.stages.find((s) => s.stage === report.bottleneck!.stage)!;
+    const inVerdict = /"prepare dish" \(([\d.]+%) of the path/.exec(verdictOf(report))![1]!;
+    const inTable = /^prepare dish\s+kitchen\s.*\s([\d.]+%)$/m.exec(text)![1]!;
+    assert.equal(inVerdict, inTable, `verdict ${inVerdict}, table ${inTable} (share ${step.share})`);
+    const stations = /^Stations: .*kitchen ([\d.]+%)/m.exec(text)![1]!;
+    assert.ok(verdictOf(report).includes(`kitchen — ${stations} of the orders' critical path`), stations);
+  });
+
   it('When no order finished, then the verdict says there is nothing to judge', () => {
-    assert.match(analyzeTraces([]).verdict, /No completed orders/);
+    assert.match(verdictOf(analyzeTraces([])), /No completed orders/);
   });
 });

@@ -4,14 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createTraceQueryClient } from '../../../tools/traces/query-client.ts';
 import { runLoad } from '../../../load/runner.ts';
 import type { Scenario } from '../../../load/scenarios.js';
-import { analyzeTraces } from '../../../tools/bottlenecks/analyze.ts';
-import type { BottleneckReport } from '../../../tools/bottlenecks/analyze.ts';
-import { renderText } from '../../../tools/bottlenecks/render.ts';
+import { analyzeTraces } from '../../../tools/traces/run-analysis.ts';
+import type { BottleneckReport } from '../../../tools/traces/run-analysis.ts';
+import { renderText } from '../../../tools/bottlenecks/text.ts';
 import { openTraceStore } from '../../../tools/tracestore/store.ts';
 import { startTraceStoreServer } from '../../../tools/tracestore/server.ts';
 import type { TraceStoreServer } from '../../../tools/tracestore/server.ts';
 import { testBrokers } from '../../support/broker.ts';
 import { startPipeline, waitUntilSettled } from '../../support/pipeline.ts';
+import { verdictOf } from '../../../tools/traces/wording.ts';
 
 // A short real load against a pipeline with one stage made slow must make the report name that stage.
 const load: Scenario = {
@@ -75,9 +76,9 @@ describe('bottleneck hunting on a real pipeline', { timeout: 240_000 }, () => {
       `slow-inventory-${Date.now()}`,
       t,
     );
-    assert.equal(report.bottleneck?.station, 'order validation', report.verdict);
-    assert.equal(report.bottleneck?.stage, 'validate inventory', report.verdict);
-    assert.match(report.verdict, /validate inventory/);
+    assert.equal(report.bottleneck?.station, 'order validation', verdictOf(report));
+    assert.equal(report.bottleneck?.stage, 'validate inventory', verdictOf(report));
+    assert.match(verdictOf(report), /validate inventory/);
   });
 
   it('When one chef cooks slowly, then the report names the kitchen', async (t) => {
@@ -86,9 +87,9 @@ describe('bottleneck hunting on a real pipeline', { timeout: 240_000 }, () => {
       `one-chef-${Date.now()}`,
       t,
     );
-    assert.equal(report.bottleneck?.station, 'kitchen', report.verdict);
-    assert.ok(report.bottleneck!.waitShare > 0.2, `orders should queue for the one chef: ${report.verdict}`);
-    assert.match(report.bottleneck!.stage, /^(prepare dish|cook order)$/, report.verdict);
-    assert.match(report.verdict, /^Bottleneck: kitchen/);
+    assert.equal(report.bottleneck?.station, 'kitchen', verdictOf(report));
+    assert.ok(report.bottleneck!.waitShare > 0.2, `orders should queue for the one chef: ${verdictOf(report)}`);
+    assert.match(report.bottleneck!.stage, /^(prepare dish|cook order)$/, verdictOf(report));
+    assert.match(verdictOf(report), /^Bottleneck: kitchen/);
   });
 });

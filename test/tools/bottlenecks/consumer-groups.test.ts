@@ -11,13 +11,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer } from 'kafkajs';
 import { ensureTopics, isKafkaFailure, untilKafkaAnswers } from '../../../common/kafka/client.ts';
 import { freePort } from '../../../tools/start/ports.ts';
-import {
-  PIPELINE_GROUPS,
-  readConsumerGroups,
-  snapshotConsumerGroups,
-} from '../../../tools/bottlenecks/consumer-groups.ts';
-import { renderConsumerGroupsText, renderHtml, shortMemberId } from '../../../tools/bottlenecks/render.ts';
-import { analyzeTraces } from '../../../tools/bottlenecks/analyze.ts';
+import { PIPELINE_GROUPS, readConsumerGroups, snapshotConsumerGroups } from '../../../tools/traces/consumer-groups.ts';
+import { renderConsumerGroupsText } from '../../../tools/bottlenecks/text.ts';
+import { renderHtml } from '../../../tools/bottlenecks/html.ts';
+import { shortMemberId } from '../../../tools/traces/wording.ts';
+import { analyzeTraces } from '../../../tools/traces/run-analysis.ts';
 import { openTraceStore } from '../../../tools/tracestore/store.ts';
 import { startTraceStoreServer } from '../../../tools/tracestore/server.ts';
 import { CONSUMER_GROUPS } from '../../../workers/consumer-groups.ts';

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyzeTraces } from '../../../tools/bottlenecks/analyze.ts';
+import { analyzeTraces } from '../../../tools/traces/run-analysis.ts';
 import { traceCriticalPath } from '../../../tools/traces/analysis.ts';
-import { compareReports } from '../../../tools/bottlenecks/compare.ts';
-import { renderCompareHtml, renderCompareText, renderHtml, renderText } from '../../../tools/bottlenecks/render.ts';
+import { compareReports } from '../../../tools/traces/compare-runs.ts';
+import { renderCompareText, renderText } from '../../../tools/bottlenecks/text.ts';
+import { renderCompareHtml, renderHtml } from '../../../tools/bottlenecks/html.ts';
 import { orderTrace } from '../../../tools/traces/synthetic-orders.ts';
+import { verdictOf, whatChanged } from '../../../tools/traces/wording.ts';
 
 describe('the report, per trace, under overload and across runs', () => {
   it('When one order crosses Kafka twice, then its critical path sections tile it, and each wait in Kafka runs from the producer end to the consumer start', () => {
@@ -58,7 +60,7 @@ describe('the report, per trace, under overload and across runs', () => {
     assert.equal(report.orders, 300);
     assert.equal(report.inFlight.count, 240);
     assert.match(
-      report.verdict,
+      verdictOf(report),
       /^240 of 300 orders in flight, oldest waiting 95 s in kitchen\.tickets \(200 in kitchen\.tickets, 40 in orders\.placed\)\. Bottleneck: kitchen/,
     );
     assert.equal(report.endToEnd.count, 60, 'only finished orders have an end-to-end time');
@@ -79,7 +81,7 @@ describe('the report, per trace, under overload and across runs', () => {
     assert.doesNotMatch(renderText(report, 'x'), /p50 0\.0 ms/);
     assert.match(renderHtml(report, 'x'), /— \(no order finished yet\)/);
     assert.match(
-      report.verdict,
+      verdictOf(report),
       /^1 of 1 orders in flight, oldest waiting 5.0 s in kitchen\.tickets\. Bottleneck: kitchen/,
     );
   });
@@ -96,11 +98,11 @@ describe('the report, per trace, under overload and across runs', () => {
       { title: 'run after', report: slowChecks },
     );
     assert.ok(
-      comparison.statements.includes('kitchen.tickets wait p95 2.90 s → 410.0 ms (−86%)'),
-      comparison.statements.join('\n'),
+      whatChanged(comparison).includes('kitchen.tickets wait p95 2.90 s → 410.0 ms (−86%)'),
+      whatChanged(comparison).join('\n'),
     );
     assert.match(
-      comparison.statements[0]!,
+      whatChanged(comparison)[0]!,
       /^bottleneck moved from kitchen \(\d+% of the critical path\) to order validation \(\d+%\)$/,
     );
     const inventory = comparison.stages.find((r) => r.stage === 'validate inventory')!;

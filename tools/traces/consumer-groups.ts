@@ -173,3 +173,9 @@ export async function snapshotConsumerGroups(
     await Promise.race([admin.disconnect().catch(() => {}), sleep(1000, undefined, { ref: false })]);
   }
 }
+
+/** The consumer groups as the report shows them: what Kafka answered, and where it was asked. */
+export interface ConsumerGroupsView {
+  brokers: string;
+  snapshot: ConsumerGroupsSnapshot;
+}

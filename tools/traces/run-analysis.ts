@@ -6,13 +6,12 @@ import {
   stageOf,
   stationOfStage,
   traceCriticalPath,
-} from '../traces/analysis.ts';
-import type { OrderPath, OrderState, Station } from '../traces/analysis.ts';
-import { spokenDuration } from '../traces/format.ts';
-import type { FlatSpan } from '../traces/otlp.ts';
-import { childrenByParent, topicOf } from '../traces/tree.ts';
-import { percentiles } from '../traces/percentiles.ts';
-import type { Percentiles } from '../traces/percentiles.ts';
+} from './analysis.ts';
+import type { OrderPath, OrderState, Station } from './analysis.ts';
+import type { FlatSpan } from './otlp.ts';
+import { childrenByParent, topicOf } from './tree.ts';
+import { percentiles } from './percentiles.ts';
+import type { Percentiles } from './percentiles.ts';
 
 export type { Percentiles, Station };
 
@@ -62,13 +61,21 @@ export interface BottleneckReport {
   queues: Array<{ topic: string; wait: Percentiles; open: number }>;
   /** Each station's share of the critical path, and the part of it orders spent waiting for the station. */
   stations: Array<{ station: Station; share: number; waitShare: number }>;
-  bottleneck?: { station: Station; stage: string; share: number; stationShare: number; waitShare: number };
+  /**
+   * The station with the largest share of the critical path, its own share and the part of it spent waiting, and its
+   * slowest work stage (its share and self time p95).
+   */
+  bottleneck?: {
+    station: Station;
+    stage: string;
+    share: number;
+    selfP95: number;
+    stationShare: number;
+    waitShare: number;
+  };
   /** The slowest orders (in flight ones included), slowest first. */
   slowest: SlowOrder[];
-  verdict: string;
 }
-
-const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** What analyzeTraces needs besides the traces. */
 export interface AnalyzeOptions {
@@ -78,7 +85,7 @@ export interface AnalyzeOptions {
   slowest?: number;
 }
 
-/** Aggregates many orders' traces into per-stage figures, queue waits, end-to-end latency and a one-line verdict. */
+/** Aggregates many orders' traces into per-stage figures, queue waits, end-to-end latency and the bottleneck (data; wording.ts says it). */
 export function analyzeTraces(
   traces: FlatSpan[][],
   { now = Date.now(), slowest = 10 }: AnalyzeOptions = {},
@@ -192,40 +199,20 @@ export function analyzeTraces(
 
   const stuck = [...places.values()].sort((a, b) => b.count - a.count || b.oldestMs - a.oldestMs);
   const inFlightCount = stuck.reduce((sum, p) => sum + p.count, 0);
-  const oldest = stuck.reduce<(typeof stuck)[number] | undefined>(
-    (a, b) => (!a || b.oldestMs > a.oldestMs ? b : a),
-    undefined,
-  );
-  const inFlightLine = oldest
-    ? `${inFlightCount} of ${orders} orders in flight, oldest waiting ${spokenDuration(oldest.oldestMs)} in ${oldest.where}` +
-      (stuck.length > 1 || stuck[0]!.count !== inFlightCount || stuck[0]!.where !== oldest.where
-        ? ` (${stuck.map((p) => `${p.count} in ${p.where}`).join(', ')})`
-        : '') +
-      '. '
-    : '';
 
   const top = stations[0];
   const work = stages.find((s) => s.station === top?.station && !isWait(s.stage));
-  let verdict =
-    orders > 0
-      ? `${inFlightLine}No stage has held an order yet: nothing to judge.`
-      : 'No completed orders in these traces: nothing to judge yet.';
-  let bottleneck: BottleneckReport['bottleneck'];
-  if (top && totalCritical > 0) {
-    const queued =
-      top.waitShare >= 0.05 ? `, ${pct(top.waitShare)} of it waiting for the ${top.station} to be free` : '';
-    const step = work
-      ? `; its slowest step is "${work.stage}" (${pct(work.share)} of the path, self time p95 ${work.self.p95.toFixed(1)} ms)`
-      : '';
-    bottleneck = {
-      station: top.station,
-      stage: work?.stage ?? '',
-      share: work?.share ?? 0,
-      stationShare: top.share,
-      waitShare: top.waitShare,
-    };
-    verdict = `${inFlightLine}Bottleneck: ${top.station} — ${pct(top.share)} of the orders' critical path${queued}${step}.`;
-  }
+  const bottleneck: BottleneckReport['bottleneck'] =
+    top && totalCritical > 0
+      ? {
+          station: top.station,
+          stage: work?.stage ?? '',
+          share: work?.share ?? 0,
+          selfP95: work?.self.p95 ?? 0,
+          stationShare: top.share,
+          waitShare: top.waitShare,
+        }
+      : undefined;
 
   const slowOrders = candidates
     .sort((a, b) => b.path.totalMs - a.path.totalMs)
@@ -246,7 +233,6 @@ export function analyzeTraces(
     stations,
     bottleneck,
     slowest: slowOrders,
-    verdict,
   };
 }
 

@@ -1,220 +1,19 @@
-import { isWait } from '../traces/analysis.ts';
-import { spokenDuration } from '../traces/format.ts';
+import type { Comparison } from '../traces/compare-runs.ts';
+import type { ConsumerGroupsView } from '../traces/consumer-groups.ts';
+import { formatChange, formatMs as ms, formatShare as pct, spokenDuration } from '../traces/format.ts';
 import { escapeHtml } from '../traces/html.ts';
-import type { BottleneckReport, Percentiles, SlowOrder } from './analyze.ts';
-import type { Comparison } from './compare.ts';
-import type { ConsumerGroupsSnapshot, GroupLag, GroupMember } from './consumer-groups.ts';
-import { formatChange, formatMs as ms, formatShare as pct } from '../traces/format.ts';
-
-/** A text table: names aligned left, figures right; by default only the first column holds names. */
-function table(
-  header: string[],
-  rows: string[][],
-  left: (column: number) => boolean = (column) => column === 0,
-): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-/** A change of share in percentage points, with a true minus: "−79.2 pt". */
-const signedPoints = (change: number) => {
-  const points = Math.round(change * 1000) / 10;
-  return points === 0 ? '±0 pt' : `${points > 0 ? '+' : '−'}${Math.abs(points).toFixed(1)} pt`;
-};
-
-const latency = (p: Percentiles) => [String(p.count), ms(p.p50), ms(p.p95), ms(p.p99)];
-
-/** End-to-end figures exist only for finished orders: "—" when none finished. */
-const endToEndLine = (e2e: Percentiles) =>
-  e2e.count === 0
-    ? '— (no order finished yet)'
-    : `p50 ${ms(e2e.p50)}  p95 ${ms(e2e.p95)}  p99 ${ms(e2e.p99)}  max ${ms(e2e.max)}`;
-
-const countsLine = (report: BottleneckReport) =>
-  `${report.traces} traces: ${report.orders} orders — ${report.ready} ready, ${report.rejected} rejected, ${report.inFlight.count} in flight`;
-
-/** The report as terminal text: stages, queues, end-to-end latency and the verdict. */
-export function renderText(report: BottleneckReport, title: string): string {
-  const stages = table(
-    ['stage', 'station', 'count', 'self p50', 'self p95', 'self p99', 'critical path'],
-    report.stages.map((s) => [s.stage, s.station, ...latency(s.self), pct(s.share)]),
-  );
-  const open = report.queues.some((q) => q.open > 0);
-  const queues = table(
-    ['topic', 'messages', 'wait p50', 'wait p95', 'wait p99', ...(open ? ['still waiting'] : [])],
-    report.queues.map((q) => [q.topic, ...latency(q.wait), ...(open ? [String(q.open)] : [])]),
-  );
-  const stuck = report.inFlight.places.map(
-    (p) => `  ${p.where}: ${p.count} orders, oldest waiting ${spokenDuration(p.oldestMs)} (trace ${p.oldestTraceId})`,
-  );
-  return [
-    `ITuna bottleneck report — ${title}`,
-    countsLine(report),
-    `End to end, finished orders (HTTP call → ready/rejected): ${endToEndLine(report.endToEnd)}`,
-    ...(stuck.length ? ['In flight (open waits run to now):', ...stuck] : []),
-    '',
-    "Stages (self time; share of all orders' critical paths, queue waits included):",
-    stages,
-    '',
-    `Time messages waited in Kafka (consumer start − message timestamp${open ? '; orders in flight: until now' : ''}):`,
-    queues,
-    '',
-    `Stations: ${report.stations.map((s) => `${s.station} ${pct(s.share)}`).join(', ')}`,
-    '',
-    report.verdict,
-  ].join('\n');
-}
-
-/** Two runs side by side (baseline → current), then the differences in words. */
-export function renderCompareText(comparison: Comparison): string {
-  const { baseline, current } = comparison;
-  const cell = (p: Percentiles | undefined, key: 'p50' | 'p95' | 'p99') => (p && p.count > 0 ? ms(p[key]) : '—');
-  const stages = table(
-    [
-      'stage',
-      'station',
-      'p50',
-      'p95',
-      'p99',
-      'share',
-      '→ p50',
-      '→ p95',
-      '→ p99',
-      '→ share',
-      'p95 change',
-      'share change',
-    ],
-    comparison.stages.map((row) => {
-      const [b, a] = [row.before, row.after];
-      return [
-        row.stage,
-        row.station,
-        cell(b?.self, 'p50'),
-        cell(b?.self, 'p95'),
-        cell(b?.self, 'p99'),
-        b ? pct(b.share) : '—',
-        cell(a?.self, 'p50'),
-        cell(a?.self, 'p95'),
-        cell(a?.self, 'p99'),
-        a ? pct(a.share) : '—',
-        b && a ? formatChange(b.self.p95, a.self.p95) : '—',
-        signedPoints((a?.share ?? 0) - (b?.share ?? 0)),
-      ];
-    }),
-  );
-  const queues = table(
-    ['topic', 'wait p50', 'wait p95', 'wait p99', '→ p50', '→ p95', '→ p99', 'p95 change'],
-    comparison.queues.map((q) => [
-      q.topic,
-      cell(q.before, 'p50'),
-      cell(q.before, 'p95'),
-      cell(q.before, 'p99'),
-      cell(q.after, 'p50'),
-      cell(q.after, 'p95'),
-      cell(q.after, 'p99'),
-      q.before && q.after ? formatChange(q.before.p95, q.after.p95) : '—',
-    ]),
-  );
-  return [
-    `ITuna bottleneck report — ${current.title} against ${baseline.title} (figures: ${baseline.title} → ${current.title})`,
-    `${baseline.title}: ${countsLine(baseline.report)}`,
-    `${current.title}: ${countsLine(current.report)}`,
-    `End to end, finished orders: ${baseline.title} ${endToEndLine(baseline.report.endToEnd)}`,
-    `                             ${current.title} ${endToEndLine(current.report.endToEnd)}`,
-    '',
-    'What changed:',
-    ...comparison.statements.map((s) => `  ${s}`),
-    '',
-    `Stages (self time and critical-path share; ${baseline.title}, then → ${current.title}):`,
-    stages,
-    '',
-    'Time messages waited in Kafka:',
-    queues,
-    '',
-    `${baseline.title}: ${baseline.report.verdict}`,
-    `${current.title}: ${current.report.verdict}`,
-  ].join('\n');
-}
-
-/** The consumer groups as the report shows them: what Kafka answered, and where it was asked. */
-export interface ConsumerGroupsView {
-  brokers: string;
-  snapshot: ConsumerGroupsSnapshot;
-}
-
-/** A member id without its client id prefix, cut to 8 characters: enough to tell the members of one host apart. */
-export const shortMemberId = (member: GroupMember) =>
-  (member.memberId.startsWith(`${member.clientId}-`)
-    ? member.memberId.slice(member.clientId.length + 1)
-    : member.memberId
-  ).slice(0, 8);
-
-const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
-
-/** A group's state in words, with its members against its partitions. */
-function groupState(group: GroupLag): string {
-  const members = `${plural(group.members.length, 'member')} for ${plural(group.partitions.length, 'partition')}`;
-  switch (group.state) {
-    case 'Stable':
-      return group.members.length > group.partitions.length ? `${members}: more members than partitions` : members;
-    case 'Empty':
-      return 'no member: nothing consumes it now (its committed offsets are kept)';
-    case 'Dead':
-      return 'no such group: nothing has joined it yet, or its offsets expired';
-    case 'PreparingRebalance':
-    case 'CompletingRebalance':
-      return `rebalancing (${members}): owners are being handed out again`;
-    default:
-      return `${group.state}, ${members}`;
-  }
-}
-
-const groupHeadline = (group: GroupLag) =>
-  group.missingTopic
-    ? `${group.groupId} on ${group.topic}: the topic does not exist yet (a service creates it when it starts)`
-    : `${group.groupId} on ${group.topic}: ${groupState(group)}; lag ${plural(group.lag, 'message')}`;
-
-const FROM_START_NOTE =
-  "* no committed offset yet: lag counted from the partition's start offset (the workers read from the beginning)";
-const IDLE_NOTE = 'a partition is read by one member of a group at a time, so these have nothing to consume';
-
-/** Each consumer group's lag per partition and the member that owns it, idle members named. */
-export function renderConsumerGroupsText({ brokers, snapshot }: ConsumerGroupsView): string {
-  if (!snapshot.available) {
-    return `Consumer groups (Kafka at ${brokers}): unavailable — ${snapshot.reason}. The report above comes from the traces alone.`;
-  }
-  const sections = snapshot.groups.map((group) => {
-    if (group.missingTopic) return groupHeadline(group);
-    const rows = group.partitions.map((p) => [
-      String(p.partition),
-      p.committed === undefined ? '—' : String(p.committed),
-      String(p.end),
-      `${p.lag}${p.fromStart ? '*' : ''}`,
-      p.owner?.clientId ?? '—',
-      p.owner?.host ?? '',
-      p.owner ? shortMemberId(p.owner) : '',
-    ]);
-    const idle = group.idle.map((m) => `  ${m.clientId} at ${m.host}, member ${shortMemberId(m)}`);
-    return [
-      groupHeadline(group),
-      table(
-        ['partition', 'committed', 'log end', 'lag', 'owner (client id)', 'host', 'member'],
-        rows,
-        (column) => column === 0 || column >= 4,
-      ),
-      ...(group.partitions.some((p) => p.fromStart) ? [FROM_START_NOTE] : []),
-      ...(idle.length ? [`Idle, owning no partition (${IDLE_NOTE}):`, ...idle] : []),
-    ].join('\n');
-  });
-  return [`Consumer groups (Kafka at ${brokers}; lag = log end − committed offset, per partition):`, ...sections].join(
-    '\n\n',
-  );
-}
+import { isWait } from '../traces/analysis.ts';
+import type { BottleneckReport, Percentiles, SlowOrder } from '../traces/run-analysis.ts';
+import {
+  endToEndLine,
+  FROM_START_NOTE,
+  groupHeadline,
+  IDLE_NOTE,
+  shortMemberId,
+  verdictOf,
+  whatChanged,
+} from '../traces/wording.ts';
+import type { GroupMember } from '../traces/consumer-groups.ts';
 
 /** The same as an HTML section: a table per group, the full member ids on hover. */
 function consumerGroupsHtml(view: ConsumerGroupsView | undefined): string {
@@ -364,7 +163,7 @@ export function renderHtml(
     `ITuna bottleneck report — ${title}`,
     `<h1>ITuna bottleneck report</h1>
 <p>${escapeHtml(title)} · ${report.traces} traces · ${report.orders} orders · ${report.ready} ready · ${report.rejected} rejected · ${report.inFlight.count} in flight</p>
-<p class="verdict">${escapeHtml(report.verdict)}</p>
+<p class="verdict">${escapeHtml(verdictOf(report))}</p>
 <h2>End to end, finished orders (HTTP call → ready/rejected)</h2>
 <p>${escapeHtml(endToEndLine(report.endToEnd).replace(/ {2}/g, ' · '))}</p>
 ${stuck ? `<h2>In flight</h2><p>Their open waits run to the time of the report.</p><ul>${stuck}</ul>` : ''}
@@ -413,10 +212,10 @@ export function renderCompareHtml(comparison: Comparison, { uiUrl, consumerGroup
   return shell(
     `ITuna bottleneck report — ${current.title} against ${baseline.title}`,
     `<h1>ITuna: ${a} against ${b}</h1>
-<p class="verdict">${comparison.statements.map(escapeHtml).join('<br>')}</p>
+<p class="verdict">${whatChanged(comparison).map(escapeHtml).join('<br>')}</p>
 <table><tr><th></th><th>orders</th><th>end to end, finished orders</th><th>verdict</th></tr>
-<tr><td>${b}</td><td>${baseline.report.orders}</td><td>${e2e(baseline.report)}</td><td style="text-align:left">${escapeHtml(baseline.report.verdict)}</td></tr>
-<tr><td>${a}</td><td>${current.report.orders}</td><td>${e2e(current.report)}</td><td style="text-align:left">${escapeHtml(current.report.verdict)}</td></tr></table>
+<tr><td>${b}</td><td>${baseline.report.orders}</td><td>${e2e(baseline.report)}</td><td style="text-align:left">${escapeHtml(verdictOf(baseline.report))}</td></tr>
+<tr><td>${a}</td><td>${current.report.orders}</td><td>${e2e(current.report)}</td><td style="text-align:left">${escapeHtml(verdictOf(current.report))}</td></tr></table>
 <h2>Stages (self time, share of the critical path)</h2>
 <div class="scroll"><table><tr><th rowspan="2">stage</th><th rowspan="2">station</th><th colspan="4">${b}</th><th colspan="4">${a}</th><th colspan="2">change</th></tr>
 <tr><th>p50</th><th>p95</th><th>p99</th><th>share</th><th>p50</th><th>p95</th><th>p99</th><th>share</th><th>p95</th><th>share</th></tr>${stageRows}</table></div>
