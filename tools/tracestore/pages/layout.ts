@@ -1,3 +1,4 @@
+import { BASE_STYLE } from './assets.ts';
 import { escapeHtml } from '../../traces/html.ts';
 
 /** Colours for services, in the order a page meets them; picked to stay apart for the usual three or four. */
@@ -22,11 +23,6 @@ export const duration = (ms: number) =>
 /** A wall-clock time in UTC with milliseconds. */
 export const clock = (ms: number) =>
   Number.isFinite(ms) ? new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC') : '—';
-
-const BASE_STYLE = `*{box-sizing:border-box}body{font:14px system-ui,sans-serif;margin:0;padding:12px;color:#1f2328;background:#fff}
-h1{font-size:20px;margin:0 0 8px;overflow-wrap:anywhere}a{color:#0b57d0}code,.mono{font:12px ui-monospace,monospace}
-nav.top{display:flex;gap:12px;flex-wrap:wrap;margin-bottom:8px}.muted{color:#59636e}.err-mark{color:#b42318;font-weight:600}
-button,input,select{font:inherit}:focus-visible{outline:2px solid #0b57d0;outline-offset:1px}`;
 
 /** One self-contained page: inline style and script, nothing fetched from anywhere. */
 export function htmlPage(

@@ -1,3 +1,4 @@
+import { LIST_STYLE } from './assets.ts';
 import { escapeHtml } from '../../traces/html.ts';
 import type { TraceFilter, TraceSummary } from '../summaries.ts';
 import { clock, duration, htmlPage, serviceColours } from './layout.ts';
@@ -43,16 +44,6 @@ export function listQueryOf(url: URL): ListQuery {
         : undefined,
   };
 }
-
-const LIST_STYLE = `form.search{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:end;margin:8px 0 12px;padding:10px;background:#f6f8fa;border-radius:6px}
-form.search label{display:flex;flex-direction:column;font-size:12px;color:#59636e;min-width:0}form.search label.check{flex-direction:row;align-items:center;gap:4px}
-form.search input[type=text],form.search select{min-width:9em;max-width:100%;padding:4px 6px}
-table.traces{border-collapse:collapse;width:100%}table.traces th,table.traces td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e7eb;vertical-align:top}
-table.traces td.num{text-align:right;white-space:nowrap}.svc{display:inline-block;padding:0 6px;margin:1px 4px 1px 0;border-radius:9px;color:#fff;font-size:12px}
-.dbar{height:4px;background:#3b6ea5;margin-top:3px;min-width:1px}.pager{display:flex;gap:16px;align-items:center;flex-wrap:wrap;margin:8px 0}
-.problem{color:#b42318}.root{font-weight:600;overflow-wrap:anywhere}
-@media (max-width:700px){table.traces thead{display:none}table.traces tr{display:block;border-bottom:1px solid #d0d7de;padding:6px 0}
-table.traces td{display:block;border:0;padding:2px 4px}table.traces td.num{text-align:left}table.traces td[data-label]::before{content:attr(data-label) ": ";color:#59636e}}`;
 
 /** The trace list: filters, one row per trace (root operation, services, duration, spans, error, start), and pages. */
 export function renderListPage(

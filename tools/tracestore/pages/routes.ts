@@ -2,7 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { createTraceIndex } from '../summaries.ts';
 import type { TraceStore } from '../store.ts';
 import { listQueryOf, PAGE_SIZE, renderListPage } from './list.ts';
-import { renderTracePage, TRACE_SCRIPT_HASH } from './trace.ts';
+import { TRACE_SCRIPT } from './assets.ts';
+import { renderTracePage } from './trace.ts';
 
 const indexes = new WeakMap<TraceStore, ReturnType<typeof createTraceIndex>>();
 
@@ -10,7 +11,7 @@ const html = (response: ServerResponse, status: number, body: string) => {
   // The pages carry their own inline style and one known script and load nothing: say so, so nothing else can run there.
   response.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src '${TRACE_SCRIPT_HASH}'; img-src data:; form-action 'self'; base-uri 'none'`,
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src '${TRACE_SCRIPT.hash}'; img-src data:; form-action 'self'; base-uri 'none'`,
   });
   response.end(body);
   return true;

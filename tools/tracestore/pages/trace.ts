@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { isFollowerSpan, orderState, selfTime, traceCriticalPath } from '../../traces/analysis.ts';
 import { spokenDuration } from '../../traces/format.ts';
 import { escapeHtml } from '../../traces/html.ts';
 import type { FlatSpan } from '../../traces/otlp.ts';
 import { childrenByParent, rootOf, topicOf } from '../../traces/tree.ts';
+import { TRACE_SCRIPT, TRACE_STYLE } from './assets.ts';
 import { clock, duration, htmlPage, scriptJson, serviceColours } from './layout.ts';
 
 /** A span in the order the waterfall draws it (depth first, children by start), with what its row shows. */
@@ -48,71 +48,6 @@ const KIND_LABEL: Record<FlatSpan['kind'], string> = {
   internal: '',
   unspecified: '',
 };
-
-const TRACE_STYLE = `header.trace{margin-bottom:10px}.facts{display:flex;flex-wrap:wrap;gap:4px 16px;margin:4px 0}.legend{display:flex;flex-wrap:wrap;gap:6px;margin:6px 0}
-.chip{display:inline-flex;align-items:center;gap:4px}.chip i{display:inline-block;width:12px;height:12px;border-radius:2px}
-.note{padding:8px 10px;background:#fff4e0;border-left:4px solid #d9822b;margin:8px 0}details.path{margin:8px 0}details.path table{border-collapse:collapse}
-details.path td,details.path th{padding:2px 10px 2px 0;text-align:left}details.path td.num{text-align:right}
-.controls{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;margin:8px 0}
-.key{display:inline-block;width:22px;height:10px;vertical-align:middle;margin-right:3px}
-.waterfall{border-top:1px solid #d0d7de}.row{display:grid;grid-template-columns:minmax(180px,34%) 1fr;border-bottom:1px solid #eef0f2}
-.row:not(.axis){content-visibility:auto;contain-intrinsic-size:auto 35px}
-.row.axis{position:sticky;top:0;background:#fff;z-index:2;border-bottom:1px solid #d0d7de}.row.axis .lane{height:20px}
-.tick{position:absolute;top:3px;font-size:11px;color:#59636e;white-space:nowrap}.tick.end{transform:translateX(-100%)}
-.label{display:flex;align-items:center;gap:4px;min-width:0;padding:2px 4px 2px 0;border-right:1px solid #eef0f2}
-.label button.name{flex:1 1 auto;min-width:0;display:flex;gap:4px;align-items:center;background:none;border:0;padding:2px;text-align:left;cursor:pointer;color:inherit}
-.label button.name span.n{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.label .d{font-size:11px;color:#59636e;white-space:nowrap}
-.swatch{flex:none;width:4px;align-self:stretch;border-radius:2px}.kind{flex:none;font-size:10px;text-transform:uppercase;padding:0 3px;border:1px solid #8c959f;border-radius:3px;color:#424a53}
-.errtag{flex:none;font-size:10px;color:#fff;background:#b42318;border-radius:3px;padding:0 3px}
-.lane{position:relative;height:34px;min-width:0;overflow:hidden}.meta.right{text-align:right}
-.bar{position:absolute;top:5px;height:12px;min-width:1px;border-radius:2px}.row.error .bar{outline:2px solid #b42318}
-.wait{position:absolute;top:5px;height:12px;background:repeating-linear-gradient(135deg,#d9822b 0 4px,#f5d0a9 4px 8px);opacity:.9}
-.crit{position:absolute;top:18px;height:3px;background:#111}
-.meta{position:absolute;top:21px;font-size:11px;color:#424a53;white-space:nowrap}
-.row.selected{background:#eef4ff}.detail{grid-column:1/-1;padding:8px 10px;background:#f6f8fa;border-top:1px solid #d0d7de;overflow-wrap:anywhere}
-.detail table{border-collapse:collapse;width:100%}.detail td{padding:2px 8px 2px 0;vertical-align:top;font:12px ui-monospace,monospace}
-.detail td:first-child{color:#59636e;width:30%}.detail h3{font-size:13px;margin:8px 0 4px}
-body.hide-followers .row.follower{display:none}
-@media (max-width:700px){.row{grid-template-columns:1fr}.row.axis .label{display:none}.label{border-right:0}.lane{height:30px}.meta{top:19px}}`;
-
-// The page's only script: details on click or Enter (buttons get both), arrow keys between spans, the followers toggle.
-const TRACE_SCRIPT = `(() => {
-const data = JSON.parse(document.getElementById('span-data').textContent);
-const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
-const table = (pairs) => { const t = el('table'); for (const [k, v] of pairs) { const tr = t.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = typeof v === 'string' ? v : JSON.stringify(v); } return t; };
-const ms = (x) => x >= 1000 ? (x / 1000).toFixed(3) + ' s' : x.toFixed(3) + ' ms';
-function detailOf(d) {
-  const box = el('div', undefined, 'detail'); box.setAttribute('role', 'region'); box.setAttribute('aria-label', 'details of ' + d.name);
-  box.append(table([['span', d.name], ['service', d.service], ['kind', d.kind], ['span id', d.spanId], ['parent', d.parent || '—'],
-    ['start', '+' + ms(d.offset)], ['duration', ms(d.dur)], ['self time', ms(d.self)], ...(d.wait ? [['waited in Kafka', d.wait]] : []),
-    ['status', d.status.code + (d.status.message ? ': ' + d.status.message : '')]]));
-  box.append(el('h3', 'Attributes (' + Object.keys(d.attributes).length + ')'), table(Object.entries(d.attributes)));
-  box.append(el('h3', 'Events (' + d.events.length + ')'));
-  for (const e of d.events) { box.append(el('div', '+' + ms(e.offset) + '  ' + e.name)); box.append(table(Object.entries(e.attributes))); }
-  box.append(el('h3', 'Links (' + d.links.length + ')'));
-  for (const l of d.links) { const a = el('a', l.traceId + ' / ' + l.spanId); if (/^[0-9a-f]{32}$/.test(l.traceId)) a.href = '/trace/' + l.traceId; const line = el('div'); line.append(a); box.append(line); }
-  return box;
-}
-function toggle(row) {
-  const button = row.querySelector('button.name');
-  const open = row.querySelector('.detail');
-  if (open) { open.remove(); row.classList.remove('selected'); button.setAttribute('aria-expanded', 'false'); return; }
-  row.append(detailOf(data[row.dataset.i])); row.classList.add('selected'); button.setAttribute('aria-expanded', 'true');
-}
-document.querySelector('.waterfall').addEventListener('click', (e) => { const b = e.target.closest('button.name'); if (b) toggle(b.closest('.row')); });
-document.querySelector('.waterfall').addEventListener('keydown', (e) => {
-  if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
-  const all = [...document.querySelectorAll('.row:not(.axis) button.name')].filter((b) => b.offsetParent !== null);
-  const i = all.indexOf(document.activeElement); if (i < 0) return;
-  const next = all[i + (e.key === 'ArrowDown' ? 1 : -1)]; if (next) { next.focus(); e.preventDefault(); }
-});
-const hide = document.getElementById('hide-followers');
-const apply = () => document.body.classList.toggle('hide-followers', hide.checked);
-hide.addEventListener('change', apply); apply();
-})();`;
-
-/** The script's hash, for the pages' Content-Security-Policy: that script runs, no other. */
-export const TRACE_SCRIPT_HASH = `sha256-${createHash('sha256').update(TRACE_SCRIPT).digest('base64')}`;
 
 const pct = (x: number) => `${(x * 100).toFixed(4)}%`;
 
@@ -226,5 +161,5 @@ ${flying}
 ${rowHtml}
 </div>
 <script type="application/json" id="span-data">${scriptJson(data)}</script>`;
-  return htmlPage(`${root.name} — trace ${traceId}`, body, { style: TRACE_STYLE, script: TRACE_SCRIPT });
+  return htmlPage(`${root.name} — trace ${traceId}`, body, { style: TRACE_STYLE, script: TRACE_SCRIPT.source });
 }
