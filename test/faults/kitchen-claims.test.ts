@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
 import { readTopic } from '../../common/kafka/follower.ts';
-import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
+import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import { spawnService } from '../../tools/start/spawn-service.ts';
 import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
-import { testBrokers } from '../support/broker.ts';
+import { testKafka } from '../support/broker.ts';
 import { startTraceReceiver } from '../support/trace-receiver.ts';
 import type { TraceReceiver } from '../support/trace-receiver.ts';
 
@@ -65,11 +64,7 @@ const cookSpans = (orderId: string) =>
   receiver.spans().filter((s) => s.name === 'cook order' && s.attributes['ituna.order.id'] === orderId).length;
 
 before(async () => {
-  brokers = await testBrokers();
-  kafka = new Kafka({ clientId: 'kitchen-claims-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, ALL_TOPICS);
-  producer = createProducer(kafka);
-  await producer.connect();
+  ({ brokers, kafka, producer } = await testKafka('kitchen-claims-test'));
   receiver = await startTraceReceiver();
 });
 after(async () => {

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
-import { ALL_TOPICS, deadLetterTopicOf, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
+import { deadLetterTopicOf, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { readDeadLetters, replayDeadLetters } from '../../tools/dlq/main.ts';
 import { spawnService } from '../../tools/start/spawn-service.ts';
 import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
-import { testBrokers } from '../support/broker.ts';
+import { testKafka } from '../support/broker.ts';
 import { onsiteOrder } from '../support/fixtures.ts';
 
 let brokers: string;
@@ -49,11 +48,7 @@ async function statusOf(orderId: string, timeoutMs = 20_000): Promise<string> {
 }
 
 before(async () => {
-  brokers = await testBrokers();
-  kafka = new Kafka({ clientId: 'poison-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, ALL_TOPICS);
-  producer = createProducer(kafka);
-  await producer.connect();
+  ({ brokers, kafka, producer } = await testKafka('poison-test'));
   validation = spawnService('validation', {
     KAFKA_BROKERS: brokers,
     OTEL_SDK_DISABLED: 'true',

@@ -4,12 +4,11 @@ import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
-import { ALL_TOPICS, kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
+import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
 import { SHUTDOWN_GRACE_MS } from '../../common/service/process.ts';
 import { spawnService } from '../../tools/start/spawn-service.ts';
 import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
-import { testBrokers } from '../support/broker.ts';
+import { testKafka } from '../support/broker.ts';
 import { startTraceReceiver } from '../support/trace-receiver.ts';
 import type { TraceReceiver } from '../support/trace-receiver.ts';
 
@@ -30,11 +29,7 @@ const startKitchen = async () => {
 };
 
 before(async () => {
-  brokers = await testBrokers();
-  const kafka = new Kafka({ clientId: 'sigterm-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, ALL_TOPICS);
-  producer = createProducer(kafka);
-  await producer.connect();
+  ({ brokers, producer } = await testKafka('sigterm-test'));
   receiver = await startTraceReceiver();
 });
 after(async () => {

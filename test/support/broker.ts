@@ -1,14 +1,72 @@
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { createProducer, ensureTopics } from '../../common/kafka/client.ts';
+import { ALL_TOPICS } from '../../common/topics/index.ts';
 import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
 
-/** The test run's broker; a test file run on its own starts (and stops) a broker of its own. */
+// `npm test` starts a pool of brokers once (test/support/global-setup.ts), one per test file that may run at a time:
+// the pipeline's topics and consumer groups have fixed names, so two files running the services at once need brokers
+// of their own. A file takes a free broker for as long as it runs, marked by a lock file beside the pool.
+
+let taken: string | undefined;
+
+/** Claims a broker of the pool until this process exits; waits while every broker is taken. */
+async function claimFromPool(pool: string[], lockDir: string): Promise<string> {
+  for (let attempt = 0; attempt < 6000; attempt++) {
+    for (const [i, brokers] of pool.entries()) {
+      const lock = join(lockDir, `broker-${i}.lock`);
+      let fd: number;
+      try {
+        fd = openSync(lock, 'wx');
+      } catch {
+        continue;
+      }
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      process.once('exit', () => unlinkSync(lock));
+      return brokers;
+    }
+    await sleep(100);
+  }
+  throw new Error(`every broker of the test pool stayed taken for 10 minutes (${lockDir})`);
+}
+
+/** The broker this test file uses; a file run on its own starts (and stops) a broker of its own. */
 export async function testBrokers(): Promise<string> {
-  const shared = process.env.ITUNA_TEST_KAFKA_BROKERS;
-  if (shared) return shared;
+  if (taken) return taken;
+  const pool = process.env.ITUNA_TEST_KAFKA_POOL;
+  if (pool) {
+    taken = await claimFromPool(pool.split(' '), process.env.ITUNA_TEST_KAFKA_POOL_LOCKS!);
+    return taken;
+  }
   const broker = await startLocalBroker();
   // Stopped once this test file's work is done. Not with after(): called from a hook, that would stop it as soon as
   // the hook ends.
   broker.unref();
   process.once('beforeExit', () => void broker.stop());
-  process.env.ITUNA_TEST_KAFKA_BROKERS = broker.brokers;
-  return broker.brokers;
+  taken = broker.brokers;
+  return taken;
+}
+
+/** What most Kafka tests need: the broker, a client, the pipeline's topics and a connected producer. */
+export interface TestKafka {
+  brokers: string;
+  kafka: Kafka;
+  producer: Producer;
+}
+
+/**
+ * The test file's broker with the pipeline's topics created, a kafkajs client named `clientId` and a connected
+ * idempotent producer (the caller disconnects it in its `after` hook).
+ */
+export async function testKafka(clientId: string): Promise<TestKafka> {
+  const brokers = await testBrokers();
+  const kafka = new Kafka({ clientId, brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  await ensureTopics(kafka, ALL_TOPICS);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  return { brokers, kafka, producer };
 }
