@@ -22,6 +22,11 @@ export interface Follower {
    * cannot say where the topic ends, or after `timeoutMs`.
    */
   catchUp(timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once the message at `offset` of `partition` (one this process wrote, say) and every one before it in
+   * that partition have been handed over; rejects after `timeoutMs`.
+   */
+  catchUpTo(partition: number, offset: number, timeoutMs?: number): Promise<void>;
   /** Where reading began in each partition (its first offset read). */
   startOffsets: ReadonlyMap<number, number>;
   /** Leaves the topic and deletes the follower's consumer group, so no group is left behind. */
@@ -131,7 +136,16 @@ export async function followTopic<T>(
   };
   if (historyEnd.size === 0) markCaughtUp();
 
-  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
+  // A group of one member that is never resumed: after a broker restart, the member the group remembers must expire
+  // before the new one can join, so the session is as short as the broker allows (group.min.session.timeout.ms).
+  const consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: FETCH_WAIT_MS,
+    sessionTimeout: 6000,
+    rebalanceTimeout: 6000,
+    heartbeatInterval: 1000,
+  });
   // A batch that ends in a transaction marker (or holds only aborted messages) hands nothing over, yet moves the
   // position on; without this a partition whose last record is a marker would never count as caught up.
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -221,18 +235,8 @@ export async function followTopic<T>(
 
   // One admin client for catchUp(), connected on first use: a view that is asked often must not connect each time.
   let admin: Admin | undefined;
-  const catchUp = async (timeoutMs = 30_000) => {
-    if (!admin) {
-      admin = kafka.admin();
-      await admin.connect().catch((error) => {
-        admin = undefined;
-        throw error;
-      });
-    }
-    const ends = (await admin.fetchTopicOffsets(topic.name)).map((p) => ({
-      partition: p.partition,
-      end: Number(p.high),
-    }));
+  /** Waits until every partition of `ends` has been read up to its offset; rejects after `timeoutMs`. */
+  const waitFor = async (ends: Array<{ partition: number; end: number }>, timeoutMs: number) => {
     if (reached(ends)) return;
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve, reject) => {
@@ -245,10 +249,25 @@ export async function followTopic<T>(
       }, timeoutMs);
     }).finally(() => clearTimeout(timer));
   };
+  const catchUp = async (timeoutMs = 30_000) => {
+    if (!admin) {
+      admin = kafka.admin();
+      await admin.connect().catch((error) => {
+        admin = undefined;
+        throw error;
+      });
+    }
+    const ends = (await admin.fetchTopicOffsets(topic.name)).map((p) => ({
+      partition: p.partition,
+      end: Number(p.high),
+    }));
+    await waitFor(ends, timeoutMs);
+  };
 
   return {
     caughtUp,
     catchUp,
+    catchUpTo: (partition, offset, timeoutMs = 30_000) => waitFor([{ partition, end: offset + 1 }], timeoutMs),
     startOffsets: starts,
     async stop() {
       await consumer.disconnect();

@@ -24,11 +24,20 @@ export function outgoing<S extends TSchema>(topic: Topic<S>, value: Static<S>): 
   };
 }
 
-/** Sends messages and resolves once Kafka has acknowledged every one of them (acks from all in-sync replicas). */
-export type Publish = (messages: Outgoing[]) => Promise<void>;
+/** Where Kafka wrote a message: its partition and offset. */
+export interface Delivery {
+  partition: number;
+  offset: number;
+}
+
+/**
+ * Sends messages and resolves once Kafka has acknowledged every one of them (acks from all in-sync replicas), with
+ * where each was written, in the order given.
+ */
+export type Publish = (messages: Outgoing[]) => Promise<Delivery[]>;
 
 /** The one produce request of the project: every message of `messages` in one batch, acknowledged by all in-sync replicas. */
-function sendBatch(producer: Producer, messages: Outgoing[]): Promise<void> {
+function sendBatch(producer: Producer, messages: Outgoing[]): Promise<Delivery[]> {
   return sendAcknowledged((batch) => producer.sendBatch(batch), messages);
 }
 
@@ -49,7 +58,8 @@ const SEND_ATTEMPTS = 5;
 export async function sendAcknowledged(
   send: (batch: ProducerBatch) => Promise<RecordMetadata[]>,
   messages: Outgoing[],
-): Promise<void> {
+): Promise<Delivery[]> {
+  const deliveries = new Map<Outgoing, Delivery>();
   let unacknowledged = messages;
   for (let attempt = 1; unacknowledged.length > 0; attempt++) {
     if (attempt > SEND_ATTEMPTS)
@@ -61,21 +71,37 @@ export async function sendAcknowledged(
       acks: -1,
       topicMessages: unacknowledged.map(({ topic, message }) => ({ topic, messages: [message] })),
     });
-    const partitions = new Set(acknowledged.map((r) => `${r.topicName}/${r.partition}`));
-    unacknowledged = unacknowledged.filter(({ topic, message }) => {
+    // A partition's messages are written in the order sent, from the base offset Kafka answers for the partition.
+    const next = new Map(acknowledged.map((r) => [`${r.topicName}/${r.partition}`, Number(r.baseOffset)]));
+    unacknowledged = unacknowledged.filter((outgoing) => {
+      const { topic, message } = outgoing;
       if (message.partition === undefined)
         throw new Error(
           `a message for ${topic} has no partition after its send: its producer needs recordingPartitioner`,
         );
-      return !partitions.has(`${topic}/${message.partition}`);
+      const key = `${topic}/${message.partition}`;
+      const offset = next.get(key);
+      if (offset === undefined) return true;
+      next.set(key, offset + 1);
+      deliveries.set(outgoing, { partition: message.partition, offset });
+      return false;
     });
+  }
+  return messages.map((m) => deliveries.get(m)!);
+}
+
+/** The publisher already holds as many messages as it may: nothing of this send was queued. */
+export class PublisherFullError extends Error {
+  constructor(queued: number) {
+    super(`the publisher already holds ${queued} messages waiting for Kafka; this send was refused`);
+    this.name = 'PublisherFullError';
   }
 }
 
 interface Pending {
   messages: Outgoing[];
   spans: Span[];
-  resolve(): void;
+  resolve(deliveries: Delivery[]): void;
   reject(error: unknown): void;
 }
 
@@ -88,8 +114,9 @@ interface Pending {
  * overwrite the headers. So each message gets its `send <topic>` PRODUCER span here, in its caller's context,
  * with the W3C headers injected from that span; the batch itself is sent with tracing suppressed.
  */
-function createBatchingPublisher(producer: Producer): Publish {
+function createBatchingPublisher(producer: Producer, maxQueued: number): Publish {
   let queue: Pending[] = [];
+  let queued = 0;
   let inFlight = false;
 
   const flush = async () => {
@@ -97,20 +124,21 @@ function createBatchingPublisher(producer: Producer): Publish {
     inFlight = true;
     const batch = queue;
     queue = [];
+    queued = 0;
     const size = batch.reduce((n, p) => n + p.messages.length, 0);
     try {
-      await context.with(suppressTracing(context.active()), () =>
+      const deliveries = await context.with(suppressTracing(context.active()), () =>
         sendBatch(
           producer,
           batch.flatMap((p) => p.messages),
         ),
       );
+      let at = 0;
       for (const pending of batch) {
-        for (const span of pending.spans) {
-          span.setAttribute('ituna.batch.messages', size);
-          span.end();
-        }
-        pending.resolve();
+        const own = deliveries.slice(at, at + pending.messages.length);
+        at += pending.messages.length;
+        endDelivered(pending.spans, own, { 'ituna.batch.messages': size });
+        pending.resolve(own);
       }
     } catch (error) {
       for (const pending of batch) {
@@ -126,11 +154,53 @@ function createBatchingPublisher(producer: Producer): Publish {
     }
   };
 
-  return (messages) =>
-    new Promise<void>((resolve, reject) => {
+  return (messages) => {
+    // In a brownout, a queue without bound would hold every caller's order in memory while none is acknowledged.
+    if (queued + messages.length > maxQueued) return Promise.reject(new PublisherFullError(queued));
+    queued += messages.length;
+    return new Promise<Delivery[]>((resolve, reject) => {
       queue.push({ messages, spans: startProducerSpans(messages), resolve, reject });
       void flush();
     });
+  };
+}
+
+/** Ends producer spans once their messages are written, with where Kafka wrote each (messaging conventions). */
+function endDelivered(spans: Span[], deliveries: Delivery[], extra: Record<string, number> = {}): void {
+  for (const [i, span] of spans.entries()) {
+    const delivery = deliveries[i];
+    if (delivery) {
+      span.setAttributes({
+        'messaging.destination.partition.id': String(delivery.partition),
+        'messaging.kafka.offset': delivery.offset,
+        ...extra,
+      });
+    }
+    span.end();
+  }
+}
+
+/** Producer spans started for messages that are sent later, elsewhere: end them with where Kafka wrote each. */
+export interface TracedSends {
+  delivered(deliveries: Delivery[]): void;
+  failed(error: unknown): void;
+}
+
+/**
+ * Starts each message's `send <topic>` PRODUCER span now, in the caller's context (its W3C headers injected), for a
+ * send made later outside it — a transaction that commits many callers' messages at once.
+ */
+export function startSends(messages: Outgoing[]): TracedSends {
+  const spans = startProducerSpans(messages);
+  return {
+    delivered: (deliveries) => endDelivered(spans, deliveries),
+    failed(error) {
+      for (const span of spans) {
+        recordSpanError(span, error);
+        span.end();
+      }
+    },
+  };
 }
 
 /** A `send <topic>` PRODUCER span per message, in the caller's context, with the W3C headers injected from it. */
@@ -153,27 +223,6 @@ function startProducerSpans(messages: Outgoing[]): Span[] {
 }
 
 /**
- * Sends `messages` through `send` (a transaction's, say) with a PRODUCER span each, made here in the caller's
- * context as the group-commit publisher makes them; `send` itself runs untraced.
- */
-export async function sendTraced(
-  messages: Outgoing[],
-  send: (messages: Outgoing[]) => Promise<unknown>,
-): Promise<void> {
-  const spans = startProducerSpans(messages);
-  try {
-    await context.with(suppressTracing(context.active()), () => send(messages));
-    for (const span of spans) span.end();
-  } catch (error) {
-    for (const span of spans) {
-      recordSpanError(span, error);
-      span.end();
-    }
-    throw error;
-  }
-}
-
-/**
  * ITUNA_KAFKA_SEND: `batched` (the default) sends through the group-commit publisher above; `single` makes one
  * awaited send per call, traced by the kafkajs instrumentation — the code most tutorials write, kept so the
  * benchmark can measure what batching gains.
@@ -181,7 +230,16 @@ export async function sendTraced(
 export const kafkaSendMode = oneOf(['batched', 'single'], 'batched');
 export type KafkaSendMode = ReturnType<typeof kafkaSendMode>;
 
-/** The process's way of sending: group commit, or one awaited send per call. */
-export function createPublisher(producer: Producer, mode: KafkaSendMode): Publish {
-  return mode === 'batched' ? createBatchingPublisher(producer) : (messages) => sendBatch(producer, messages);
+/**
+ * The process's way of sending: group commit, or one awaited send per call. A batching publisher refuses a send
+ * (PublisherFullError) when `maxQueued` messages already wait for the next produce request.
+ */
+export function createPublisher(
+  producer: Producer,
+  mode: KafkaSendMode,
+  { maxQueued = Number.POSITIVE_INFINITY }: { maxQueued?: number } = {},
+): Publish {
+  return mode === 'batched'
+    ? createBatchingPublisher(producer, maxQueued)
+    : (messages) => sendBatch(producer, messages);
 }
