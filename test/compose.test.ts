@@ -8,6 +8,16 @@ import { parse } from 'yaml';
 // There is no Docker engine where this project is developed: the compose file is validated, not run.
 const root = new URL('..', import.meta.url).pathname;
 
+/** A published port as docker-compose prints it: `127.0.0.1:3000:3000/tcp`, or the long form. */
+function portOf(port: unknown): { host?: string; published: number } {
+  if (typeof port === 'string') {
+    const [host, published] = port.split(':');
+    return { host, published: Number(published) };
+  }
+  const long = port as { host_ip?: string; published: number };
+  return { host: long.host_ip, published: Number(long.published) };
+}
+
 /** The services `docker-compose config` resolves, or undefined (test skipped) where docker-compose is missing. */
 async function composeConfig(t: TestContext, extraArgs: string[] = []): Promise<Record<string, any> | undefined> {
   try {
@@ -45,9 +55,12 @@ it('When docker-compose validates docker-compose.yml, then it declares the whole
   assert.equal(services.kafka.environment.KAFKA_CONTROLLER_QUORUM_VOTERS, '1@kafka:9093');
   assert.equal(services.kafka.environment.KAFKA_MIN_INSYNC_REPLICAS, '1');
 
-  const published = (name: string) => services[name].ports.map((p: { published: number }) => Number(p.published));
+  const published = (name: string) => services[name].ports.map((p: unknown) => portOf(p).published);
   assert.deepEqual(published('jaeger').sort(), [16686, 4318].sort());
   assert.deepEqual(published('gateway'), [3000]);
+  // Published to this machine only: the gateway, Jaeger and Kafka's PLAINTEXT listener are not for the network.
+  const hosts = Object.values(services).flatMap((s: any) => (s.ports ?? []).map((p: unknown) => portOf(p).host));
+  assert.ok(hosts.length > 0 && hosts.every((h) => h === '127.0.0.1'), `published on ${JSON.stringify(hosts)}`);
   assert.match(services.jaeger.image, /^jaegertracing\/jaeger:2\./);
   assert.match(services.jaeger.healthcheck.test.join(' '), /:13133\/status/, "Jaeger's healthcheckv2 endpoint");
   assert.match(services.kafka.image, /^apache\/kafka:4\./);
@@ -80,7 +93,7 @@ it('When docker-compose reads docker-compose.cluster.env, then three KRaft nodes
     assert.equal(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR, '2');
   }
   assert.deepEqual(
-    ['kafka', 'kafka-2', 'kafka-3'].map((name) => services[name].ports[0].published).map(Number),
+    ['kafka', 'kafka-2', 'kafka-3'].map((name) => portOf(services[name].ports[0]).published),
     [9094, 9095, 9096],
   );
   assert.match(services.kafka.healthcheck.test.join(' '), /-ge 3/);
