@@ -1,56 +1,80 @@
 import type { Kafka } from 'kafkajs';
-import { followTopic } from '../../common/kafka/follower.ts';
-import type { Logger } from '../../common/logger.ts';
-import { ordersStatus } from '../../common/topics/index.ts';
-import type { HistoryWindow } from '../../common/topics/index.ts';
+import { oneOf } from '../common/config.ts';
+import { followTopic } from '../common/kafka/follower.ts';
+import type { Logger } from '../common/logger.ts';
+import type { OrderStatus } from '../common/restaurant/order.ts';
+import { ordersStatus } from '../common/topics/index.ts';
+import type { HistoryWindow } from '../common/topics/index.ts';
 
-/** Orders the kitchen has already reported ready, so a redelivered ticket is never cooked twice. */
-export interface ReadyOrders {
+/**
+ * The orders a worker has already handled, known by the statuses it publishes when it is done with one (`ready` for
+ * the kitchen; `validated` or `rejected` for validation), so that an order delivered again — a producer's retry, a
+ * rebalance, a replay from the dead-letter topic — is never handled twice.
+ */
+export interface HandledOrders {
   has(orderId: string): boolean;
+  /** Marks an order handled as soon as its work is staged, before Kafka has it: the next delivery finds it. */
   add(orderId: string): void;
-  /** Resolves once every `ready` committed to orders.status before the call is in the set. */
+  /** Takes back `add` when the work was not committed after all: the order will be delivered and handled again. */
+  forget(orderId: string): void;
+  /** Resolves once every status committed to orders.status before the call has been read. */
   catchUp(): Promise<void>;
   readonly size: number;
   stop(): Promise<void>;
 }
 
 /**
- * Rebuilds the set from `orders.status` — every `ready` within the history window, at most `window.maxOrders` kept —
- * and keeps following it, untraced. Resolves only once it has caught up, so the kitchen starts cooking knowing its recent past.
- * A ticket comes back only while its offset is uncommitted (minutes at most), which is what the window must cover.
+ * Builds the record from `orders.status` — every status of `done` within the history window, at most
+ * `window.maxOrders` orders — and keeps following it, untraced. Resolves only once it has caught up, so the worker
+ * starts knowing its recent past. An order comes back only while its offset is uncommitted (seconds to minutes), or
+ * when an operator replays it: that is what the window must cover.
  */
-export async function followReadyOrders(kafka: Kafka, log: Logger, window: HistoryWindow): Promise<ReadyOrders> {
-  const ready = new Set<string>();
+export async function followHandledOrders(
+  kafka: Kafka,
+  log: Logger,
+  window: HistoryWindow,
+  done: readonly OrderStatus[],
+): Promise<HandledOrders> {
+  const handled = new Set<string>();
   const add = (orderId: string) => {
-    ready.add(orderId);
-    if (ready.size > window.maxOrders) ready.delete(ready.values().next().value!);
+    handled.add(orderId);
+    if (handled.size > window.maxOrders) handled.delete(handled.values().next().value!);
   };
   const started = performance.now();
   const follower = await followTopic(kafka, ordersStatus, {
     from: new Date(Date.now() - window.ms),
     historyLimit: window.maxMessagesPerPartition,
-    // The kitchen reads every status of every order only to learn which it reported ready itself: a span per status
-    // message would tell the order's trace nothing new (the gateway's order history shows when each status arrived).
+    // A worker reads every status of every order only to learn which it finished itself: a span per status message
+    // would tell the order's trace nothing new (the gateway's order history shows when each status arrived).
     traced: false,
     log,
     onMessage: (change) => {
-      if (change.status === 'ready') add(change.orderId);
+      if ((done as readonly string[]).includes(change.status)) add(change.orderId);
     },
-    // A status message that cannot be read says nothing about cooking; a view skips it.
+    // A status message that cannot be read says nothing about what was handled; a view skips it.
     onInvalid: () => {},
   });
   await follower.caughtUp;
   log.info(
-    { readyOrders: ready.size, ms: Math.round(performance.now() - started) },
-    'caught up with the orders already cooked',
+    { handledOrders: handled.size, statuses: done, ms: Math.round(performance.now() - started) },
+    'caught up with the orders already handled',
   );
   return {
-    has: (id) => ready.has(id),
+    has: (id) => handled.has(id),
     add,
+    forget: (id) => void handled.delete(id),
     catchUp: () => follower.catchUp(),
     get size() {
-      return ready.size;
+      return handled.size;
     },
     stop: follower.stop,
   };
 }
+
+/**
+ * ITUNA_KITCHEN_FENCING, ITUNA_VALIDATION_FENCING: `transactions` (the default) fences each consumed partition with a
+ * Kafka transaction, so that with several replicas an order handed to a new owner in a rebalance is never reported
+ * twice, its output committed with its offset; `off` commits offsets every second, and then only one replica may run.
+ */
+export const fencingVariable = oneOf(['transactions', 'off'], 'transactions');
+export type Fencing = ReturnType<typeof fencingVariable>;

@@ -1,8 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { recordingPartitioner } from './client.ts';
-import { sendAcknowledged, sendTraced } from './publish.ts';
-import type { Outgoing } from './publish.ts';
+import { sendAcknowledged, startSends } from './publish.ts';
+import type { Delivery, Outgoing, TracedSends } from './publish.ts';
 
 /**
  * A claim or a commit failed — another replica claimed the partition since, or Kafka itself failed — so nothing of
@@ -24,12 +27,53 @@ export class ClaimFailedError extends Error {
 export interface PartitionClaims {
   /** Claims a partition (once per assignment): fences every earlier claimant, then runs `onClaimed`. */
   claim(partition: number): Promise<void>;
-  /** Sends `messages` and commits `offset` as consumed, in one transaction; throws ClaimFailedError when fenced. */
-  commit(partition: number, offset: string, messages: Outgoing[]): Promise<void>;
+  /**
+   * Stages `messages` and marks `offset` consumed, to be committed together in the partition's next transaction
+   * (shared with the work staged around it); resolves once committed, rejects with ClaimFailedError if it was not.
+   */
+  stage(partition: number, offset: string, messages: Outgoing[]): Promise<Delivery[]>;
+  /** Whether a transaction of `partition` failed since it was claimed: its later work must not count as done. */
+  failed(partition: number): boolean;
   /** Forgets the claims on partitions this replica no longer owns after a rebalance. */
   keepOnly(partitions: number[]): void;
+  /** Commits what is staged, then lets go of every claim. */
   stop(): Promise<void>;
 }
+
+interface Staged {
+  offset: number;
+  messages: Outgoing[];
+  sends: TracedSends;
+  resolve(deliveries: Delivery[]): void;
+  reject(error: unknown): void;
+}
+
+interface Claimed {
+  producer: Promise<Producer>;
+  staged: Staged[];
+  committing?: Promise<void>;
+  timer?: NodeJS.Timeout;
+  failed: boolean;
+}
+
+/**
+ * Runs `operation` again while the coordinator still writes the markers of the partition's last transaction
+ * (CONCURRENT_TRANSACTIONS): kafkajs retries that for sends but not for the offsets of a transaction. The Java client
+ * retries it after 20 ms.
+ */
+async function whileConcurrent<T>(operation: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 100) throw error;
+      await sleep(10);
+    }
+  }
+}
+
+/** How long staged work waits for more to share its transaction; work staged during a commit waits for that commit. */
+const BATCH_WINDOW_MS = 5;
 
 /**
  * Fencing by partition with Kafka transactions. Each partition of the consumed topic has one transactional id;
@@ -38,6 +82,10 @@ export interface PartitionClaims {
  * partition, and a replica that resumes after losing it (a long pause, a network split) commits nothing.
  * `onClaimed` runs after the fence and before the partition's first message: there a replica reads what earlier
  * owners committed (the fence waits for their last transaction to finish), so it can tell work already done.
+ *
+ * A transaction per message would cost its round trips on every message and hold the partition's next message
+ * until the markers are written; instead each partition keeps one batch open, and its transaction commits every
+ * message's output and offset staged within a few milliseconds, or while the previous transaction committed.
  */
 export function createPartitionClaims(
   kafka: Kafka,
@@ -56,72 +104,141 @@ export function createPartitionClaims(
     transactionTimeoutMs?: number;
   },
 ): PartitionClaims {
-  const claims = new Map<number, Promise<Producer>>();
+  const claims = new Map<number, Claimed>();
+  // Partitions whose transaction failed: their later messages must not count as done (their offsets would be
+  // committed past the failed ones) until the consumer has rejoined and starts again from the committed offsets.
+  const failedPartitions = new Set<number>();
 
-  const release = (partition: number) => {
-    const claim = claims.get(partition);
-    claims.delete(partition);
-    void claim?.then((producer) => producer.disconnect()).catch(() => {});
+  const failAll = (claimed: Claimed, partition: number, error: unknown) => {
+    claimed.failed = true;
+    failedPartitions.add(partition);
+    clearTimeout(claimed.timer);
+    const failure = new ClaimFailedError(topic, partition, error);
+    for (const item of claimed.staged.splice(0)) {
+      item.sends.failed(failure);
+      item.reject(failure);
+    }
   };
 
-  const claim = (partition: number): Promise<Producer> => {
+  const release = (partition: number) => {
+    const claimed = claims.get(partition);
+    if (!claimed) return;
+    claims.delete(partition);
+    failAll(claimed, partition, new Error('the partition went to another replica'));
+    void claimed.producer.then((producer) => producer.disconnect()).catch(() => {});
+  };
+
+  const claimOf = (partition: number): Claimed => {
     let claimed = claims.get(partition);
     if (!claimed) {
-      claimed = (async () => {
-        const producer = kafka.producer({
+      const producer = (async () => {
+        const p = kafka.producer({
           transactionalId: `${groupId}.${topic}.${partition}`,
           idempotent: true,
           maxInFlightRequests: 1,
           createPartitioner: recordingPartitioner,
           transactionTimeout: transactionTimeoutMs,
           // A partition's next transaction often finds the coordinator still writing the last one's markers
-          // (CONCURRENT_TRANSACTIONS, retriable): retried after kafkajs's usual 100 ms, every ticket after the first
-          // would wait that long. The Java client retries these after 20 ms; so do we, then back off as usual.
-          retry: { initialRetryTime: 10, retries: 12 },
+          // (CONCURRENT_TRANSACTIONS, retriable): the Java client retries these after 20 ms; so do we, then back off.
+          retry: { initialRetryTime: 10, maxRetryTime: 50, retries: 30 },
         });
-        await producer.connect();
+        await p.connect();
         // The first transaction initialises the producer id: that is the fence. Nothing is sent in it.
-        await (await producer.transaction()).abort();
+        await (await p.transaction()).abort();
         await onClaimed(partition);
         log.info({ topic, partition }, 'partition claimed');
-        return producer;
+        return p;
       })();
-      claims.set(partition, claimed);
-      claimed.catch(() => claims.get(partition) === claimed && claims.delete(partition));
+      claimed = { producer, staged: [], failed: false };
+      const own = claimed;
+      claims.set(partition, own);
+      producer.catch(() => {
+        if (claims.get(partition) === own) claims.delete(partition);
+      });
     }
     return claimed;
+  };
+
+  /** Commits what `partition` has staged in one transaction, then anything staged meanwhile. */
+  const commit = (partition: number, claimed: Claimed) => {
+    clearTimeout(claimed.timer);
+    claimed.timer = undefined;
+    if (claimed.committing || claimed.staged.length === 0 || claimed.failed) return;
+    const batch = claimed.staged.splice(0);
+    claimed.committing = (async () => {
+      const producer = await claimed.producer;
+      const transaction = await producer.transaction();
+      try {
+        const messages = batch.flatMap((item) => item.messages);
+        const deliveries = await context.with(suppressTracing(context.active()), async () =>
+          messages.length > 0 ? sendAcknowledged((request) => transaction.sendBatch(request), messages) : [],
+        );
+        const next = Math.max(...batch.map((item) => item.offset)) + 1;
+        await whileConcurrent(() =>
+          transaction.sendOffsets({
+            consumerGroupId: groupId,
+            topics: [{ topic, partitions: [{ partition, offset: String(next) }] }],
+          }),
+        );
+        await transaction.commit();
+        let at = 0;
+        for (const item of batch) {
+          const own = deliveries.slice(at, at + item.messages.length);
+          at += item.messages.length;
+          item.sends.delivered(own);
+          item.resolve(own);
+        }
+      } catch (error) {
+        log.warn(
+          { err: error, topic, partition, messages: batch.length },
+          'a transaction failed: nothing of it is committed, and its messages will be delivered again',
+        );
+        await transaction.abort().catch(() => {});
+        claimed.staged.unshift(...batch);
+        failAll(claimed, partition, error);
+        // The claim is no longer trusted: the next message claims anew once the consumer restarts.
+        if (claims.get(partition) === claimed) release(partition);
+      }
+    })().finally(() => {
+      claimed.committing = undefined;
+      if (claimed.staged.length > 0) commit(partition, claimed);
+    });
   };
 
   return {
     async claim(partition) {
       try {
-        await claim(partition);
+        await claimOf(partition).producer;
       } catch (error) {
         throw new ClaimFailedError(topic, partition, error);
       }
     },
-    async commit(partition, offset, messages) {
-      const producer = await claim(partition);
-      const transaction = await producer.transaction();
-      try {
-        await sendTraced(messages, (batch) => sendAcknowledged((request) => transaction.sendBatch(request), batch));
-        await transaction.sendOffsets({
-          consumerGroupId: groupId,
-          topics: [{ topic, partitions: [{ partition, offset: String(Number(offset) + 1) }] }],
-        });
-        await transaction.commit();
-      } catch (error) {
-        await transaction.abort().catch(() => {});
-        // Whatever failed — a fence, a broker away — the claim is no longer trusted: the next message claims anew.
-        release(partition);
-        throw new ClaimFailedError(topic, partition, error);
-      }
+    stage(partition, offset, messages) {
+      // After a failed transaction nothing more of the partition may commit: its offset would pass the lost work.
+      if (failedPartitions.has(partition))
+        return Promise.reject(new ClaimFailedError(topic, partition, 'an earlier commit failed'));
+      const claimed = claimOf(partition);
+      const sends = startSends(messages);
+      return new Promise<Delivery[]>((resolve, reject) => {
+        claimed.staged.push({ offset: Number(offset), messages, sends, resolve, reject });
+        if (!claimed.committing && !claimed.timer)
+          claimed.timer = setTimeout(() => commit(partition, claimed), BATCH_WINDOW_MS);
+      });
     },
+    failed: (partition) => failedPartitions.has(partition),
     keepOnly(partitions) {
       for (const partition of [...claims.keys()]) if (!partitions.includes(partition)) release(partition);
+      // A new assignment: the consumer reads every partition from its committed offset again.
+      failedPartitions.clear();
     },
     async stop() {
-      const producers = await Promise.allSettled([...claims.values()]);
+      for (;;) {
+        for (const [partition, claimed] of claims) commit(partition, claimed);
+        const committing = [...claims.values()].flatMap((c) => (c.committing ? [c.committing] : []));
+        if (committing.length === 0) break;
+        await Promise.allSettled(committing);
+      }
+      const producers = await Promise.allSettled([...claims.values()].map((c) => c.producer));
       claims.clear();
       await Promise.all(producers.map((p) => (p.status === 'fulfilled' ? p.value.disconnect() : undefined)));
     },

@@ -19,8 +19,11 @@ export interface WorkerContext {
   /** When this worker took the message from Kafka (ISO time). */
   receivedAt: string;
   /**
-   * For a worker with `onPartitionClaimed`: sends messages and marks this message consumed in one Kafka transaction,
-   * which only the replica that holds the partition's claim can commit.
+   * For a worker with `onPartitionClaimed` (fenced): stages messages to be sent together with this message's offset in
+   * its partition's next Kafka transaction, which only the replica holding the partition's claim can commit. Called
+   * at most once per message; resolves once committed. The handler may return before that: the partition's next
+   * message does not wait for the commit, and a failed commit restarts the consumer, which delivers again what was
+   * not committed.
    */
   commit?: Publish;
 }
@@ -142,31 +145,47 @@ export async function runWorker<S extends TSchema>(
     const span = trace.getActiveSpan();
     span?.setAttributes(consumerSpanAttributes(payload, groupId));
 
+    if (claims?.failed(payload.partition))
+      throw new ClaimFailedError(topic.name, payload.partition, 'an earlier transaction of the partition failed');
+    await claims?.claim(payload.partition);
+    const consumedAlone = () => claims?.stage(payload.partition, message.offset, []).catch(() => {});
+
     let value: Static<S>;
     try {
       value = topic.decode(message.value);
     } catch (error) {
       if (!(error instanceof MessageDecodeError)) throw error;
-      return sendToDeadLetters(
+      await sendToDeadLetters(
         payload,
         error.code,
         new Error(`${error.message}${error.details.length ? `: ${error.details.join('; ')}` : ''}`),
         deps.log,
       );
+      return void consumedAlone();
     }
 
     const baggage = definition.baggageOf(value);
     span?.setAttributes(baggage);
     const log = deps.log.child(definition.logFieldsOf(value));
-    await claims?.claim(payload.partition);
+    // Fenced, every message's offset is committed in a transaction: with the handler's messages, or alone.
+    let staged: Promise<unknown> | undefined;
     const commit: Publish | undefined =
-      claims && ((messages) => claims.commit(payload.partition, message.offset, messages));
+      claims &&
+      ((messages) => {
+        if (staged) return Promise.reject(new Error('commit() is called once per message'));
+        const committed = claims.stage(payload.partition, message.offset, messages);
+        staged = committed.catch(() => {});
+        return committed;
+      });
     const context: WorkerContext = { log, send, receivedAt, ...(commit ? { commit } : {}) };
+    const done = () => {
+      staged ??= consumedAlone();
+    };
 
     for (let attempt = 0; ; attempt++) {
       try {
         await withBaggage(baggage, () => definition.handle(value, context));
-        return;
+        return done();
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
         // Kafka itself failing (a send not acknowledged, a broker away) is not this message's fault: give it back
@@ -177,7 +196,8 @@ export async function runWorker<S extends TSchema>(
         if (isKafkaFailure(err) || err instanceof ClaimFailedError) throw err;
         const retryIn = retryDelaysMs[attempt];
         if (err instanceof PermanentError || retryIn === undefined) {
-          return sendToDeadLetters(payload, err instanceof PermanentError ? err.code : 'handler_failed', err, log);
+          await sendToDeadLetters(payload, err instanceof PermanentError ? err.code : 'handler_failed', err, log);
+          return done();
         }
         log.warn({ err, attempt: attempt + 1, retryInMs: retryIn }, 'handler failed; retrying');
         span?.addEvent('retry', { 'ituna.retry.attempt': attempt + 1, 'error.message': err.message });
@@ -214,7 +234,8 @@ export async function runWorker<S extends TSchema>(
   // (what an operator scaling the worker reads) would stand still meanwhile, and a crash would redo all of it.
   await consumer.run({
     partitionsConsumedConcurrently: definition.concurrency,
-    autoCommitInterval: COMMIT_INTERVAL_MS,
+    // Fenced, offsets are committed in the partitions' transactions only.
+    ...(claims ? { autoCommit: false } : { autoCommitInterval: COMMIT_INTERVAL_MS }),
     eachMessage,
   });
   deps.log.info({ topic: topic.name, groupId, concurrency: definition.concurrency }, 'worker consuming');

@@ -32,7 +32,6 @@ function start(name: ServiceName): ServiceProcess {
     KAFKA_BROKERS: cluster.brokers,
     OTEL_SDK_DISABLED: 'true',
     // Two kitchens race for the tickets' partitions here: fenced, each order is ready once.
-    ITUNA_KITCHEN_FENCING: 'transactions',
     ITUNA_DELAYS: 'address=1,name=1,inventory=2,cook=3~2',
     ITUNA_KITCHEN_CHEFS: '6',
     ITUNA_ORDERS_PER_MINUTE: '0',

@@ -19,7 +19,8 @@ let producer: Producer;
 let receiver: TraceReceiver;
 const kitchens: ServiceProcess[] = [];
 
-const startKitchen = async (cook: string, fencing = 'transactions') => {
+/** A kitchen replica; `fencing` undefined leaves ITUNA_KITCHEN_FENCING unset, as an operator would. */
+const startKitchen = async (cook: string, fencing?: string) => {
   const kitchen = spawnService('kitchen', {
     KAFKA_BROKERS: brokers,
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -144,6 +145,19 @@ it('When two kitchens share the tickets without fencing, then they warn that an 
     [first, second].some((k) => k.lines.some((line) => line.includes(warning))),
   );
   const line = [first, second].flatMap((k) => k.lines).find((l) => l.includes(warning))!;
-  assert.match(line, /ITUNA_KITCHEN_FENCING=transactions/);
+  assert.match(line, /unset ITUNA_KITCHEN_FENCING/);
   await Promise.all([first.stop(), second.stop()]);
+});
+
+it('When a kitchen starts with no fencing setting, then it fences: it claims the partition before it cooks', {
+  timeout: 60_000,
+}, async () => {
+  const kitchen = await startKitchen('5');
+  const orderId = await placeTicket();
+  await until('the order to be ready', async () => (await statusesOf(orderId)).includes('ready'));
+  assert.ok(
+    kitchen.lines.some((line) => line.includes('partition claimed')),
+    'no partition was claimed',
+  );
+  await kitchen.stop();
 });

@@ -5,10 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { readTopic } from '../../common/kafka/follower.ts';
-import { kitchenTickets, ordersStatus } from '../../common/topics/index.ts';
+import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { spawnService } from '../../tools/start/spawn-service.ts';
 import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
 import { testKafka } from '../support/broker.ts';
+import { placedOrder } from '../support/fixtures.ts';
 import { startTraceReceiver } from '../support/trace-receiver.ts';
 import type { TraceReceiver } from '../support/trace-receiver.ts';
 
@@ -17,6 +18,7 @@ let kafka: Kafka;
 let producer: Producer;
 let receiver: TraceReceiver;
 let kitchen: ServiceProcess | undefined;
+let validation: ServiceProcess | undefined;
 
 const startKitchen = async () => {
   kitchen = spawnService('kitchen', {
@@ -28,12 +30,22 @@ const startKitchen = async () => {
   await kitchen.ready;
 };
 
-/** How many `ready` statuses orders.status holds for the order, read from the beginning by a plain consumer. */
-async function readyCount(orderId: string): Promise<number> {
+const startValidation = async () => {
+  validation = spawnService('validation', {
+    KAFKA_BROKERS: brokers,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    ITUNA_DELAYS: 'address=1,name=1,inventory=1',
+  });
+  await validation.ready;
+};
+
+/** How many statuses `status` orders.status holds for the order, read from the beginning by a plain consumer. */
+async function statusCount(orderId: string, status: string): Promise<number> {
   const messages = await readTopic(kafka, ordersStatus.name);
-  return messages.filter((m) => m.key?.toString() === orderId && ordersStatus.decode(m.value).status === 'ready')
-    .length;
+  return messages.filter((m) => m.key?.toString() === orderId && ordersStatus.decode(m.value).status === status).length;
 }
+const readyCount = (orderId: string) => statusCount(orderId, 'ready');
 
 before(async () => {
   ({ brokers, kafka, producer } = await testKafka('redelivery-test'));
@@ -41,7 +53,7 @@ before(async () => {
   await startKitchen();
 });
 after(async () => {
-  await kitchen?.stop();
+  await Promise.all([kitchen?.stop(), validation?.stop()]);
   await producer?.disconnect();
   await receiver?.close();
 });
@@ -84,4 +96,35 @@ it('When the same ticket arrives again, before and after a kitchen restart, then
     'cooked once',
   );
   assert.equal(duplicates()[0]!.name, 'process kitchen.tickets');
+});
+
+it('When the same placed order arrives again, before and after a validation restart, then it is validated once and sends one ticket', async () => {
+  const orderId = randomUUID();
+  const placed = { key: orderId, value: JSON.stringify(placedOrder(orderId)) };
+  const duplicates = () =>
+    receiver
+      .spans()
+      .filter(
+        (s) =>
+          s.name === 'process orders.placed' &&
+          s.attributes['ituna.order.id'] === orderId &&
+          s.attributes['ituna.duplicate'] === true,
+      );
+  await startValidation();
+  await producer.send({ topic: ordersPlaced.name, acks: -1, messages: [placed, placed] });
+  await receiver.waitFor(() => duplicates().length === 1, { what: 'the second delivery marked as a duplicate' });
+
+  assert.equal(await validation!.stop(), 0);
+  await producer.send({ topic: ordersPlaced.name, acks: -1, messages: [placed] });
+  await startValidation();
+  await receiver.waitFor(() => duplicates().length === 2, { what: 'the duplicate after a restart' });
+
+  const tickets = (await readTopic(kafka, kitchenTickets.name)).filter((m) => m.key?.toString() === orderId);
+  assert.equal(tickets.length, 1, 'one kitchen ticket for the order');
+  assert.equal(await statusCount(orderId, 'validated'), 1, 'one validated status');
+  assert.equal(
+    receiver.spans().filter((s) => s.name === 'validate order' && s.attributes['ituna.order.id'] === orderId).length,
+    1,
+    'validated once',
+  );
 });

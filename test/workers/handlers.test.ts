@@ -26,9 +26,20 @@ function collectingContext() {
         assert.ok(contract, `unexpected topic ${topic}`);
         sent.push({ topic, key: String(message.key), value: contract.decode(message.value as Buffer) });
       }
+      return messages.map((_, offset) => ({ partition: 0, offset }));
     },
   };
   return { sent, context };
+}
+
+/** A record of handled orders, as the workers keep it, without Kafka behind it. */
+function handledSet() {
+  const ids = new Set<string>();
+  return {
+    has: (id: string) => ids.has(id),
+    add: (id: string) => void ids.add(id),
+    forget: (id: string) => void ids.delete(id),
+  };
 }
 
 const noDelays = parseDelays('');
@@ -38,7 +49,7 @@ describe('validateOrder', () => {
   it('When every check passes, then a kitchen ticket and a validated status are sent, keyed by the order', async () => {
     const { sent, context } = collectingContext();
     const placed = order();
-    await validateOrder(placed, context, noDelays);
+    await validateOrder(placed, context, noDelays, handledSet());
     assert.deepEqual(
       sent.map((s) => [s.topic, s.key]),
       [
@@ -56,6 +67,7 @@ describe('validateOrder', () => {
       order({ customerName: 'test', items: [{ menuItemId: 'unicorn-roll', quantity: 1 }] }),
       context,
       noDelays,
+      handledSet(),
     );
     assert.equal(sent.length, 1);
     const status = sent[0]!.value as { status: string; reasons: Array<{ check: string }> };
@@ -68,16 +80,53 @@ describe('validateOrder', () => {
 
   it('When an on-site order has no address, then it is still valid', async () => {
     const { sent, context } = collectingContext();
-    await validateOrder(order({ channel: 'onsite', deliveryAddress: undefined, table: 4 }), context, noDelays);
+    await validateOrder(
+      order({ channel: 'onsite', deliveryAddress: undefined, table: 4 }),
+      context,
+      noDelays,
+      handledSet(),
+    );
     assert.equal(sent[0]!.topic, 'kitchen.tickets');
   });
 
   it('When the checks are slow, then they run at once rather than one after another', async () => {
     const { context } = collectingContext();
     const started = performance.now();
-    await validateOrder(order(), context, parseDelays('address=60,name=60,inventory=60'));
+    await validateOrder(order(), context, parseDelays('address=60,name=60,inventory=60'), handledSet());
     const elapsed = performance.now() - started;
     assert.ok(elapsed < 170, `three 60 ms checks took ${elapsed.toFixed(0)} ms`);
+  });
+
+  it('When an order comes again after it was validated or rejected, then it is not validated again and nothing is sent', async () => {
+    const { sent, context } = collectingContext();
+    const handled = handledSet();
+    const placed = order();
+    await validateOrder(placed, context, noDelays, handled);
+    await validateOrder(placed, context, noDelays, handled);
+    assert.deepEqual(
+      sent.map((s) => s.topic),
+      ['kitchen.tickets', 'orders.status'],
+    );
+  });
+
+  it('When validation is fenced, then its ticket and status are committed together, and an order whose commit fails is validated again when it comes back', async () => {
+    const { context } = collectingContext();
+    const commits: Array<{ topics: string[]; fail(): void }> = [];
+    context.commit = (messages) =>
+      new Promise((_, reject) =>
+        commits.push({ topics: messages.map((m) => m.topic), fail: () => reject(new Error('fenced')) }),
+      );
+    const handled = handledSet();
+    const placed = order();
+    await validateOrder(placed, context, noDelays, handled);
+    assert.deepEqual(
+      commits.map((c) => c.topics),
+      [['kitchen.tickets', 'orders.status']],
+    );
+    assert.ok(handled.has(placed.orderId), 'a redelivery while it commits finds it decided');
+    commits[0]!.fail();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(handled.has(placed.orderId), false, 'not committed: it must be validated when it comes back');
   });
 });
 
@@ -92,7 +141,7 @@ const ticket = (orderId = randomUUID()): KitchenTicket => ({
 describe('cookTicket', () => {
   it('When a ticket is cooked, then cooking and then ready are reported and no chef stays busy', async () => {
     const { sent, context } = collectingContext();
-    const kitchen: Kitchen = { chefs: createChefs(2), delays: noDelays, cooked: new Set<string>() };
+    const kitchen: Kitchen = { chefs: createChefs(2), delays: noDelays, cooked: handledSet() };
     const orderId = randomUUID();
     await cookTicket(ticket(orderId), context, kitchen);
     assert.deepEqual(
@@ -105,7 +154,7 @@ describe('cookTicket', () => {
 
   it('When a ticket comes again after it was cooked, then nothing is cooked or reported twice', async () => {
     const { sent, context } = collectingContext();
-    const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: new Set<string>() };
+    const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: handledSet() };
     const again = ticket();
     await cookTicket(again, context, kitchen);
     await cookTicket(again, context, kitchen);
@@ -119,8 +168,8 @@ describe('cookTicket', () => {
     const { sent, context } = collectingContext();
     const acks: Array<() => void> = [];
     const record = context.send;
-    context.send = (messages) => record(messages).then(() => new Promise<void>((resolve) => acks.push(resolve)));
-    const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: new Set<string>() };
+    context.send = (messages) => record(messages).then((d) => new Promise((resolve) => acks.push(() => resolve(d))));
+    const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: handledSet() };
     const orderId = randomUUID();
     let done = false;
     const cooked = cookTicket(ticket(orderId), context, kitchen).then(() => (done = true));
@@ -139,14 +188,18 @@ describe('cookTicket', () => {
     assert.ok(kitchen.cooked.has(orderId));
   });
 
-  it('When the kitchen is fenced and Kafka has not yet acknowledged cooking, then ready is committed only after that acknowledgement', async () => {
+  it('When the kitchen is fenced, then ready is staged for the transaction only once cooking is acknowledged, and the chef moves on without waiting for the commit', async () => {
     const { sent, context } = collectingContext();
     const acks: Array<() => void> = [];
     const record = context.send;
-    context.send = (messages) => record(messages).then(() => new Promise<void>((resolve) => acks.push(resolve)));
+    context.send = (messages) => record(messages).then((d) => new Promise((resolve) => acks.push(() => resolve(d))));
     // The partition's transaction is another producer: only waiting keeps `cooking` before `ready`.
-    context.commit = (messages) => record(messages).then(() => new Promise<void>((resolve) => acks.push(resolve)));
-    const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: new Set<string>() };
+    const commits: Array<{ fail(): void }> = [];
+    context.commit = (messages) =>
+      record(messages).then(
+        () => new Promise((_, reject) => commits.push({ fail: () => reject(new Error('fenced')) })),
+      );
+    const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: handledSet() };
     const orderId = randomUUID();
     let done = false;
     const cooked = cookTicket(ticket(orderId), context, kitchen).then(() => (done = true));
@@ -155,18 +208,20 @@ describe('cookTicket', () => {
     assert.deepEqual(
       sent.map((s) => (s.value as { status: string }).status),
       ['cooking'],
-      'ready was committed before cooking was acknowledged',
+      'ready was staged before cooking was acknowledged',
     );
+    assert.equal(done, false, 'done before cooking was acknowledged');
     acks[0]!();
-    for (let i = 0; i < 50 && acks.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await cooked;
     assert.deepEqual(
       sent.map((s) => (s.value as { status: string }).status),
       ['cooking', 'ready'],
     );
-    assert.equal(done, false, 'done before ready was acknowledged');
-    acks[1]!();
-    await cooked;
-    assert.ok(kitchen.cooked.has(orderId));
+    assert.ok(kitchen.cooked.has(orderId), 'a redelivery while it commits finds it cooked');
+    for (let i = 0; i < 50 && commits.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    commits[0]!.fail();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(kitchen.cooked.has(orderId), false, 'not committed: it is cooked again when it comes back');
   });
 
   it('When Kafka refuses the cooking status, then the ticket fails (to be delivered again) and is not counted as cooked', async () => {
@@ -181,7 +236,7 @@ describe('cookTicket', () => {
         throw new Error('not acknowledged');
       return record(messages);
     };
-    const kitchen: Kitchen = { chefs: createChefs(1), delays: parseDelays('cook=20'), cooked: new Set<string>() };
+    const kitchen: Kitchen = { chefs: createChefs(1), delays: parseDelays('cook=20'), cooked: handledSet() };
     const refused = ticket();
     await assert.rejects(cookTicket(refused, context, kitchen), /not acknowledged/);
     assert.equal(kitchen.cooked.has(refused.orderId), false);

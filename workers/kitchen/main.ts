@@ -3,8 +3,8 @@ import { delaysVariable, parseDelayChanges } from '../../common/restaurant/delay
 import { serviceConfigSchema, runWorkerService } from '../../common/service/process.ts';
 import { historyWindow, historyWindowVariable } from '../../common/topics/index.ts';
 import { createChefs } from './chefs.ts';
-import { kitchenFencing, kitchenWorker } from './worker.ts';
-import { followReadyOrders } from './ready-orders.ts';
+import { fencingVariable, followHandledOrders } from '../handled-orders.ts';
+import { kitchenWorker } from './worker.ts';
 
 const config = configOrExit(() =>
   loadConfig(
@@ -13,13 +13,13 @@ const config = configOrExit(() =>
       ITUNA_DELAYS: delaysVariable,
       ITUNA_KITCHEN_CHEFS: integer(2, 1, 64),
       ITUNA_HISTORY_WINDOW: historyWindowVariable,
-      ITUNA_KITCHEN_FENCING: kitchenFencing,
+      ITUNA_KITCHEN_FENCING: fencingVariable,
     },
     process.env,
   ),
 );
 await runWorkerService('ituna-kitchen', config, async ({ kafka, log }) => {
-  const cooked = await followReadyOrders(kafka, log, historyWindow(config.ITUNA_HISTORY_WINDOW));
+  const cooked = await followHandledOrders(kafka, log, historyWindow(config.ITUNA_HISTORY_WINDOW), ['ready']);
   const kitchen = { chefs: createChefs(config.ITUNA_KITCHEN_CHEFS), delays: config.ITUNA_DELAYS, cooked };
   return {
     definition: kitchenWorker(kitchen, config.ITUNA_KITCHEN_FENCING),

@@ -8,7 +8,7 @@ import type { KitchenTicket } from '../../common/topics/index.ts';
 import type { WorkerContext, WorkerDefinition } from '../../common/kafka/worker.ts';
 import { CONSUMER_GROUPS } from '../consumer-groups.ts';
 import type { Chefs } from './chefs.ts';
-import { oneOf } from '../../common/config.ts';
+import type { Fencing, HandledOrders } from '../handled-orders.ts';
 import type { Logger } from '../../common/logger.ts';
 
 const tracer = trace.getTracer('ituna-kitchen');
@@ -18,20 +18,12 @@ export interface Kitchen {
   chefs: Chefs;
   delays: Delays;
   /** Orders already reported ready: a ticket for one of them is a redelivery. */
-  cooked: { has(orderId: string): boolean; add(orderId: string): void };
+  cooked: Pick<HandledOrders, 'has' | 'add' | 'forget'>;
 }
-
-/**
- * ITUNA_KITCHEN_FENCING: `transactions` fences each ticket partition with a Kafka transaction, so that with several
- * kitchen replicas a rebalance mid-cook never has an order reported ready twice; each ticket then costs a
- * transaction (BENCHMARKS.md). `off` suits one kitchen replica, which already never cooks a redelivered ticket twice.
- */
-export const kitchenFencing = oneOf(['transactions', 'off'], 'off');
-export type KitchenFencing = ReturnType<typeof kitchenFencing>;
 
 /** The kitchen's record of cooked orders as the worker needs it: it must be able to catch up with orders.status. */
 export interface KitchenWithHistory extends Kitchen {
-  cooked: Kitchen['cooked'] & { catchUp(): Promise<void> };
+  cooked: Kitchen['cooked'] & Pick<HandledOrders, 'catchUp'>;
 }
 
 /** Cooks one ticket: waits for a free chef, reports `cooking`, prepares each order line in turn (a span each), then reports `ready`. */
@@ -58,7 +50,7 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
     return done;
   });
   let cookingSince: string;
-  let cooking: Promise<void>;
+  let cooking: Promise<unknown>;
   try {
     // Reported as cooking starts, but the chef does not wait for Kafka's acknowledgement: that is awaited with
     // `ready`'s, and `cooking` is never published after `ready`.
@@ -90,15 +82,20 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
     release();
   }
   if (context.commit) {
-    // Fenced: `ready` is committed with the ticket's offset in one transaction that only the replica holding the
+    // Fenced: `ready` is committed with the ticket's offset in a transaction that only the replica holding the
     // ticket's partition can commit, so a replica that lost the partition while it cooked publishes nothing. That
-    // transaction is another producer's: `cooking` must be acknowledged first.
+    // transaction is another producer's: `cooking` must be acknowledged first. The chef moves on to the next ticket
+    // while it commits; a redelivery of this one meanwhile finds it cooked, unless the commit fails.
     await cooking;
-    await context.commit([status('ready', cookingSince)]);
-  } else {
-    // One producer keeps `cooking` (queued first) before `ready`; both acknowledgements are awaited.
-    await Promise.all([cooking, context.send([status('ready', cookingSince)])]);
+    kitchen.cooked.add(ticket.orderId);
+    context.commit([status('ready', cookingSince)]).then(
+      () => context.log.info('order ready'),
+      () => kitchen.cooked.forget(ticket.orderId),
+    );
+    return;
   }
+  // One producer keeps `cooking` (queued first) before `ready`; both acknowledgements are awaited.
+  await Promise.all([cooking, context.send([status('ready', cookingSince)])]);
   kitchen.cooked.add(ticket.orderId);
   context.log.info('order ready');
 }
@@ -110,7 +107,7 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
  */
 export function kitchenWorker(
   kitchen: KitchenWithHistory,
-  fencing: KitchenFencing = 'transactions',
+  fencing: Fencing,
 ): WorkerDefinition<typeof kitchenTickets.schema> {
   return {
     ...(fencing === 'transactions'
@@ -122,7 +119,7 @@ export function kitchenWorker(
             if (partitions.length < kitchenTickets.partitions) {
               log.warn(
                 { partitions, of: kitchenTickets.partitions },
-                'another kitchen replica shares the tickets, without fencing: an order can be reported ready twice after a rebalance; set ITUNA_KITCHEN_FENCING=transactions on every replica',
+                'another kitchen replica shares the tickets, without fencing: an order can be reported ready twice after a rebalance; unset ITUNA_KITCHEN_FENCING (or set it to transactions) on every replica',
               );
             }
           },

@@ -2,6 +2,8 @@ import { trace } from '@opentelemetry/api';
 import { simulateWork } from '../../common/restaurant/delays.ts';
 import type { Delays } from '../../common/restaurant/delays.ts';
 import { outgoing } from '../../common/kafka/publish.ts';
+import type { Outgoing } from '../../common/kafka/publish.ts';
+import type { Fencing, HandledOrders } from '../handled-orders.ts';
 import { orderBaggage } from '../../common/restaurant/baggage.ts';
 import { kitchenTickets, type ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import type { OrderPlaced } from '../../common/topics/index.ts';
@@ -27,8 +29,36 @@ function runCheck(name: keyof Delays, delays: Delays, check: () => CheckResult):
   });
 }
 
+/** Orders this worker has validated or rejected: an order delivered again is not validated twice. */
+export type ValidatedOrders = Pick<HandledOrders, 'has' | 'add' | 'forget'>;
+
+/**
+ * Sends the outcome of an order: fenced, committed with the order's offset (the next order does not wait for the
+ * commit, and a redelivery meanwhile finds it handled unless the commit fails); otherwise sent and acknowledged.
+ */
+async function report(context: WorkerContext, handled: ValidatedOrders, orderId: string, messages: Outgoing[]) {
+  if (context.commit) {
+    handled.add(orderId);
+    context.commit(messages).catch(() => handled.forget(orderId));
+    return;
+  }
+  await context.send(messages);
+  handled.add(orderId);
+}
+
 /** Validates a placed order: three independent checks at once; valid orders go to the kitchen, others are rejected with reasons. */
-export async function validateOrder(order: OrderPlaced, context: WorkerContext, delays: Delays): Promise<void> {
+export async function validateOrder(
+  order: OrderPlaced,
+  context: WorkerContext,
+  delays: Delays,
+  handled: ValidatedOrders,
+): Promise<void> {
+  // Kafka delivers at least once, and an operator may replay a dead letter: an order already decided stays decided.
+  if (handled.has(order.orderId)) {
+    trace.getActiveSpan()?.setAttribute('ituna.duplicate', true);
+    context.log.info('order already validated; not validating it again');
+    return;
+  }
   const results = await tracer.startActiveSpan('validate order', async (span) => {
     try {
       const checks = await Promise.all([
@@ -47,7 +77,7 @@ export async function validateOrder(order: OrderPlaced, context: WorkerContext, 
   const reasons = results.flatMap((r) => r.problems.map((message) => ({ check: r.check, message })));
   if (reasons.length > 0) {
     context.log.info({ reasons }, 'order rejected');
-    await context.send([
+    await report(context, handled, order.orderId, [
       outgoing(ordersStatus, {
         orderId: order.orderId,
         channel: order.channel,
@@ -59,7 +89,7 @@ export async function validateOrder(order: OrderPlaced, context: WorkerContext, 
     ]);
     return;
   }
-  await context.send([
+  await report(context, handled, order.orderId, [
     outgoing(kitchenTickets, { orderId: order.orderId, channel: order.channel, ticketedAt: at, items: order.items }),
     outgoing(ordersStatus, {
       orderId: order.orderId,
@@ -72,13 +102,23 @@ export async function validateOrder(order: OrderPlaced, context: WorkerContext, 
   context.log.info('order validated');
 }
 
-/** The order-validation worker: consumes `orders.placed` in group `ituna-order-validation`. */
-export function validationWorker(delays: Delays, concurrency: number): WorkerDefinition<typeof ordersPlaced.schema> {
+/**
+ * The order-validation worker: consumes `orders.placed` in group `ituna-order-validation`. Fenced, each partition is
+ * claimed before its first order, and the claim waits until the record of decided orders holds every decision
+ * committed before it, by whichever replica had the partition.
+ */
+export function validationWorker(
+  delays: Delays,
+  concurrency: number,
+  handled: ValidatedOrders & Pick<HandledOrders, 'catchUp'>,
+  fencing: Fencing,
+): WorkerDefinition<typeof ordersPlaced.schema> {
   return {
+    ...(fencing === 'transactions' ? { onPartitionClaimed: () => handled.catchUp() } : {}),
     ...CONSUMER_GROUPS.validation,
     concurrency,
     baggageOf: orderBaggage,
     logFieldsOf: (order) => ({ orderId: order.orderId }),
-    handle: (order, context) => validateOrder(order, context, delays),
+    handle: (order, context) => validateOrder(order, context, delays, handled),
   };
 }
