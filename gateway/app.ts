@@ -39,6 +39,21 @@ class OneLineRequestLog extends LogController {
   }
 }
 
+/**
+ * ITUNA_TRUST_PROXY: `false` (the default: the client is the peer of the TCP connection), `true` (the left-most
+ * X-Forwarded-For address, for a gateway reachable only through proxies), a number of proxy hops, or the
+ * comma-separated addresses or CIDR ranges of the proxies to believe.
+ */
+export function trustProxyVariable(raw: string | undefined): boolean | number | string[] {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const addresses = raw.split(',').map((a) => a.trim());
+  const bad = addresses.filter((a) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(a));
+  if (bad.length > 0) throw new Error('must be true, false, a number of proxy hops, or addresses or CIDR ranges');
+  return addresses;
+}
+
 /** The gateway as a Fastify instance, without listening: `server.ts` listens, tests `inject` or listen on port 0. */
 export async function buildApp(deps: GatewayDeps) {
   const app = Fastify({
@@ -46,6 +61,14 @@ export async function buildApp(deps: GatewayDeps) {
     logController: new OneLineRequestLog(),
     bodyLimit: 64 * 1024,
     frameworkErrors,
+    // A client that opens a connection and sends nothing, or a request slowly, must not hold it forever.
+    connectionTimeout: deps.connectionTimeoutMs ?? 30_000,
+    requestTimeout: 10_000,
+    // Behind a proxy, the client is the one the proxy names: keys and rate limits are per client (request.ip).
+    trustProxy:
+      typeof deps.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (deps.trustProxy as number)
+        : (deps.trustProxy ?? false),
     // Unknown fields are an error, not something to strip; types are never coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();

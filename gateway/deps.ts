@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Publish } from '../common/kafka/publish.ts';
+import type { Delivery, Publish } from '../common/kafka/publish.ts';
 import type { LiveSettings } from './live-settings.ts';
 import type { OrderHistory } from './order-history.ts';
 
@@ -11,10 +11,11 @@ export interface GatewayDeps {
   publishDeadlineMs?: number;
   orders: OrderHistory;
   /**
-   * Resolves once `orders` holds every status Kafka had acknowledged when called, so a repeated Idempotency-Key
-   * finds an order another replica (or this one, before a restart) placed a moment ago. Absent: `orders` is all there is.
+   * Resolves once `orders` has read orders.status up to a message this gateway wrote (a key's claim), and so every
+   * message before it in that partition, whichever replica wrote it. Absent: this process is the only writer, and
+   * `orders` takes its writes as it makes them.
    */
-  catchUpOrders?(): Promise<void>;
+  readBack?(written: Delivery): Promise<void>;
   /** The live settings, for GET /admin/settings. */
   settings: LiveSettings;
   isReady(): boolean;
@@ -27,6 +28,13 @@ export interface GatewayDeps {
   /** Origins allowed to call the API from a browser; absent: CORS stays off. */
   corsOrigins?: string[];
   logger?: FastifyBaseLogger;
+  /**
+   * Which proxies' X-Forwarded-For to believe (ITUNA_TRUST_PROXY): false, true, a hop count, or their addresses.
+   * The client address scopes Idempotency-Keys and the rate limit.
+   */
+  trustProxy?: boolean | number | string[];
+  /** How long a connection may stay idle before it is closed (default 30 s). */
+  connectionTimeoutMs?: number;
 }
 
 /** How long a caller waits for Kafka unless the deps say otherwise. */

@@ -9,6 +9,7 @@ const ERROR_CODES = [
   'not_found',
   'method_not_allowed',
   'idempotency_key_reused',
+  'idempotency_key_in_use',
   'rate_limited',
   'unauthorized',
   'forbidden',

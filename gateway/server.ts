@@ -3,7 +3,7 @@ import { createProducer, untilKafkaAnswers } from '../common/kafka/client.ts';
 import { createPublisher } from '../common/kafka/publish.ts';
 import { serviceConfigSchema, runService } from '../common/service/process.ts';
 import { historyWindow, historyWindowVariable } from '../common/topics/index.ts';
-import { buildApp } from './app.ts';
+import { buildApp, trustProxyVariable } from './app.ts';
 import { watchBrokers } from './kafka-health.ts';
 import { createOrderHistory, followOrderHistory } from './order-history.ts';
 import { createLiveSettings, followLiveSettings } from './live-settings.ts';
@@ -20,6 +20,7 @@ const config = configOrExit(() =>
       ITUNA_ORDERS_PER_MINUTE: integer(3000, 0, 10_000_000),
       ITUNA_CORS_ORIGINS: text(),
       ITUNA_HISTORY_WINDOW: historyWindowVariable,
+      ITUNA_TRUST_PROXY: trustProxyVariable,
     },
     process.env,
   ),
@@ -46,15 +47,17 @@ await runService('ituna-gateway', config, async ({ kafka, log, sendMode }) => {
   const settings = createLiveSettings();
   const settingsFollower = await followLiveSettings(kafka, log, settings);
   const app = await buildApp({
-    publish: createPublisher(producer, sendMode),
+    // Beyond this, a Kafka that does not keep up gets 503 at once rather than a queue that grows without bound.
+    publish: createPublisher(producer, sendMode, { maxQueued: 20_000 }),
     orders,
-    catchUpOrders: () => history.catchUp(5000),
+    readBack: ({ partition, offset }) => history.catchUpTo(partition, offset, 5000),
     settings,
     isReady: () => producerConnected && brokerWatch.isUp(),
     managementToken: config.ITUNA_MANAGEMENT_TOKEN ?? config.ITUNA_DIRECT_ORDER_TOKEN,
     traceUiUrl: config.JAEGER_UI_URL,
     ordersPerMinute: config.ITUNA_ORDERS_PER_MINUTE,
     corsOrigins: config.ITUNA_CORS_ORIGINS?.split(',').map((origin) => origin.trim()),
+    trustProxy: config.ITUNA_TRUST_PROXY,
     logger: log,
   });
   await app.listen({ port: config.PORT, host: config.HOST });

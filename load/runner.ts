@@ -17,7 +17,7 @@ export interface LoadSummary {
   latency: Percentiles;
   /** Accepted orders, with when the request was sent (epoch ms) and the Idempotency-Key it was sent with. */
   accepted: Array<{ orderId: string; traceId: string; sentAt: number; key?: string }>;
-  /** Requests sent again with their Idempotency-Key after a 503 or no answer (with `retryWithKeys`). */
+  /** Requests sent again with their Idempotency-Key after a 503, a 409 or no answer (with `retryWithKeys`). */
   retries: number;
 }
 
@@ -28,7 +28,10 @@ export async function runLoad(options: {
   runId: string;
   token?: string;
   onProgress?: (line: string) => void;
-  /** Each order carries an Idempotency-Key and is sent again after a 503 or no answer (at most 20 times), as a careful client does. */
+  /**
+   * Each order carries an Idempotency-Key and is sent again after a 503, a 409 (its first request still in flight) or
+   * no answer (at most 60 times), as a careful client does.
+   */
   retryWithKeys?: boolean;
 }): Promise<LoadSummary> {
   const { baseUrl, scenario, runId, token } = options;
@@ -70,7 +73,7 @@ export async function runLoad(options: {
       } catch {
         status = 'network';
       }
-      if (!key || (status !== 503 && status !== 'network') || attempt >= 20) {
+      if (!key || (status !== 503 && status !== 409 && status !== 'network') || attempt >= 60) {
         if (status !== 'network') latencies.push(performance.now() - started);
         byStatus[status] = (byStatus[status] ?? 0) + 1;
         return;

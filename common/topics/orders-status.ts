@@ -4,17 +4,25 @@ import { CHANNELS, ORDER_STATUSES, OrderId, RejectionReason } from '../restauran
 import { duration } from '../config.ts';
 import { defineTopic } from './topic.ts';
 
+/**
+ * What a message of orders.status says: a status of the order, or `claimed` — a gateway's bid to place an order with
+ * an Idempotency-Key, which is not a status of the order: the first live claim of an order id in its partition wins.
+ */
+const STATUS_MESSAGE_KINDS = [...ORDER_STATUSES, 'claimed'] as const;
+
 export const OrderStatusChange = Type.Object(
   {
     orderId: OrderId,
     channel: Type.Enum(CHANNELS),
-    status: Type.Enum(ORDER_STATUSES),
+    status: Type.Enum(STATUS_MESSAGE_KINDS),
     at: Type.String({ format: 'date-time' }),
     /** When the stage reporting this status took the order from Kafka; the gap before it is queue time. */
     startedAt: Type.Optional(Type.String({ format: 'date-time' })),
     reasons: Type.Optional(Type.Array(RejectionReason)),
     /** On `accepted`, for an order placed with an Idempotency-Key: the SHA-256 of its request, to tell a repeat from a reused key. */
     requestHash: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    /** On `claimed` and on the `accepted` that follows it: which request's claim this is. */
+    claimId: Type.Optional(Type.String({ format: 'uuid' })),
   },
   { additionalProperties: false },
 );

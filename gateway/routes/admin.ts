@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { DELAY_STAGES, parseDelayChanges } from '../../common/restaurant/delays.ts';
-import { outgoing } from '../../common/kafka/publish.ts';
+import { PublisherFullError, outgoing } from '../../common/kafka/publish.ts';
 import { controlTopic } from '../../common/topics/index.ts';
 import { DEFAULT_PUBLISH_DEADLINE_MS } from '../deps.ts';
 import type { GatewayDeps } from '../deps.ts';
@@ -118,11 +118,14 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
           deps.publish([outgoing(controlTopic, change)]),
           deps.publishDeadlineMs ?? DEFAULT_PUBLISH_DEADLINE_MS,
         );
-      } catch {
+      } catch (error) {
+        // A refused send changed nothing; one that outlived the deadline may still reach the workers.
         throw new HttpError(
           503,
           'kafka_unavailable',
-          'The change could not be published; nothing changed. Try again shortly.',
+          error instanceof PublisherFullError
+            ? 'Kafka is not keeping up; nothing changed. Try again shortly.'
+            : 'The change was not acknowledged in time; it may still take effect. Read GET /admin/settings, or send it again: the same change twice is harmless.',
           { 'retry-after': '1' },
         );
       }

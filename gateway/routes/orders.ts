@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Static, TSchema } from 'typebox';
 import Type from 'typebox';
-import { outgoing } from '../../common/kafka/publish.ts';
+import { PublisherFullError, outgoing } from '../../common/kafka/publish.ts';
 import type { Outgoing } from '../../common/kafka/publish.ts';
 import { withOrderBaggage } from '../../common/restaurant/baggage.ts';
 import { OrderId } from '../../common/restaurant/order.ts';
@@ -13,6 +14,7 @@ import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/
 import { managementOnly } from '../auth.ts';
 import { DEFAULT_PUBLISH_DEADLINE_MS } from '../deps.ts';
 import type { GatewayDeps } from '../deps.ts';
+import type { OrderRecord } from '../order-history.ts';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyHeaders, idempotentOrderId, requestHashOf } from '../idempotency.ts';
 import { withDeadline } from '../publish-deadline.ts';
 import { ErrorResponse, HttpError } from '../errors.ts';
@@ -59,41 +61,35 @@ const orderRouteTable = [
   } satisfies OrderRoute<typeof DirectOrderRequest>,
 ];
 
-const errors = { 400: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+const errors = {
+  400: ErrorResponse,
+  409: ErrorResponse,
+  415: ErrorResponse,
+  422: ErrorResponse,
+  429: ErrorResponse,
+  503: ErrorResponse,
+};
 const managementErrors = { 401: ErrorResponse, 403: ErrorResponse };
 
-const kafkaUnavailable = (message: string) => new HttpError(503, 'kafka_unavailable', message, { 'retry-after': '1' });
+const kafkaUnavailable = (message: string, headers: Record<string, string> = {}) =>
+  new HttpError(503, 'kafka_unavailable', message, { 'retry-after': '1', ...headers });
 
-/** Publishes of keyed orders still waiting for Kafka in this process, by order id (their callers may have heard 503). */
-type InFlight = Map<string, Promise<void>>;
+/** How often a request whose key another request holds looks for that order's acceptance. */
+const ACCEPTANCE_POLL_MS = 20;
 
-/**
- * What a keyed order placed before answered, if it was placed: found in this process's publishes in flight, then in
- * the order history once it has caught up with what Kafka holds. Throws 422 for the key reused with another body.
- */
-async function earlierAnswer(
-  deps: GatewayDeps,
-  inFlight: InFlight,
-  orderId: string,
-  requestHash: string,
-  deadlineMs: number,
-) {
-  const publishing = inFlight.get(orderId);
-  if (publishing) {
-    await withDeadline(publishing, deadlineMs).catch(() => {
-      // Still unacknowledged: neither placed nor failed yet, so nothing can be answered for sure.
-      if (inFlight.get(orderId) === publishing)
-        throw kafkaUnavailable('The first request with this Idempotency-Key is still being queued. Try again shortly.');
-    });
-  }
-  if (!deps.orders.get(orderId) && deps.catchUpOrders) {
-    await deps.catchUpOrders().catch(() => {
-      throw kafkaUnavailable('Orders cannot be checked right now; nothing was accepted. Try again shortly.');
-    });
-  }
-  const earlier = deps.orders.get(orderId);
-  if (!earlier) return undefined;
-  const acceptedAt = Date.parse(earlier.history.find((h) => h.status === 'accepted')?.at ?? earlier.history[0]!.at);
+/** The accepted answer for an order, as its first request heard it. */
+const acceptedBody = (orderId: string, traceId: string | undefined) => ({
+  orderId,
+  status: 'accepted' as const,
+  ...(traceId ? { traceId } : {}),
+});
+
+/** A keyed request's outcome: this request placed the order, or an earlier one did (same body, or 422 thrown). */
+type KeyedOutcome = { placed: true } | { placed: false; traceId?: string };
+
+/** The answer for a key whose order is known: the first answer again, or 422 when the key was used otherwise. */
+function replayOf(record: OrderRecord, requestHash: string): KeyedOutcome {
+  const acceptedAt = Date.parse(record.history.find((h) => h.status === 'accepted')?.at ?? record.history[0]!.at);
   if (Date.now() - acceptedAt > IDEMPOTENCY_WINDOW_MS) {
     throw new HttpError(
       422,
@@ -101,23 +97,70 @@ async function earlierAnswer(
       'This Idempotency-Key was used more than 24 h ago; send a new key for a new order.',
     );
   }
-  if (earlier.requestHash && earlier.requestHash !== requestHash) {
+  if (record.requestHash && record.requestHash !== requestHash) {
     throw new HttpError(
       422,
       'idempotency_key_reused',
       'This Idempotency-Key was used with another request; send a new key for a new order.',
     );
   }
-  return { orderId, status: 'accepted' as const, traceId: earlier.traceId };
+  return { placed: false, traceId: record.traceId };
+}
+
+/**
+ * Places a keyed order once, whichever requests race for its key on whichever replicas. The request first writes a
+ * claim to the order's partition of orders.status and reads that partition back up to it: the first live claim of
+ * the order id there owns the order (`claimOf`), as every replica reads it. The owner places the order; a request
+ * with another body gets 422; one with the same body waits for the owner's `accepted`, then hears the same answer
+ * (or 409 while the owner is still at it).
+ */
+async function placeKeyed(
+  deps: GatewayDeps,
+  order: { orderId: string; channel: Channel; requestHash: string; deadlineMs: number },
+  place: (claimId: string) => Promise<unknown>,
+): Promise<KeyedOutcome> {
+  const { orderId, channel, requestHash } = order;
+  const known = deps.orders.get(orderId);
+  if (known) return replayOf(known, requestHash);
+  const claimId = randomUUID();
+  const claim = { orderId, channel, status: 'claimed' as const, at: new Date().toISOString(), requestHash, claimId };
+  const [written] = await deps.publish([outgoing(ordersStatus, claim)]);
+  // A gateway without a follower (an HTTP test) is the only writer: it reads its own claim as it wrote it.
+  if (deps.readBack && written) await deps.readBack(written);
+  else deps.orders.apply(claim);
+  const accepted = deps.orders.get(orderId);
+  if (accepted) return replayOf(accepted, requestHash);
+  const owner = deps.orders.claimOf(orderId);
+  if (owner?.claimId === claimId) {
+    await place(claimId);
+    return { placed: true };
+  }
+  if (owner && owner.requestHash !== requestHash) {
+    throw new HttpError(
+      422,
+      'idempotency_key_reused',
+      'This Idempotency-Key is being used with another request; send a new key for a new order.',
+    );
+  }
+  for (const until = Date.now() + order.deadlineMs; Date.now() < until; await sleep(ACCEPTANCE_POLL_MS)) {
+    const record = deps.orders.get(orderId);
+    if (record) return replayOf(record, requestHash);
+  }
+  throw new HttpError(
+    409,
+    'idempotency_key_in_use',
+    'A request with this Idempotency-Key is still being placed. Send it again shortly to hear its answer.',
+    { 'retry-after': '1' },
+  );
 }
 
 /**
  * Tags the request's spans with the order, publishes its messages under the order's baggage, records it as accepted.
- * With an Idempotency-Key the order id is derived from the key, and a key seen before answers what it answered then.
+ * With an Idempotency-Key the order id is derived from the key and the key's claim decides which request places it.
+ * The work goes on when the caller stops waiting: an order answered 503 may still be placed, and the answer says so.
  */
 async function acceptOrder(
   deps: GatewayDeps,
-  inFlight: InFlight,
   request: FastifyRequest,
   reply: FastifyReply,
   channel: Channel,
@@ -136,45 +179,59 @@ async function acceptOrder(
 
   if (!deps.isReady())
     throw kafkaUnavailable('Orders cannot be queued right now; nothing was accepted. Try again shortly.');
-  if (requestHash !== undefined) {
-    const earlier = await earlierAnswer(deps, inFlight, orderId, requestHash, deadlineMs);
-    if (earlier) {
-      request.log.info({ orderId, channel }, 'order repeated with its Idempotency-Key; nothing new placed');
-      return reply
-        .code(202)
-        .header('location', `/orders/${orderId}`)
-        .header('idempotent-replayed', 'true')
-        .send(earlier);
-    }
-  }
 
-  const at = new Date().toISOString();
-  const accepted = { orderId, channel, status: 'accepted' as const, at, ...(requestHash ? { requestHash } : {}) };
-  // Once Kafka has it, the order is in the history — also when that happens after its caller heard 503.
-  const sent = withOrderBaggage({ orderId, channel }, () =>
-    deps.publish([first(orderId, at), outgoing(ordersStatus, accepted)]),
-  ).then(() => deps.orders.apply(accepted, traceId));
-  if (requestHash !== undefined) {
-    inFlight.set(orderId, sent);
-    void sent.catch(() => {}).finally(() => inFlight.get(orderId) === sent && inFlight.delete(orderId));
-  }
+  const place = (claimId?: string) => {
+    const at = new Date().toISOString();
+    const accepted = {
+      orderId,
+      channel,
+      status: 'accepted' as const,
+      at,
+      ...(requestHash ? { requestHash } : {}),
+      ...(claimId ? { claimId } : {}),
+    };
+    // Once Kafka has it, the order is in the history — also when that happens after its caller heard 503.
+    return deps
+      .publish([first(orderId, at), outgoing(ordersStatus, accepted)])
+      .then(() => deps.orders.apply(accepted, traceId));
+  };
+  const work = withOrderBaggage(
+    { orderId, channel },
+    (): Promise<KeyedOutcome> =>
+      requestHash === undefined
+        ? place().then(() => ({ placed: true }))
+        : placeKeyed(deps, { orderId, channel, requestHash, deadlineMs }, place),
+  );
+  let outcome: KeyedOutcome;
   try {
-    await withDeadline(sent, deadlineMs);
+    outcome = await withDeadline(work, deadlineMs);
   } catch (error) {
-    request.log.warn({ err: error, orderId }, 'could not publish the order');
+    if (error instanceof HttpError) throw error;
+    request.log.warn({ err: error, orderId }, 'could not publish the order in time');
+    if (error instanceof PublisherFullError) {
+      throw kafkaUnavailable('Kafka is not keeping up; nothing was accepted. Try again shortly.');
+    }
     throw kafkaUnavailable(
       requestHash === undefined
-        ? 'The order could not be queued; nothing was accepted. Try again shortly.'
-        : 'The order could not be queued in time; it may still be. Send it again with the same Idempotency-Key to find out.',
+        ? `The order could not be queued in time; it may still be placed, as order ${orderId}: look it up before sending it again, or send orders with an Idempotency-Key.`
+        : 'The order could not be queued in time; it may still be placed. Send it again with the same Idempotency-Key to find out.',
+      { location: `/orders/${orderId}` },
     );
   }
+  if (!outcome.placed) {
+    request.log.info({ orderId, channel }, 'order repeated with its Idempotency-Key; nothing new placed');
+    return reply
+      .code(202)
+      .header('location', `/orders/${orderId}`)
+      .header('idempotent-replayed', 'true')
+      .send(acceptedBody(orderId, outcome.traceId));
+  }
   request.acceptedOrder = { orderId, channel };
-  return reply.code(202).header('location', `/orders/${orderId}`).send({ orderId, status: 'accepted', traceId });
+  return reply.code(202).header('location', `/orders/${orderId}`).send(acceptedBody(orderId, traceId));
 }
 
 /** The order routes: website, on-site, management's direct orders, and an order's status. */
 export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = async (app, { deps }) => {
-  const inFlight: InFlight = new Map();
   // Placing orders is limited per client; reading an order's status is not.
   const config = {
     rateLimit: deps.ordersPerMinute ? { max: deps.ordersPerMinute, timeWindow: 60_000 } : (false as const),
@@ -199,7 +256,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: GatewayDeps }> = asy
         ...(route.managementOnly ? { onRequest: managementOnly(deps.managementToken, 'Direct orders') } : {}),
       },
       (request, reply) =>
-        acceptOrder(deps, inFlight, request, reply, route.channel, (orderId, at) =>
+        acceptOrder(deps, request, reply, route.channel, (orderId, at) =>
           route.firstMessage(orderId, at, request.body),
         ),
     );

@@ -6,7 +6,7 @@ import { after, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { readTopic } from '../../common/kafka/follower.ts';
-import { ordersStatus } from '../../common/topics/index.ts';
+import { kitchenTickets, ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
 import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
 import { runLoad } from '../../load/runner.ts';
@@ -42,6 +42,42 @@ function start(name: ServiceName): Promise<string | undefined> {
   });
   services.set(name, service);
   return service.ready;
+}
+
+/** For orders that never settled: their statuses, whether their messages exist, the groups' offsets, warnings. */
+async function whereAre(orderIds: string[]): Promise<string> {
+  const kafka = new Kafka({ clientId: 'chaos-audit', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
+  const statuses = await statusesByOrder();
+  const lines: string[] = [];
+  for (const [topic, name] of [
+    [ordersPlaced.name, 'orders.placed'],
+    [kitchenTickets.name, 'kitchen.tickets'],
+  ] as const) {
+    const messages = await readTopic(kafka, topic);
+    for (const id of orderIds) {
+      const found = messages.filter((m) => m.key?.toString() === id);
+      lines.push(`${id}: ${name} ${found.map((m) => `p${m.partition}@${m.offset}`).join(' ') || 'none'}`);
+    }
+  }
+  for (const id of orderIds) lines.push(`${id}: statuses ${(statuses.get(id) ?? []).join(', ')}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  for (const [group, topic] of [
+    ['ituna-order-validation', ordersPlaced.name],
+    ['ituna-kitchen', kitchenTickets.name],
+  ] as const) {
+    const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const ends = await admin.fetchTopicOffsets(topic);
+    lines.push(
+      `${group}: ${committed[0]!.partitions.map((p) => `p${p.partition} ${p.offset}/${ends.find((e) => e.partition === p.partition)?.high}`).join(', ')}`,
+    );
+  }
+  await admin.disconnect();
+  for (const service of services.values()) {
+    const about = (l: string) => /"level":[456]0/.test(l) || orderIds.some((id) => l.includes(id));
+    lines.push(...service.lines.filter(about).map((l) => `${service.name}: ${l.slice(0, 400)}`));
+  }
+  return lines.join('\n');
 }
 
 /** Every status each order reached, as orders.status holds them (read by a plain consumer from the beginning). */
@@ -111,6 +147,7 @@ it('When workers are SIGKILLed and the broker restarts under load, then no accep
     statuses = await statusesByOrder();
   }
   const lost = accepted.filter((id) => !terminal(id));
+  if (lost.length > 0) console.log(`chaos: lost orders, as Kafka holds them:\n${await whereAre(lost.slice(0, 5))}`);
   const cookedTwice = accepted.filter((id) => (statuses.get(id) ?? []).filter((s) => s === 'ready').length > 1);
   // Duplicates: a key answered with two orders, or an order on this broker's orders.status that no 202 named (placed
   // behind a 503 while its retry became another order).

@@ -73,7 +73,7 @@ describe('Idempotency-Key', () => {
       publishDeadlineMs: 50,
       wrapPublish: (publish) => async (messages) => {
         await sleep(300);
-        await publish(messages);
+        return publish(messages);
       },
     });
     const key = randomUUID();

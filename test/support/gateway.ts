@@ -43,7 +43,10 @@ export async function buildTestGateway({
   const published: Outgoing[] = [];
   let kafka: Kafka | undefined;
   let producer: Producer | undefined;
-  let publish: GatewayDeps['publish'] = async (messages) => void published.push(...messages);
+  let publish: GatewayDeps['publish'] = async (messages) => {
+    published.push(...messages);
+    return messages.map((_, offset) => ({ partition: 0, offset }));
+  };
   if (brokers) {
     kafka = new Kafka({ clientId: 'gateway-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
     await ensureTopics(kafka, ALL_TOPICS);
@@ -59,7 +62,7 @@ export async function buildTestGateway({
     publish: wrapPublish(publish),
     isReady: () => true,
     settings: createLiveSettings(),
-    ...(history ? { catchUpOrders: () => history.catchUp(5000) } : {}),
+    ...(history ? { readBack: ({ partition, offset }) => history.catchUpTo(partition, offset, 5000) } : {}),
     ...deps,
     orders,
   });
