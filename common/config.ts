@@ -30,6 +30,27 @@ export function loadConfig<S extends Record<string, Parser<unknown>>>(
   return result as { [K in keyof S]: ReturnType<S[K]> };
 }
 
+/**
+ * Reads `schema` as `loadConfig` does, except that a bad value is not fatal: `warn` hears it once, naming the variable,
+ * and the default is used — what the OpenTelemetry specification asks of OTEL_* variables.
+ */
+export function loadConfigLeniently<S extends Record<string, Parser<unknown>>>(
+  schema: S,
+  env: Record<string, string | undefined>,
+  warn: (problem: string) => void,
+): { [K in keyof S]: ReturnType<S[K]> } {
+  const result: Record<string, unknown> = {};
+  for (const [name, parse] of Object.entries(schema)) {
+    try {
+      result[name] = loadConfig({ [name]: parse }, env)[name];
+    } catch (error) {
+      warn(`${(error as ConfigError).problems[0]}; using the default`);
+      result[name] = parse(undefined);
+    }
+  }
+  return result as { [K in keyof S]: ReturnType<S[K]> };
+}
+
 /** Runs `load`; on a ConfigError prints its message and ends the process, so a bad variable never starts a service. */
 export function configOrExit<T>(load: () => T): T {
   try {

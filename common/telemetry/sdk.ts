@@ -33,6 +33,7 @@ import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
+  ConsoleSpanExporter,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   TracerProvider,
@@ -43,7 +44,17 @@ import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import type { FastifyOtelInstrumentation } from '@fastify/otel';
 import { register as registerImportHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
-import { configOrExit, decimal, flag, httpUrl, integer, loadConfig, oneOf, text } from '../config.ts';
+import {
+  configOrExit,
+  decimal,
+  flag,
+  httpUrl,
+  integer,
+  loadConfig,
+  loadConfigLeniently,
+  oneOf,
+  text,
+} from '../config.ts';
 
 const SAMPLERS = [
   'always_on',
@@ -57,15 +68,33 @@ const SAMPLERS = [
 /** The OTLP/HTTP encodings this project exports in (gRPC is not offered: one exporter dependency fewer). */
 const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 
-/** The standard OTEL_* variables the SDK reads, validated here so a typo stops the process instead of silently disabling tracing. */
+const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
+const EXPORTERS = ['otlp', 'console', 'none'] as const;
+/** Propagators this process can run; others named in OTEL_PROPAGATORS (b3, jaeger, …) are not installed. */
+const PROPAGATORS = ['tracecontext', 'baggage', 'none'] as const;
+const limit = () => integer(Number.POSITIVE_INFINITY, 0, Number.MAX_SAFE_INTEGER);
+
+/** OTEL_PROPAGATORS: a comma-separated list of known propagator names. */
+function propagatorList(raw: string | undefined): Array<(typeof PROPAGATORS)[number]> {
+  const names = (raw ?? 'tracecontext,baggage').split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(PROPAGATORS as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`may only name ${PROPAGATORS.join(', ')}`);
+  return names as Array<(typeof PROPAGATORS)[number]>;
+}
+
+/**
+ * The standard OTEL_* variables, as the OpenTelemetry specification reads them: a malformed value is reported once,
+ * naming the variable, and its default is used (`loadConfigLeniently`).
+ */
 export const telemetryConfigSchema = {
   OTEL_SERVICE_NAME: text(),
+  OTEL_LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  OTEL_TRACES_EXPORTER: oneOf(EXPORTERS, 'otlp'),
+  OTEL_PROPAGATORS: propagatorList,
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('http://localhost:4318'),
-  // JSON, not the specification's protobuf: measured in the services, protobuf saved no CPU (BENCHMARKS.md); it
-  // halves the bytes on the wire and the embedded store's work per span, for whoever sets http/protobuf.
-  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(PROTOCOLS, 'http/json'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(PROTOCOLS, 'http/protobuf'),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: (raw: string | undefined) =>
-    raw === undefined ? undefined : oneOf(PROTOCOLS, 'http/json')(raw),
+    raw === undefined ? undefined : oneOf(PROTOCOLS, 'http/protobuf')(raw),
   OTEL_TRACES_SAMPLER: oneOf(SAMPLERS, 'parentbased_always_on'),
   OTEL_TRACES_SAMPLER_ARG: decimal(undefined, 0, 1),
   OTEL_SDK_DISABLED: flag(false),
@@ -73,16 +102,31 @@ export const telemetryConfigSchema = {
   OTEL_BSP_MAX_QUEUE_SIZE: integer(2048, 1, 1_000_000),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: integer(512, 1, 1_000_000),
   OTEL_BSP_EXPORT_TIMEOUT: integer(30_000, 0, 3_600_000),
-  ITUNA_TRUST_INCOMING_TRACE_CONTEXT: flag(true),
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: limit(),
+  OTEL_ATTRIBUTE_COUNT_LIMIT: integer(128, 0, Number.MAX_SAFE_INTEGER),
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: (raw: string | undefined) => (raw === undefined ? undefined : limit()(raw)),
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: (raw: string | undefined) => (raw === undefined ? undefined : limit()(raw)),
+  OTEL_SPAN_EVENT_COUNT_LIMIT: integer(128, 0, Number.MAX_SAFE_INTEGER),
+  OTEL_SPAN_LINK_COUNT_LIMIT: integer(128, 0, Number.MAX_SAFE_INTEGER),
+  OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: integer(128, 0, Number.MAX_SAFE_INTEGER),
+  OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: integer(128, 0, Number.MAX_SAFE_INTEGER),
 };
+
+/** The project's own telemetry variable: strict, like every ITUNA_* variable. */
+const projectTelemetrySchema = { ITUNA_TRUST_INCOMING_TRACE_CONTEXT: flag(true) };
 
 /**
  * W3C trace context and baggage, except that with `trustHttp` false what arrives in HTTP request headers is
  * ignored: at a public edge, a caller must not choose our trace ids, sampling or baggage. Kafka headers are
  * read with the kafkajs instrumentation's own getter and always trusted: they come from our own services.
  */
-function propagatorFor(trustHttp: boolean): TextMapPropagator {
-  const w3c = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+function propagatorFor(names: ReadonlyArray<(typeof PROPAGATORS)[number]>, trustHttp: boolean): TextMapPropagator {
+  const w3c = new CompositePropagator({
+    propagators: [
+      ...(names.includes('tracecontext') ? [new W3CTraceContextPropagator()] : []),
+      ...(names.includes('baggage') ? [new W3CBaggagePropagator()] : []),
+    ],
+  });
   if (trustHttp) return w3c;
   return {
     inject: (ctx, carrier, setter) => w3c.inject(ctx, carrier, setter),
@@ -177,21 +221,30 @@ function reportingOutages(exporter: SpanExporter, service: string): SpanExporter
   };
 }
 
+const DIAG_LEVELS: Record<(typeof LOG_LEVELS)[number], DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+const PINO_LEVELS = { error: 50, warn: 40, info: 30, debug: 20, verbose: 10 } as const;
+
 /**
- * The SDK's one warning that matters under load, as a log line: spans dropped because the span queue was full,
- * i.e. traces with holes. The SDK says nothing unless a diagnostic logger is set, and then says it once per
- * overflow, which can be many times a second; the counts are added up and said at most once per `everyMs`.
- * (Export failures are said by `reportingOutages`; the rest of the SDK's diagnostics stays behind OTEL_LOG_LEVEL.)
+ * The SDK's diagnostics as log lines in the services' format, at OTEL_LOG_LEVEL and above. One warning is always
+ * heard, whatever the level: spans dropped because the span queue was full, i.e. traces with holes. The SDK says it
+ * once per overflow, which can be many times a second; the counts are added up and said at most once per `everyMs`.
  */
-export function reportDroppedSpans(service: string, everyMs = 10_000, write = say): void {
+export function reportDiagnostics(
+  service: string,
+  level: (typeof LOG_LEVELS)[number] = 'info',
+  everyMs = 10_000,
+  write = say,
+): void {
   let dropped = 0;
   let timer: NodeJS.Timeout | undefined;
-  const onWarning = (message: string) => {
-    const overflow = /^Dropped (\d+) spans because maxQueueSize reached/.exec(message);
-    if (!overflow) return;
-    dropped += Number(overflow[1]);
-    timer ??= setTimeout(report, everyMs).unref();
-  };
   const report = () => {
     clearTimeout(timer);
     timer = undefined;
@@ -204,10 +257,27 @@ export function reportDroppedSpans(service: string, everyMs = 10_000, write = sa
   };
   // A process that stops within the period still says what it dropped.
   process.once('exit', report);
-  const ignore = () => {};
+  const wanted = DIAG_LEVELS[level];
+  const at =
+    (name: keyof typeof PINO_LEVELS, diagLevel: DiagLogLevel) =>
+    (message: string, ...args: unknown[]) => {
+      const overflow = /^Dropped (\d+) spans because maxQueueSize reached/.exec(message);
+      if (overflow) {
+        dropped += Number(overflow[1]);
+        timer ??= setTimeout(report, everyMs).unref();
+      } else if (diagLevel <= wanted) {
+        write(service, PINO_LEVELS[name], message, args.length ? { args: args.map(String) } : {});
+      }
+    };
   diag.setLogger(
-    { error: ignore, warn: onWarning, info: ignore, debug: ignore, verbose: ignore },
-    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+    {
+      error: at('error', DiagLogLevel.ERROR),
+      warn: at('warn', DiagLogLevel.WARN),
+      info: at('info', DiagLogLevel.INFO),
+      debug: at('debug', DiagLogLevel.DEBUG),
+      verbose: at('verbose', DiagLogLevel.VERBOSE),
+    },
+    { logLevel: Math.max(wanted, DiagLogLevel.WARN), suppressOverrideMessage: true },
   );
 }
 
@@ -254,7 +324,9 @@ export async function startTelemetry(
   options: TelemetryOptions = {},
   env: Record<string, string | undefined> = process.env,
 ): Promise<void> {
-  const config = configOrExit(() => loadConfig(telemetryConfigSchema, env));
+  const strict = configOrExit(() => loadConfig(projectTelemetrySchema, env));
+  const service = env.OTEL_SERVICE_NAME || defaultServiceName;
+  const config = loadConfigLeniently(telemetryConfigSchema, env, (problem) => say(service, 40, problem));
   if (config.OTEL_SDK_DISABLED) return;
 
   // ESM imports bypass require(), so the instrumentations need the import hook to see kafkajs, pino and http.
@@ -266,8 +338,16 @@ export async function startTelemetry(
 
   const serviceName = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const ignored = (url: string | undefined) => options.ignoreIncomingPaths?.test(url ?? '') ?? false;
-  reportDroppedSpans(serviceName);
-  const exporter = await traceExporter(config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL);
+  reportDiagnostics(serviceName, config.OTEL_LOG_LEVEL);
+  const exporter =
+    config.OTEL_TRACES_EXPORTER === 'otlp'
+      ? reportingOutages(
+          await traceExporter(config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL),
+          serviceName,
+        )
+      : config.OTEL_TRACES_EXPORTER === 'console'
+        ? new ConsoleSpanExporter()
+        : undefined;
   const resource = defaultResource()
     .merge(
       detectResources({
@@ -278,22 +358,37 @@ export async function startTelemetry(
   provider = new TracerProvider({
     resource,
     sampler: honouringSuppression(configuredSampler(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG)),
+    // Span-specific limits first, then the general ones, as the specification orders them.
+    spanLimits: {
+      attributeValueLengthLimit:
+        config.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? config.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+      attributeCountLimit: config.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT ?? config.OTEL_ATTRIBUTE_COUNT_LIMIT,
+      eventCountLimit: config.OTEL_SPAN_EVENT_COUNT_LIMIT,
+      linkCountLimit: config.OTEL_SPAN_LINK_COUNT_LIMIT,
+      attributePerEventCountLimit: config.OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT,
+      attributePerLinkCountLimit: config.OTEL_LINK_ATTRIBUTE_COUNT_LIMIT,
+    },
     // Traces only: no log records and no metrics over OTLP (the logs go to stdout as pino JSON lines, carrying
     // trace_id and span_id), so nothing is sent to a backend that would not take it.
     spanProcessors: [
       baggageAttributes(options.baggageAttributes ?? []),
-      // Built by hand, the batch processor no longer reads OTEL_BSP_* itself.
-      new BatchSpanProcessor({
-        exporter: reportingOutages(exporter, serviceName),
-        scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
-        maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
-        maxExportBatchSize: Math.min(config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, config.OTEL_BSP_MAX_QUEUE_SIZE),
-        exportTimeoutMillis: config.OTEL_BSP_EXPORT_TIMEOUT,
-      }),
+      // Built by hand, the batch processor no longer reads OTEL_BSP_* itself. OTEL_TRACES_EXPORTER=none exports
+      // nothing: the context still propagates, so the services downstream keep their traces.
+      ...(exporter
+        ? [
+            new BatchSpanProcessor({
+              exporter,
+              scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
+              maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
+              maxExportBatchSize: Math.min(config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, config.OTEL_BSP_MAX_QUEUE_SIZE),
+              exportTimeoutMillis: config.OTEL_BSP_EXPORT_TIMEOUT,
+            }),
+          ]
+        : []),
     ],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(propagatorFor(config.ITUNA_TRUST_INCOMING_TRACE_CONTEXT));
+  propagation.setGlobalPropagator(propagatorFor(config.OTEL_PROPAGATORS, strict.ITUNA_TRUST_INCOMING_TRACE_CONTEXT));
   trace.setGlobalTracerProvider(provider);
   // Registered as a plugin by the service where it wants Fastify's hook and handler spans (fastifyTracingPlugin),
   // not on every Fastify instance: its request span would repeat the HTTP SERVER span of every request.

@@ -76,13 +76,13 @@ describe('loadConfig', () => {
     );
   });
 
-  it('When the OTLP protocol is chosen, then JSON is the default, protobuf may be asked for, gRPC is refused by name', () => {
+  it('When the OTLP protocol is chosen, then protobuf is the default (as the specification says), JSON may be asked for, gRPC is refused by name', () => {
     const protocols = (env: Record<string, string>) => {
       const config = loadConfig(telemetryConfigSchema, env);
       return [config.OTEL_EXPORTER_OTLP_PROTOCOL, config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL];
     };
-    assert.deepEqual(protocols({}), ['http/json', undefined]);
-    assert.deepEqual(protocols({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }), ['http/protobuf', undefined]);
+    assert.deepEqual(protocols({}), ['http/protobuf', undefined]);
+    assert.deepEqual(protocols({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }), ['http/json', undefined]);
     assert.deepEqual(
       protocols({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'HTTP/Protobuf' }),
       ['http/json', 'http/protobuf'],

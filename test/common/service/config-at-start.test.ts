@@ -21,7 +21,11 @@ const cases: Array<[ServiceName, Record<string, string>, RegExp[]]> = [
     { ITUNA_KAFKA_SEND: 'eventually' },
     [/ITUNA_KAFKA_SEND must be one of batched, single \(got "eventually"\)/],
   ],
-  ['kitchen', { OTEL_TRACES_SAMPLER: 'sometimes' }, [/OTEL_TRACES_SAMPLER must be one of always_on, always_off/]],
+  [
+    'kitchen',
+    { ITUNA_TRUST_INCOMING_TRACE_CONTEXT: 'maybe' },
+    [/ITUNA_TRUST_INCOMING_TRACE_CONTEXT must be one of true, false/],
+  ],
 ];
 
 for (const [name, env, messages] of cases) {
@@ -35,3 +39,26 @@ for (const [name, env, messages] of cases) {
     assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
   });
 }
+
+it('When a service starts with an OTEL_* variable wrong, then it warns once naming it, uses the default and goes on', async () => {
+  const service = spawnService('kitchen', {
+    KAFKA_BROKERS: '127.0.0.1:1',
+    OTEL_TRACES_SAMPLER: 'sometimes',
+    OTEL_LOG_LEVEL: 'loud',
+  });
+  try {
+    const deadline = Date.now() + 15_000;
+    while (service.lines.filter((l) => l.includes('using the default')).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const warnings = service.lines.filter((l) => l.includes('using the default'));
+    assert.equal(warnings.filter((l) => l.includes('OTEL_TRACES_SAMPLER must be one of always_on')).length, 1);
+    assert.equal(warnings.filter((l) => l.includes('OTEL_LOG_LEVEL must be one of none')).length, 1);
+    assert.ok(
+      warnings.every((l) => JSON.parse(l).level === 40),
+      "warnings, in the services' log format",
+    );
+    assert.equal(service.child.exitCode, null, 'still running');
+  } finally {
+    await service.stop();
+  }
+});
