@@ -39,6 +39,17 @@ class OneLineRequestLog extends LogController {
   }
 }
 
+/** The response headers a browser client needs: its trace, its order, a replay, when to retry, its rate limit. */
+const EXPOSED_HEADERS = [
+  'traceresponse',
+  'location',
+  'idempotent-replayed',
+  'retry-after',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+];
+
 /**
  * ITUNA_TRUST_PROXY: `false` (the default: the client is the peer of the TCP connection), `true` (the left-most
  * X-Forwarded-For address, for a gateway reachable only through proxies), a number of proxy hops, or the
@@ -90,7 +101,8 @@ export async function buildApp(deps: GatewayDeps) {
     await app.register(fastifySpans);
   }
 
-  if (deps.corsOrigins?.length) await app.register(cors, { origin: deps.corsOrigins });
+  // A page on another origin reads only the headers a response exposes: those a client acts on.
+  if (deps.corsOrigins?.length) await app.register(cors, { origin: deps.corsOrigins, exposedHeaders: EXPOSED_HEADERS });
   // Registered everywhere but applied only where a route asks for it (the order routes).
   await app.register(rateLimit, {
     global: false,

@@ -1,6 +1,6 @@
 import { configOrExit, httpUrl, integer, loadConfig, text } from '../common/config.ts';
 import { createProducer, untilKafkaAnswers } from '../common/kafka/client.ts';
-import { createPublisher } from '../common/kafka/publish.ts';
+import { createPublisher, messagingServerOf } from '../common/kafka/publish.ts';
 import { serviceConfigSchema, runService } from '../common/service/process.ts';
 import { historyWindow, historyWindowVariable } from '../common/topics/index.ts';
 import { buildApp, trustProxyVariable } from './app.ts';
@@ -48,7 +48,10 @@ await runService('ituna-gateway', config, async ({ kafka, log, sendMode }) => {
   const settingsFollower = await followLiveSettings(kafka, log, settings);
   const app = await buildApp({
     // Beyond this, a Kafka that does not keep up gets 503 at once rather than a queue that grows without bound.
-    publish: createPublisher(producer, sendMode, { maxQueued: 20_000 }),
+    publish: createPublisher(producer, sendMode, {
+      maxQueued: 20_000,
+      server: messagingServerOf(config.KAFKA_BROKERS),
+    }),
     orders,
     readBack: ({ partition, offset }) => history.catchUpTo(partition, offset, 5000),
     settings,

@@ -1,4 +1,5 @@
 import type { EachMessagePayload } from 'kafkajs';
+import { ATTR_MESSAGING_CONSUMER_GROUP_NAME, ATTR_MESSAGING_DESTINATION_PARTITION_ID } from '../telemetry/semconv.ts';
 
 /**
  * What every CONSUMER span of the project records besides the messaging attributes: partition, consumer group,
@@ -9,8 +10,8 @@ export function consumerSpanAttributes(
   groupId: string,
 ) {
   return {
-    'messaging.destination.partition.id': String(partition),
-    'messaging.consumer.group.name': groupId,
+    [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(partition),
+    [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: groupId,
     'ituna.queue.wait_ms': Math.max(0, Date.now() - Number(message.timestamp)),
   };
 }

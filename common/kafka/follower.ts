@@ -5,6 +5,15 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Admin, Consumer, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { FETCH_WAIT_MS, partitionOffsets, untilKafkaAnswers } from './client.ts';
+import {
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
+  ATTR_MESSAGING_KAFKA_OFFSET,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  MESSAGING_SYSTEM_VALUE_KAFKA,
+} from '../telemetry/semconv.ts';
 import { consumerSpanAttributes } from './consumer-span.ts';
 
 const tracer = trace.getTracer('ituna-follower');
@@ -208,14 +217,16 @@ export async function followTopic<T>(
           kind: SpanKind.CONSUMER,
           // The attributes the kafkajs instrumentation gives the consuming workers' spans, so both kinds read alike.
           attributes: {
-            'messaging.system': 'kafka',
-            'messaging.destination.name': topic.name,
-            'messaging.operation.type': 'process',
-            'messaging.operation.name': 'process',
-            ...(message.key ? { 'messaging.kafka.message.key': message.key.toString() } : {}),
-            'messaging.kafka.offset': message.offset,
+            [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_KAFKA,
+            [ATTR_MESSAGING_DESTINATION_NAME]: topic.name,
+            [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
+            [ATTR_MESSAGING_OPERATION_NAME]: 'process',
+            ...(message.key ? { [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: message.key.toString() } : {}),
+            [ATTR_MESSAGING_KAFKA_OFFSET]: Number(message.offset),
             ...consumerSpanAttributes(payload, groupId),
           },
+          // Parented by the message's producer and linked to it, as the messaging conventions ask of a process span.
+          links: [{ context: trace.getSpanContext(parent)! }],
         },
         parent,
       );

@@ -5,7 +5,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { recordingPartitioner } from './client.ts';
 import { sendAcknowledged, startSends } from './publish.ts';
-import type { Delivery, Outgoing, TracedSends } from './publish.ts';
+import type { Delivery, MessagingServer, Outgoing, TracedSends } from './publish.ts';
 
 /**
  * A claim or a commit failed — another replica claimed the partition since, or Kafka itself failed — so nothing of
@@ -94,12 +94,15 @@ export function createPartitionClaims(
     topic,
     onClaimed,
     log,
+    server,
     transactionTimeoutMs = 10_000,
   }: {
     groupId: string;
     topic: string;
     onClaimed(partition: number): Promise<void>;
     log: Logger;
+    /** The broker the producer spans name. */
+    server?: MessagingServer;
     /** How long a transaction left open by a crashed replica holds back readers before the broker aborts it. */
     transactionTimeoutMs?: number;
   },
@@ -218,7 +221,7 @@ export function createPartitionClaims(
       if (failedPartitions.has(partition))
         return Promise.reject(new ClaimFailedError(topic, partition, 'an earlier commit failed'));
       const claimed = claimOf(partition);
-      const sends = startSends(messages);
+      const sends = startSends(messages, server);
       return new Promise<Delivery[]>((resolve, reject) => {
         claimed.staged.push({ offset: Number(offset), messages, sends, resolve, reject });
         if (!claimed.committing && !claimed.timer)

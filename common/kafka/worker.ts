@@ -9,7 +9,7 @@ import type { Topic } from '../topics/topic.ts';
 import { FETCH_WAIT_MS, createProducer, isKafkaFailure, untilKafkaAnswers } from './client.ts';
 import { consumerSpanAttributes } from './consumer-span.ts';
 import { ClaimFailedError, createPartitionClaims } from './partition-claims.ts';
-import { createPublisher } from './publish.ts';
+import { createPublisher, messagingServerOf } from './publish.ts';
 import type { KafkaSendMode, Outgoing, Publish } from './publish.ts';
 
 /** What a handler may do besides computing: log, and send messages that are acknowledged before its message counts as done. */
@@ -92,7 +92,7 @@ function deadLetter(payload: EachMessagePayload, code: string, error: Error): Ou
  */
 export async function runWorker<S extends TSchema>(
   definition: WorkerDefinition<S>,
-  deps: { kafka: Kafka; log: Logger; sendMode?: KafkaSendMode },
+  deps: { kafka: Kafka; log: Logger; sendMode?: KafkaSendMode; brokers?: string[] },
 ): Promise<RunningWorker> {
   const { topic, groupId } = definition;
   const retryDelaysMs = definition.retryDelaysMs ?? [100, 400, 1600];
@@ -107,13 +107,15 @@ export async function runWorker<S extends TSchema>(
   });
   await untilKafkaAnswers('connecting the producer', () => producer.connect(), { log: deps.log });
   // Handlers of different partitions run at once; batched, their sends share produce requests.
-  const send = createPublisher(producer, deps.sendMode ?? 'batched');
+  const server = messagingServerOf(deps.brokers ?? []);
+  const send = createPublisher(producer, deps.sendMode ?? 'batched', { server });
   const claims = definition.onPartitionClaimed
     ? createPartitionClaims(deps.kafka, {
         groupId,
         topic: topic.name,
         onClaimed: definition.onPartitionClaimed,
         log: deps.log,
+        server,
       })
     : undefined;
   // After a rebalance, a partition that went elsewhere must be claimed again if it ever comes back.

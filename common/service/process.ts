@@ -73,6 +73,8 @@ export interface ServiceConfig extends KafkaSecurityConfig {
 /** What a service's setup gets: its logger, its Kafka client (topics already created) and its configuration. */
 export interface ServiceDeps {
   kafka: Kafka;
+  /** The bootstrap servers the Kafka client was given (producer spans name the first as `server.address`). */
+  brokers: string[];
   log: Logger;
   sendMode: KafkaSendMode;
 }
@@ -98,7 +100,7 @@ export async function runService(
   let running: { stop(): Promise<void> } | undefined;
   stopGracefully(log, async () => running?.stop());
   await untilKafkaAnswers('creating the topics', () => ensureTopics(kafka, ALL_TOPICS), { log });
-  running = await setup({ kafka, log, sendMode: config.ITUNA_KAFKA_SEND });
+  running = await setup({ kafka, brokers: config.KAFKA_BROKERS, log, sendMode: config.ITUNA_KAFKA_SEND });
 }
 
 /**

@@ -55,6 +55,7 @@ import {
   oneOf,
   text,
 } from '../config.ts';
+import { ATTR_MESSAGING_KAFKA_OFFSET } from './semconv.ts';
 
 const SAMPLERS = [
   'always_on',
@@ -410,7 +411,16 @@ export async function startTelemetry(
         },
       }),
       ...(fastifyInstrumentation ? [fastifyInstrumentation] : []),
-      new KafkaJsInstrumentation(),
+      new KafkaJsInstrumentation({
+        // As the messaging conventions ask: a process span is linked to the creation context of its message (the
+        // producer span) as well as parented by it, and the offset is an integer.
+        consumerHook: (span, { message }) => {
+          const producer = (span as unknown as ReadableSpan).parentSpanContext;
+          if (producer) span.addLink({ context: producer });
+          const { offset } = message as { offset?: string };
+          if (offset !== undefined) span.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, Number(offset));
+        },
+      }),
       new PinoInstrumentation({ disableLogSending: true }),
     ],
   });

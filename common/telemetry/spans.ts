@@ -1,5 +1,6 @@
 import { context, propagation } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
+import { ATTR_ERROR_TYPE } from './semconv.ts';
 
 /** Runs `work` with these entries added to the baggage, so every span started inside (and across Kafka) can record them. */
 export function withBaggage<T>(entries: Record<string, string>, work: () => T): T {
@@ -13,5 +14,5 @@ export function recordSpanError(span: Span, error: unknown, errorType?: string):
   const err = error instanceof Error ? error : new Error(String(error));
   span.recordException(err);
   span.setStatus({ code: 2, message: err.message });
-  span.setAttribute('error.type', errorType ?? (err as { code?: string }).code ?? err.name);
+  span.setAttribute(ATTR_ERROR_TYPE, errorType ?? (err as { code?: string }).code ?? err.name);
 }

@@ -98,15 +98,27 @@ function assertOneConnectedTrace(spans: FlatSpan[], orderId: string, channel: st
       'number',
       `${consumer.name} lacks ituna.queue.wait_ms`,
     );
+    assert.equal(typeof consumer.attributes['messaging.destination.partition.id'], 'string');
     assert.ok(
-      consumer.attributes['messaging.destination.partition.id'] !== undefined &&
-        consumer.attributes['messaging.kafka.offset'] !== undefined,
+      Number.isInteger(consumer.attributes['messaging.kafka.offset']),
+      `${consumer.name}: offset as an integer`,
+    );
+    // Parented by the producer and linked to it (the creation context), as the messaging conventions ask.
+    assert.deepEqual(
+      consumer.links.map((l) => l.spanId),
+      [parent.spanId],
+      `${consumer.name} links to its producer`,
     );
   }
   for (const producer of spans.filter((s) => s.kind === 'producer')) {
     assert.equal(producer.attributes['messaging.system'], 'kafka');
     assert.equal(producer.attributes['messaging.operation.type'], 'send');
     assert.equal(producer.attributes['messaging.kafka.message.key'], orderId);
+    // Known once Kafka acknowledged the message: where it was written, and the broker.
+    assert.equal(typeof producer.attributes['messaging.destination.partition.id'], 'string', producer.name);
+    assert.ok(Number.isInteger(producer.attributes['messaging.kafka.offset']), `${producer.name}: offset`);
+    assert.equal(producer.attributes['server.address'], '127.0.0.1');
+    assert.equal(typeof producer.attributes['server.port'], 'number');
   }
   // Hook spans that ended before the gateway assigned the id cannot carry it; every other span does.
   const before = spans.filter((s) => s.attributes['ituna.order.id'] === undefined);
