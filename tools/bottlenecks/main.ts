@@ -79,12 +79,20 @@ const tracesOf = async (run: string | undefined) => {
 };
 const title = values.run ? `run ${values.run}` : `last ${values.since}`;
 const uiUrl = config.JAEGER_UI_URL.replace(/\/$/, '');
-const report = analyzeTraces(await tracesOf(values.run));
+/** The run's traces, or the reason they cannot be read, said in one line (no stack trace for an unreachable backend). */
+const tracesOrExit = (run: string | undefined) =>
+  tracesOf(run).catch((error: Error) => {
+    console.error(
+      `Cannot read traces at JAEGER_QUERY_URL (${error.message}). Start the trace store (npm start, or npm run tracestore) or Jaeger, or point JAEGER_QUERY_URL at one.`,
+    );
+    process.exit(1);
+  });
+const report = analyzeTraces(await tracesOrExit(values.run));
 const groups = await consumerGroups;
 let html: string;
 if (values.against) {
   const comparison = compareReports(
-    { title: `run ${values.against}`, report: analyzeTraces(await tracesOf(values.against)) },
+    { title: `run ${values.against}`, report: analyzeTraces(await tracesOrExit(values.against)) },
     { title, report },
   );
   console.log(renderCompareText(comparison));

@@ -27,7 +27,10 @@ export interface TraceQueryClient {
 /** A client for the api/v3 query API at `baseUrl` (e.g. http://localhost:16686). */
 export function createTraceQueryClient(baseUrl: string, { timeoutMs = 30_000 } = {}): TraceQueryClient {
   const get = async (path: string): Promise<unknown | undefined> => {
-    const response = await fetch(new URL(path, baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(new URL(path, baseUrl), { signal: AbortSignal.timeout(timeoutMs) }).catch((error) => {
+      const cause = (error as Error & { cause?: Error }).cause ?? error;
+      throw new Error(`no answer from ${baseUrl}: ${(cause as Error).message}`);
+    });
     if (response.status === 404) return undefined;
     if (!response.ok)
       throw new Error(`GET ${path} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
