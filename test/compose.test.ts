@@ -19,12 +19,16 @@ function portOf(port: unknown): { host?: string; published: number } {
 }
 
 /** The services `docker-compose config` resolves, or undefined (test skipped) where docker-compose is missing. */
-async function composeConfig(t: TestContext, extraArgs: string[] = []): Promise<Record<string, any> | undefined> {
+async function composeConfig(
+  t: TestContext,
+  extraArgs: string[] = [],
+  env: Record<string, string> = { ITUNA_MANAGEMENT_TOKEN: 'compose-test-token' },
+): Promise<Record<string, any> | undefined> {
   try {
     const { stdout } = await promisify(execFile)(
       'docker-compose',
       ['-f', 'docker-compose.yml', ...extraArgs, 'config'],
-      { cwd: root },
+      { cwd: root, env: { ...process.env, ITUNA_MANAGEMENT_TOKEN: '', ...env } },
     );
     return (parse(stdout) as { services: Record<string, any> }).services;
   } catch (error) {
@@ -99,4 +103,31 @@ it('When docker-compose reads docker-compose.cluster.env, then three KRaft nodes
   assert.match(services.kafka.healthcheck.test.join(' '), /-ge 3/);
   for (const name of ['gateway', 'validation', 'kitchen'])
     assert.equal(services[name].environment.KAFKA_BROKERS, 'kafka:9092,kafka-2:9092,kafka-3:9092');
+});
+
+it('When docker-compose starts the services, then each has a healthcheck on its probe, waits on what it needs, may stop gracefully, and needs a management token', async (t) => {
+  const services = await composeConfig(t);
+  if (!services) return;
+  for (const name of ['gateway', 'validation', 'kitchen']) {
+    const service = services[name];
+    assert.match(service.healthcheck.test.join(' '), /\/readyz/, `${name} probes /readyz`);
+    // Longer than the services' own 10 s shutdown grace.
+    assert.ok(
+      Number.parseInt(service.stop_grace_period, 10) > 10,
+      `${name} stop_grace_period ${service.stop_grace_period}`,
+    );
+    assert.equal(service.depends_on.kafka.condition, 'service_healthy');
+  }
+  assert.equal(services.gateway.depends_on.validation.condition, 'service_healthy');
+  assert.equal(services.gateway.depends_on.kitchen.condition, 'service_healthy');
+  assert.equal(String(services.kitchen.environment.ITUNA_HEALTH_PORT), '8080');
+  assert.equal(services.gateway.environment.ITUNA_MANAGEMENT_TOKEN, 'compose-test-token');
+  await assert.rejects(
+    promisify(execFile)('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+      cwd: root,
+      env: { ...process.env, ITUNA_MANAGEMENT_TOKEN: '' },
+    }),
+    /set ITUNA_MANAGEMENT_TOKEN/,
+    'no default token: compose refuses to start without one',
+  );
 });

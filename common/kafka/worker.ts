@@ -65,6 +65,8 @@ const COMMIT_INTERVAL_MS = 1000;
 
 /** A worker that is consuming; `stop` finishes the messages in hand, commits their offsets and disconnects. */
 export interface RunningWorker {
+  /** In its consumer group and not in a Kafka outage: what a readiness probe asks. */
+  isReady(): boolean;
   stop(): Promise<void>;
 }
 
@@ -243,6 +245,7 @@ export async function runWorker<S extends TSchema>(
   deps.log.info({ topic: topic.name, groupId, concurrency: definition.concurrency }, 'worker consuming');
 
   return {
+    isReady: () => joined && !outage,
     async stop() {
       await consumer.disconnect();
       await Promise.all([producer.disconnect(), claims?.stop()]);

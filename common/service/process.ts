@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { Kafka } from 'kafkajs';
 import type { TSchema } from 'typebox';
-import { configOrExit, text } from '../config.ts';
+import { configOrExit, integer, text } from '../config.ts';
 import {
   createKafka,
   ensureTopics,
@@ -16,6 +16,7 @@ import { kafkaSendMode } from '../kafka/publish.ts';
 import type { KafkaSendMode } from '../kafka/publish.ts';
 import { runWorker } from '../kafka/worker.ts';
 import type { WorkerDefinition } from '../kafka/worker.ts';
+import { serveHealth } from './health.ts';
 import { createLogger, logLevel } from '../logger.ts';
 import type { Logger } from '../logger.ts';
 import { stopTelemetry } from '../telemetry/sdk.ts';
@@ -62,6 +63,19 @@ export const serviceConfigSchema = {
   ITUNA_KAFKA_SEND: kafkaSendMode,
 };
 
+/** A service once set up: how it stops, and (for the probes) whether it is ready. */
+interface RunningService {
+  isReady?(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Variables every worker reads besides `serviceConfigSchema`: where its probes listen (ITUNA_HEALTH_PORT unset: none). */
+export const workerConfigSchema = {
+  ...serviceConfigSchema,
+  HOST: text('127.0.0.1'),
+  ITUNA_HEALTH_PORT: (raw: string | undefined) => (raw === undefined ? undefined : integer(0, 0, 65535)(raw)),
+};
+
 /** The configuration every service gets from `serviceConfigSchema`. */
 export interface ServiceConfig extends KafkaSecurityConfig {
   OTEL_SERVICE_NAME: string | undefined;
@@ -85,8 +99,8 @@ export interface ServiceDeps {
  */
 export async function runService(
   defaultServiceName: string,
-  config: ServiceConfig,
-  setup: (deps: ServiceDeps) => Promise<{ stop(): Promise<void> }>,
+  config: ServiceConfig & { HOST?: string; ITUNA_HEALTH_PORT?: number },
+  setup: (deps: ServiceDeps) => Promise<RunningService>,
 ): Promise<void> {
   const service = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const log = createLogger(service, config.LOG_LEVEL);
@@ -97,8 +111,18 @@ export async function runService(
     configOrExit(() => kafkaSecurity(config)),
   );
   // Signals are handled from the start: a service says it is ready inside `setup`, and may be stopped right then.
-  let running: { stop(): Promise<void> } | undefined;
-  stopGracefully(log, async () => running?.stop());
+  let running: RunningService | undefined;
+  // A process without an HTTP API of its own answers probes from the start: alive at once, ready once it runs.
+  const probes = config.ITUNA_HEALTH_PORT;
+  const health =
+    probes === undefined
+      ? undefined
+      : await serveHealth(probes, config.HOST ?? '127.0.0.1', () => running?.isReady?.() ?? false);
+  if (health) log.info({ url: health.url }, 'probes listening (/healthz, /readyz)');
+  stopGracefully(log, async () => {
+    await running?.stop();
+    await health?.close();
+  });
   await untilKafkaAnswers('creating the topics', () => ensureTopics(kafka, ALL_TOPICS), { log });
   running = await setup({ kafka, brokers: config.KAFKA_BROKERS, log, sendMode: config.ITUNA_KAFKA_SEND });
 }
@@ -109,7 +133,7 @@ export async function runService(
  */
 export function runWorkerService<S extends TSchema>(
   defaultServiceName: string,
-  config: ServiceConfig,
+  config: ServiceConfig & { HOST: string; ITUNA_HEALTH_PORT: number | undefined },
   setup: (deps: ServiceDeps) => Promise<{
     definition: WorkerDefinition<S>;
     onSettings: (change: ControlChange) => void;
@@ -121,6 +145,7 @@ export function runWorkerService<S extends TSchema>(
     const settings = await followSettings(deps.kafka, deps.log, onSettings);
     const worker = await runWorker(definition, deps);
     return {
+      isReady: () => worker.isReady(),
       async stop() {
         // The worker first: it finishes the messages in hand and commits; the followers only read.
         await worker.stop();

@@ -1,6 +1,6 @@
 import { configOrExit, integer, loadConfig } from '../../common/config.ts';
 import { delaysVariable, parseDelayChanges } from '../../common/restaurant/delays.ts';
-import { serviceConfigSchema, runWorkerService } from '../../common/service/process.ts';
+import { runWorkerService, workerConfigSchema } from '../../common/service/process.ts';
 import { historyWindow, historyWindowVariable } from '../../common/topics/index.ts';
 import { createChefs } from './chefs.ts';
 import { fencingVariable, followHandledOrders } from '../handled-orders.ts';
@@ -9,7 +9,7 @@ import { kitchenWorker } from './worker.ts';
 const config = configOrExit(() =>
   loadConfig(
     {
-      ...serviceConfigSchema,
+      ...workerConfigSchema,
       ITUNA_DELAYS: delaysVariable,
       ITUNA_KITCHEN_CHEFS: integer(2, 1, 64),
       ITUNA_HISTORY_WINDOW: historyWindowVariable,

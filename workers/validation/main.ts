@@ -1,6 +1,6 @@
 import { configOrExit, integer, loadConfig } from '../../common/config.ts';
 import { delaysVariable, parseDelayChanges } from '../../common/restaurant/delays.ts';
-import { serviceConfigSchema, runWorkerService } from '../../common/service/process.ts';
+import { runWorkerService, workerConfigSchema } from '../../common/service/process.ts';
 import { historyWindow, historyWindowVariable } from '../../common/topics/index.ts';
 import { fencingVariable, followHandledOrders } from '../handled-orders.ts';
 import { validationWorker } from './worker.ts';
@@ -8,7 +8,7 @@ import { validationWorker } from './worker.ts';
 const config = configOrExit(() =>
   loadConfig(
     {
-      ...serviceConfigSchema,
+      ...workerConfigSchema,
       ITUNA_DELAYS: delaysVariable,
       ITUNA_VALIDATION_CONCURRENCY: integer(3, 1, 64),
       ITUNA_HISTORY_WINDOW: historyWindowVariable,
