@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { runLoad } from './runner.ts';
-import { scenarios } from './scenarios.js';
+import { judge, runLoad } from './runner.ts';
+import { scenarios, thresholdsOf } from './scenarios.js';
 
 // `npm run load -- <steady|ramp|spike> [--url http://127.0.0.1:3000] [--run-id id] [--scale 0.5]`: the k6 scenarios, driven from Node.
 const { values, positionals } = parseArgs({
@@ -43,4 +43,15 @@ console.log(
 console.log(
   `latency: p50 ${latency.p50.toFixed(1)} ms  p95 ${latency.p95.toFixed(1)} ms  p99 ${latency.p99.toFixed(1)} ms  max ${latency.max.toFixed(1)} ms`,
 );
+// The scenario's thresholds, as k6 applies them: a crossed one fails the run (k6's exit code for it, 99).
+const results = judge(summary, thresholdsOf(scenario));
+for (const r of results)
+  console.log(
+    `${r.ok ? '✓' : '✗'} ${r.metric} ${r.limit}: ${r.metric === 'checks' || r.metric === 'http_req_failed' ? r.value.toFixed(4) : r.value.toFixed(1)}`,
+  );
 console.log(`next: npm run bottlenecks -- --run ${summary.runId}`);
+const crossed = results.filter((r) => !r.ok);
+if (crossed.length > 0) {
+  console.error(`thresholds crossed: ${crossed.map((r) => `${r.metric} ${r.limit}`).join(', ')}`);
+  process.exitCode = 99;
+}

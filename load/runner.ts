@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { percentiles } from '../tools/traces/percentiles.ts';
 import type { Percentiles } from '../tools/traces/percentiles.ts';
 import { durationOf, makeOrder, newTraceparent, pickRoute, rateAt } from './scenarios.js';
-import type { Scenario } from './scenarios.js';
+import type { Scenario, Thresholds } from './scenarios.js';
 
 /** What a load run did, as the client saw it. */
 export interface LoadSummary {
@@ -15,10 +15,60 @@ export interface LoadSummary {
   /** Arrivals skipped because maxInFlight requests were already waiting (the client, not the server, was full). */
   skipped: number;
   latency: Percentiles;
+  /** The latency of the answers that were not errors (status below 400), as k6's `expected_response:true`. */
+  expectedLatency: Percentiles;
   /** Accepted orders, with when the request was sent (epoch ms) and the Idempotency-Key it was sent with. */
   accepted: Array<{ orderId: string; traceId: string; sentAt: number; key?: string }>;
   /** Requests sent again with their Idempotency-Key after a 503, a 409 or no answer (with `retryWithKeys`). */
   retries: number;
+}
+
+/** One threshold of a run: what it measures, its limit as k6 writes it, the value seen, and whether it held. */
+export interface ThresholdResult {
+  metric: string;
+  limit: string;
+  value: number;
+  ok: boolean;
+}
+
+/**
+ * The scenario's thresholds (load/scenarios.js) applied to what the Node runner saw, as k6 applies them to its
+ * metrics: `checks` (orders accepted), `http_req_failed` (answers 4xx/5xx or none), `http_req_duration` p95 of the
+ * answers that were not errors, `dropped_iterations` (arrivals the client could not send).
+ */
+export function judge(summary: LoadSummary, thresholds: Thresholds): ThresholdResult[] {
+  const answered = Object.values(summary.byStatus).reduce((n, c) => n + c, 0);
+  const accepted = summary.byStatus[202] ?? 0;
+  const failed = Object.entries(summary.byStatus)
+    .filter(([status]) => status === 'network' || Number(status) >= 400)
+    .reduce((n, [, c]) => n + c, 0);
+  const rate = (part: number) => (answered === 0 ? 0 : part / answered);
+  return [
+    {
+      metric: 'checks',
+      limit: `rate>=${thresholds.checks}`,
+      value: rate(accepted),
+      ok: rate(accepted) >= thresholds.checks,
+    },
+    {
+      metric: 'http_req_failed',
+      limit: `rate<=${thresholds.failed}`,
+      value: rate(failed),
+      ok: rate(failed) <= thresholds.failed,
+    },
+    {
+      metric: 'http_req_duration{expected_response:true}',
+      limit: `p(95)<${thresholds.p95Ms}`,
+      value: summary.expectedLatency.p95,
+      ok: summary.expectedLatency.count > 0 && summary.expectedLatency.p95 < thresholds.p95Ms,
+    },
+    {
+      metric: 'dropped_iterations',
+      limit: `count<=${thresholds.dropped}`,
+      value: summary.skipped,
+      ok: summary.skipped <= thresholds.dropped,
+    },
+  ];
 }
 
 /** Runs a scenario against the gateway at `baseUrl`: open-model arrivals at the scenario's rate, each order its own trace. */
@@ -35,6 +85,7 @@ export async function runLoad(options: {
   retryWithKeys?: boolean;
 }): Promise<LoadSummary> {
   const { baseUrl, scenario, runId, token } = options;
+  const expectedLatencies: number[] = [];
   const byStatus: Record<string, number> = {};
   const latencies: number[] = [];
   const accepted: LoadSummary['accepted'] = [];
@@ -75,6 +126,7 @@ export async function runLoad(options: {
       }
       if (!key || (status !== 503 && status !== 409 && status !== 'network') || attempt >= 60) {
         if (status !== 'network') latencies.push(performance.now() - started);
+        if (status !== 'network' && status < 400) expectedLatencies.push(performance.now() - started);
         byStatus[status] = (byStatus[status] ?? 0) + 1;
         return;
       }
@@ -120,6 +172,7 @@ export async function runLoad(options: {
     byStatus,
     skipped,
     latency: percentiles(latencies),
+    expectedLatency: percentiles(expectedLatencies),
     accepted,
     retries,
   };

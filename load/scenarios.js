@@ -3,9 +3,24 @@
 
 /**
  * Arrival rates over time: each stage moves the rate (orders per second) linearly to `target` over `seconds`.
+ * `thresholds` say when a run fails, the same for k6 and the Node runner (`thresholdsOf` fills in the defaults).
  * @typedef {{ seconds: number, target: number }} Stage
- * @typedef {{ description: string, startRate: number, stages: Stage[], maxInFlight: number }} Scenario
+ * @typedef {{ checks: number, failed: number, p95Ms: number, dropped: number }} Thresholds
+ * @typedef {{ description: string, startRate: number, stages: Stage[], maxInFlight: number, thresholds?: Partial<Thresholds> }} Scenario
  */
+
+/**
+ * When a run fails: fewer than `checks` of the orders accepted (202), more than `failed` of the requests answered
+ * 4xx/5xx or not at all, an accepted order's p95 latency above `p95Ms`, or more than `dropped` arrivals the client
+ * could not send (the arrival rate not reached).
+ * @type {Thresholds}
+ */
+export const DEFAULT_THRESHOLDS = { checks: 0.99, failed: 0.01, p95Ms: 500, dropped: 0 };
+
+/** A scenario's thresholds, its own over the defaults. */
+export function thresholdsOf(/** @type {Scenario} */ scenario) {
+  return { ...DEFAULT_THRESHOLDS, ...scenario.thresholds };
+}
 
 /** @type {Record<string, Scenario>} */
 export const scenarios = {
@@ -27,6 +42,8 @@ export const scenarios = {
   spike: {
     description: '10 orders/s, a 10 s burst at 100/s, then back: does the backlog drain?',
     startRate: 10,
+    // The burst queues orders on purpose: a slower answer is expected, a refused one is not.
+    thresholds: { p95Ms: 1500 },
     stages: [
       { seconds: 20, target: 10 },
       { seconds: 1, target: 100 },

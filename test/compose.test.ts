@@ -109,7 +109,7 @@ it('When docker-compose starts the services, then each has a healthcheck on its 
   const services = await composeConfig(t);
   if (!services) return;
   for (const name of ['gateway', 'validation', 'kitchen']) {
-    const service = services[name];
+    const service: any = services[name];
     assert.match(service.healthcheck.test.join(' '), /\/readyz/, `${name} probes /readyz`);
     // Longer than the services' own 10 s shutdown grace.
     assert.ok(

@@ -3,7 +3,7 @@
 // `npm run bottlenecks -- --run <RUN_ID>` reports on exactly this run.
 import http from 'k6/http';
 import { check } from 'k6';
-import { makeOrder, newTraceparent, pickRoute, randomHex, scenarios } from '../scenarios.js';
+import { makeOrder, newTraceparent, pickRoute, randomHex, scenarios, thresholdsOf } from '../scenarios.js';
 
 const name = __ENV.SCENARIO || 'steady';
 const scenario = scenarios[name];
@@ -11,6 +11,7 @@ if (!scenario) throw new Error(`unknown SCENARIO ${name}; one of ${Object.keys(s
 const baseUrl = __ENV.BASE_URL || 'http://localhost:3000';
 const token = __ENV.ITUNA_MANAGEMENT_TOKEN || __ENV.ITUNA_DIRECT_ORDER_TOKEN;
 const runId = __ENV.RUN_ID || `k6-${name}-${randomHex(4)}`;
+const limits = thresholdsOf(scenario);
 
 /** @type {import('k6/options').Options} */
 export const options = {
@@ -24,9 +25,12 @@ export const options = {
       stages: scenario.stages.map((s) => ({ duration: `${s.seconds}s`, target: s.target })),
     },
   },
+  // The thresholds of load/scenarios.js, which the Node runner applies too; a crossed one makes k6 exit non-zero.
   thresholds: {
-    http_req_failed: ['rate<0.01'],
-    'http_req_duration{expected_response:true}': ['p(95)<500'],
+    [`checks{scenario:${name}}`]: [`rate>=${limits.checks}`],
+    [`http_req_failed{scenario:${name}}`]: [`rate<=${limits.failed}`],
+    [`http_req_duration{scenario:${name},expected_response:true}`]: [`p(95)<${limits.p95Ms}`],
+    [`dropped_iterations{scenario:${name}}`]: [`count<=${limits.dropped}`],
   },
 };
 
