@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 
 // There is no Docker engine where this project is developed: the compose file is validated, not run.
-const root = new URL('..', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 
 /** A published port as docker-compose prints it: `127.0.0.1:3000:3000/tcp`, or the long form. */
 function portOf(port: unknown): { host?: string; published: number } {
