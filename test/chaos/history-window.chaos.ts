@@ -125,7 +125,7 @@ it('When orders.status holds a million messages, then every service is ready wit
       .filter((line) => line.includes('caught up with the'))
       .map(
         (line) =>
-          `${s.name}: ${JSON.parse(line).msg} ${JSON.stringify({ ms: JSON.parse(line).ms, orders: JSON.parse(line).orders ?? JSON.parse(line).readyOrders })}`,
+          `${s.name}: ${JSON.parse(line).msg} ${JSON.stringify({ ms: JSON.parse(line).ms, orders: JSON.parse(line).orders ?? JSON.parse(line).readyOrders ?? JSON.parse(line).handledOrders })}`,
       ),
   );
   console.log(
