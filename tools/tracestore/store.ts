@@ -13,6 +13,8 @@ export type { TraceQuery };
 export interface TraceStore {
   add(spans: FlatSpan[]): void;
   trace(traceId: string): FlatSpan[];
+  /** The spans of other traces related to `traceId` by a span link, in either direction (producer ↔ consumer jumps). */
+  linked(traceId: string): FlatSpan[];
   /** Matching traces, newest first. */
   find(query: TraceQuery): FlatSpan[][];
   services(): string[];
@@ -50,6 +52,9 @@ export async function openTraceStore({
   maxDiskBytes = 256 * 1024 * 1024,
 }: TraceStoreOptions = {}): Promise<TraceStore> {
   const traces = new Map<string, FlatSpan[]>();
+  // Trace → the traces whose spans link to it, for the jumps from a producer to consumers elsewhere. Entries of an
+  // evicted trace go with it; a trace that links to an evicted one is simply not found.
+  const linkedFrom = new Map<string, Set<string>>();
   let spanCount = 0;
   let received = 0;
 
@@ -58,11 +63,18 @@ export async function openTraceStore({
       const list = traces.get(span.traceId);
       if (list) list.push(span);
       else traces.set(span.traceId, [span]);
+      for (const link of span.links) {
+        if (link.traceId === span.traceId) continue;
+        const from = linkedFrom.get(link.traceId) ?? new Set<string>();
+        from.add(span.traceId);
+        linkedFrom.set(link.traceId, from);
+      }
     }
     spanCount += spans.length;
     for (const [traceId, list] of traces) {
       if (spanCount <= maxSpans) break;
       traces.delete(traceId);
+      linkedFrom.delete(traceId);
       spanCount -= list.length;
     }
   };
@@ -190,6 +202,23 @@ export async function openTraceStore({
       if (file) write(file, spans);
     },
     trace: (traceId) => [...(traces.get(traceId) ?? [])],
+    linked(traceId) {
+      const own = traces.get(traceId) ?? [];
+      const ids = new Set(own.map((s) => s.spanId));
+      const related: FlatSpan[] = [];
+      // Spans elsewhere that link here (consumers of this trace's messages) …
+      for (const other of linkedFrom.get(traceId) ?? [])
+        for (const span of traces.get(other) ?? [])
+          if (span.links.some((l) => l.traceId === traceId && ids.has(l.spanId))) related.push(span);
+      // … and the spans elsewhere this trace's spans link to (the producers of its messages).
+      for (const span of own)
+        for (const link of span.links) {
+          if (link.traceId === traceId) continue;
+          const target = traces.get(link.traceId)?.find((s) => s.spanId === link.spanId);
+          if (target) related.push(target);
+        }
+      return related;
+    },
     find(query) {
       const limit = query.limit ?? 20;
       const found: FlatSpan[][] = [];

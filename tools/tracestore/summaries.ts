@@ -27,6 +27,9 @@ export interface TraceFilter {
   runId?: string;
   minDurationMs?: number;
   errorsOnly?: boolean;
+  /** Bounds on the trace's start, unix ms, inclusive. */
+  fromMs?: number;
+  toMs?: number;
 }
 
 /** Summarizes one trace. */
@@ -69,13 +72,18 @@ const matches = (s: TraceSummary, f: TraceFilter) =>
   (!f.orderId || s.orderIds.has(f.orderId)) &&
   (!f.runId || s.runIds.has(f.runId)) &&
   (f.minDurationMs === undefined || s.durationMs >= f.minDurationMs) &&
-  (!f.errorsOnly || s.error);
+  (!f.errorsOnly || s.error) &&
+  (f.fromMs === undefined || s.startMs >= f.fromMs) &&
+  (f.toMs === undefined || s.startMs <= f.toMs);
 
 /** Searches the store's traces by summary, newest first, a page at a time; summaries are kept until a trace changes. */
 export function createTraceIndex(store: TraceStore) {
   let cache = new Map<string, TraceSummary>();
   return {
-    /** Matching traces from `offset`, their total, and every service and operation name the store holds (for the filters). */
+    /**
+     * Matching traces from `offset`, their total, every match (newest first, for the scatter), and every service and
+     * operation name the store holds (for the filters).
+     */
     search(filter: TraceFilter, { offset = 0, limit = 50 }: { offset?: number; limit?: number } = {}) {
       const next = new Map<string, TraceSummary>();
       const found: TraceSummary[] = [];
@@ -95,6 +103,7 @@ export function createTraceIndex(store: TraceStore) {
       return {
         total: found.length,
         traces: found.slice(offset, offset + limit),
+        matches: found,
         services: [...services].sort(),
         operations: [...operations].sort(),
       };

@@ -277,6 +277,91 @@ describe('the trace viewer in Chromium', { timeout: 300_000 }, () => {
     t.diagnostic(`trace of ${big.length} spans, request to painted: ${await timed(`/trace/${big[0]!.traceId}`)}`);
     assert.equal(await page.locator('.row:not(.axis) .bar').count(), 1000);
     await page.screenshot({ path: join(outDir, 'trace-1000.png') });
+
+    // The duration scatter: a dot per matching trace, drawn on a canvas (its own figure is in npm run bench:viewer).
+    await page.goto(`${server.queryUrl}/`, { waitUntil: 'load' });
+    const scatter = page.locator('#scatter');
+    assert.equal(await scatter.getAttribute('data-dots'), '10201');
+    t.diagnostic(`duration scatter of 10201 dots painted in ${await scatter.getAttribute('data-paint-ms')} ms`);
+    await page.screenshot({ path: join(outDir, 'list-scatter.png') });
+    // Keyboard: the canvas takes focus, → picks the newest trace and says what it is, Enter opens it.
+    await scatter.focus();
+    await page.keyboard.press('ArrowRight');
+    const said = await page.locator('#scatter-said').textContent();
+    assert.match(said!, new RegExp(`trace ${big[0]!.traceId}$`), 'the newest trace is the big one');
+    await Promise.all([page.waitForURL(/\/trace\//), page.keyboard.press('Enter')]);
+    assert.equal(new URL(page.url()).pathname, `/trace/${big[0]!.traceId}`);
+    // A click on a dot opens that trace: the high dot at the far right is the big trace again.
+    await page.goto(`${server.queryUrl}/`, { waitUntil: 'load' });
+    const box = (await scatter.boundingBox())!;
+    const dot = (await page.evaluate(`(() => {
+      const dots = JSON.parse(document.getElementById('dots').textContent);
+      return { t: dots.t[0], d: dots.d[0], t0: Math.min(...dots.t), t1: Math.max(...dots.t), dMax: Math.max(...dots.d) * 1.05 };
+    })()`)) as { t: number; d: number; t0: number; t1: number; dMax: number };
+    const [left, right, top, bottom] = [56, 10, 8, 22];
+    const x = box.x + left + ((dot.t - dot.t0) / (dot.t1 - dot.t0)) * (box.width - left - right);
+    const y = box.y + 220 - bottom - (dot.d / dot.dMax) * (220 - top - bottom);
+    await Promise.all([page.waitForURL(/\/trace\//), page.mouse.click(x, y)]);
+    assert.equal(new URL(page.url()).pathname, `/trace/${big[0]!.traceId}`);
+    // A drag from 100 s to 500 s after the oldest order narrows the search to that span, in a URL to share.
+    await page.goto(`${server.queryUrl}/?service=ituna-gateway`, { waitUntil: 'load' });
+    const xAt = (t: number) => box.x + left + ((t - dot.t0) / (dot.t1 - dot.t0)) * (box.width - left - right);
+    const [from, to] = [xAt(dot.t0 + 100_000), xAt(dot.t0 + 500_000)];
+    await page.mouse.move(from, box.y + 100);
+    await page.mouse.down();
+    await page.mouse.move(to, box.y + 100, { steps: 5 });
+    await Promise.all([page.waitForURL(/from=/), page.mouse.up()]);
+    const narrowed = new URL(page.url()).searchParams;
+    assert.equal(narrowed.get('service'), 'ituna-gateway', 'the other filters stay');
+    const [fromMs, toMs] = [Number(narrowed.get('from')), Number(narrowed.get('to'))];
+    assert.ok(fromMs > dot.t0 && toMs < dot.t1 && toMs > fromMs, `${fromMs}–${toMs} within ${dot.t0}–${dot.t1}`);
+    const listed = Number(/of (\d+) traces/.exec((await page.locator('.pager').first().textContent())!)![1]);
+    // An order starts every 100 ms: about 4000 of them, give or take what one pixel of the axis spans.
+    assert.ok(listed > 3700 && listed < 4300, `about 4000 traces listed, ${listed}`);
+    assert.equal(await scatter.getAttribute('data-dots'), String(listed));
+    // On a phone the scatter fits the width.
+    const phone = await openPage(server.queryUrl, { width: 390, height: 800 });
+    await phone.page.goto(`${server.queryUrl}/`, { waitUntil: 'load' });
+    const narrow = (await phone.page.locator('#scatter').boundingBox())!;
+    assert.ok(narrow.width <= 390 && narrow.width > 300, `scatter ${narrow.width} px wide on a 390 px screen`);
+    await phone.page.close();
+    assert.deepEqual([...problems, ...phone.problems], []);
+  });
+
+  it('When a producer or consumer jump is followed, then the page shows the span at the other end with its details open, in this trace or another', async (t) => {
+    if (!needBrowser(t)) return;
+    const store = await openTraceStore();
+    const order = orderTrace({});
+    const producer = order.find((s) => s.name === 'send kitchen.tickets')!;
+    const consumer = order.find((s) => s.name === 'process kitchen.tickets')!;
+    const replay = orderTrace({});
+    const replayed = replay.find((s) => s.name === 'process kitchen.tickets')!;
+    replayed.links = [{ traceId: producer.traceId, spanId: producer.spanId, attributes: {} }];
+    store.add(order);
+    store.add(replay);
+    const server = await startTraceStoreServer(store, { otlpPort: 0, queryPort: 0 });
+    t.after(() => server.close());
+    const { page, problems } = await openPage(server.queryUrl);
+    await page.goto(`${server.queryUrl}/trace/${producer.traceId}`, { waitUntil: 'load' });
+    await page.locator(`#span-${producer.spanId} a.jump[href="#span-${consumer.spanId}"]`).click();
+    const target = page.locator(`#span-${consumer.spanId}`);
+    await target.locator('.detail').waitFor();
+    assert.match(
+      (await target.locator('.detail').textContent())!,
+      /Produced byproduced by send kitchen\.tickets \(ituna-order-validation\)/,
+    );
+    assert.equal(await page.evaluate('document.activeElement.closest(".row").id'), `span-${consumer.spanId}`);
+    // From the producer's details to the replay's consumer in the other trace.
+    await page.locator(`#span-${producer.spanId} button.name`).click();
+    await Promise.all([
+      page.waitForURL(new RegExp(`/trace/${replayed.traceId}#span-${replayed.spanId}$`)),
+      page.locator(`#span-${producer.spanId} .detail a`, { hasText: `in trace ${replayed.traceId}` }).click(),
+    ]);
+    await page.locator(`#span-${replayed.spanId} .detail`).waitFor();
+    assert.match(
+      (await page.locator(`#span-${replayed.spanId} .detail`).textContent())!,
+      new RegExp(`produced by send kitchen\\.tickets \\(ituna-order-validation\\) in trace ${producer.traceId}`),
+    );
     assert.deepEqual(problems, []);
   });
 

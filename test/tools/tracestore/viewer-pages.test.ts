@@ -94,6 +94,43 @@ describe('the trace store pages', () => {
     assert.doesNotMatch(last.html, /rel="next"/);
   });
 
+  it('When a time span is given (as the scatter writes it, or typed), then only traces started in it are listed and dotted, and the page links keep it', async () => {
+    const t0 = Math.min(
+      ...store.find({ limit: Infinity, attributes: { 'ituna.run.id': 'run-a' } }).map((spans) => spans[0]!.startMs),
+    );
+    const dotsOf = (html: string) =>
+      JSON.parse(/<script type="application\/json" id="dots">(.*?)<\/script>/s.exec(html)![1]!) as {
+        t: number[];
+        d: number[];
+        e: number[];
+        id: string[];
+        services: string[];
+        from?: number;
+        to?: number;
+      };
+    // Orders start every 100 ms: [t0 + 10 s, t0 + 20 s] holds orders 100 to 200.
+    const narrowed = await get(`/?from=${t0 + 10_000}&to=${t0 + 20_000}`);
+    assert.equal(totalOf(narrowed.html), 101);
+    const dots = dotsOf(narrowed.html);
+    assert.equal(dots.t.length, 101);
+    assert.deepEqual([dots.from, dots.to], [t0 + 10_000, t0 + 20_000]);
+    assert.ok(dots.t.every((t) => t >= t0 + 10_000 && t <= t0 + 20_000));
+    assert.deepEqual(dots.services, ['ituna-gateway']);
+    // Orders 100 and 200 had the slow kitchen: the scatter shows them as the two high dots.
+    assert.equal(dots.d.filter((d) => d > 1500).length, 2);
+    const typed = await get(
+      `/?from=${new Date(t0 + 10_000).toISOString().replace('Z', '')}&to=${new Date(t0 + 20_000).toISOString()}&run=run-a`,
+    );
+    assert.equal(totalOf(typed.html), 101);
+    assert.match(typed.html, new RegExp(`value="${new Date(t0 + 10_000).toISOString()}"`));
+    const errors = dotsOf((await get('/?errors=1')).html);
+    assert.equal(errors.e.filter(Boolean).length, errors.t.length, 'every dot of an error search is marked');
+    const unfiltered = dotsOf((await get('/')).html);
+    assert.equal(unfiltered.t.length, totalOf((await get('/')).html), 'every match is a dot, not only the page');
+    const bad = await get('/?from=yesterday');
+    assert.match(bad.html, /&quot;from&quot; is not a time/);
+  });
+
   it('When a child span starts before its root (clock skew), then the root is still the span without a parent', () => {
     const spans = orderTrace({ startMs: 1000 });
     const child = spans.find((s) => s.name === 'request')!;
@@ -113,10 +150,82 @@ describe('the trace store pages', () => {
     assert.equal((await get(`/trace/${'0'.repeat(32)}`)).status, 404);
   });
 
+  it('When two traces are compared, then /compare shows each stage of both, the difference, the stage that made it and both critical paths; a bad id gets 400 naming it', async () => {
+    const traces = store.find({ limit: Infinity, attributes: { 'ituna.run.id': 'run-a' } });
+    const slow =
+      traces.find((spans) => spans.some((s) => s.durationMs >= 1500 && s.name === 'process kitchen.tickets')) ??
+      traces.find((spans) => Math.max(...spans.map((s) => s.endMs)) - Math.min(...spans.map((s) => s.startMs)) > 1500)!;
+    const quick = traces.find((t) => t !== slow)!;
+    const [a, b] = [quick[0]!.traceId, slow[0]!.traceId];
+    const page = await get(`/compare?a=${a}&b=${b}`);
+    assert.equal(page.status, 200);
+    assert.match(
+      page.html,
+      /B took 1\.\d\d s longer than A .*most of the difference is queue kitchen\.tickets \(kitchen\): \+1\.\d\d s/,
+    );
+    assert.match(
+      page.html,
+      /<tr class="decisive"[^>]*><td>queue kitchen\.tickets<\/td><td>kitchen<\/td><td class="num">20\.0 ms<\/td><td class="num">1\.50 s<\/td><td class="num">\+1\.48 s<\/td><\/tr>/,
+    );
+    for (const stage of ['queue orders.placed', 'validate inventory', 'prepare dish'])
+      assert.match(page.html, new RegExp(`<td>${stage.replace('.', '\\.')}</td>`), stage);
+    assert.equal((page.html.match(/<ol class="path">/g) ?? []).length, 2, 'both critical paths');
+    assert.match(page.html, new RegExp(`href="/trace/${a}"`));
+    const trace = await get(`/trace/${a}`);
+    assert.match(
+      trace.html,
+      new RegExp(
+        `<form class="compare-with" method="get" action="/compare"><input type="hidden" name="a" value="${a}">`,
+      ),
+    );
+    const bad = await get(`/compare?a=${a}&b=nope`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.html, /trace B: &quot;nope&quot; is not a trace id/);
+    const missing = await get(`/compare?a=${a}&b=${'0'.repeat(32)}`);
+    assert.match(missing.html, /trace B: no span of 0{32} is kept/);
+    assert.equal((await get('/compare')).status, 200, 'the bare page asks for two ids');
+  });
+
+  it('When a message crosses Kafka, then its producer span links to the consumer spans (here or, by a span link, in another trace) and each consumer links back', async () => {
+    const order = orderTrace({ runId: 'jumps' });
+    const producer = order.find((s) => s.name === 'send orders.placed')!;
+    const consumer = order.find((s) => s.name === 'process orders.placed')!;
+    // A replay in a trace of its own, as from the dead-letter topic: its consumer span only links to the producer.
+    const replay = orderTrace({ runId: 'jumps-replay' });
+    const replayed = replay.find((s) => s.name === 'process orders.placed')!;
+    replayed.links = [{ traceId: producer.traceId, spanId: producer.spanId, attributes: {} }];
+    store.add(order);
+    store.add(replay);
+    const here = (await get(`/trace/${producer.traceId}`)).html;
+    const jumpsOf = (html: string, spanId: string) =>
+      JSON.parse(/<script type="application\/json" id="span-data">(.*?)<\/script>/s.exec(html)![1]!).find(
+        (d: { spanId: string }) => d.spanId === spanId,
+      ).jumps as { label: string; href: string }[];
+    assert.deepEqual(jumpsOf(here, producer.spanId), [
+      { label: 'consumed by process orders.placed (ituna-order-validation)', href: `#span-${consumer.spanId}` },
+      {
+        label: `consumed by process orders.placed (ituna-order-validation) in trace ${replayed.traceId}`,
+        href: `/trace/${replayed.traceId}#span-${replayed.spanId}`,
+      },
+    ]);
+    assert.deepEqual(jumpsOf(here, consumer.spanId), [
+      { label: 'produced by send orders.placed (ituna-gateway)', href: `#span-${producer.spanId}` },
+    ]);
+    // Shown as links in the rows too, without the script.
+    assert.match(here, new RegExp(`<a class="jump" href="#span-${consumer.spanId}"[^>]*>→ consumer</a>`));
+    assert.match(here, new RegExp(`id="span-${consumer.spanId}"`));
+    const there = (await get(`/trace/${replayed.traceId}`)).html;
+    assert.ok(
+      jumpsOf(there, replayed.spanId).some((j) => j.href === `/trace/${producer.traceId}#span-${producer.spanId}`),
+      'the replayed consumer links back to its producer in the first trace',
+    );
+  });
+
   it('When spans hold markup in names, services, attributes, events and status, then the pages escape all of it and allow only their own script', async () => {
     for (const path of [
       '/',
       `/trace/${hostile[0]!.traceId}`,
+      `/compare?a=${hostile[0]!.traceId}&b=${hostile[0]!.traceId}`,
       '/?run=run-%3Chostile%3E',
       '/?order=%22%3E%3Cscript%3E',
     ]) {
@@ -124,7 +233,7 @@ describe('the trace store pages', () => {
       assert.doesNotMatch(html, /<img|<svg|<iframe|<b>|<i>|<u>|<script>globalThis/, path);
       assert.equal(
         (html.match(/<script>/g) ?? []).length,
-        path.startsWith('/trace/') ? 1 : 0,
+        path.startsWith('/compare') ? 0 : 1,
         `${path}: only the page's own script`,
       );
       assert.match(csp ?? '', /default-src 'none'; .*script-src 'sha256-[A-Za-z0-9+/=]+'/);

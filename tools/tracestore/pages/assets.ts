@@ -24,3 +24,7 @@ export const LIST_STYLE = read('list.css');
 export const TRACE_STYLE = read('trace.css');
 /** The trace page's script. */
 export const TRACE_SCRIPT = script('trace.js');
+/** The trace list's script (the duration scatter). */
+export const LIST_SCRIPT = script('list.js');
+/** Every page script, for the Content-Security-Policy. */
+export const PAGE_SCRIPTS = [TRACE_SCRIPT, LIST_SCRIPT];

@@ -2,16 +2,17 @@ import type { ServerResponse } from 'node:http';
 import { createTraceIndex } from '../summaries.ts';
 import type { TraceStore } from '../store.ts';
 import { listQueryOf, PAGE_SIZE, renderListPage } from './list.ts';
-import { TRACE_SCRIPT } from './assets.ts';
+import { PAGE_SCRIPTS } from './assets.ts';
+import { renderComparePage } from './compare.ts';
 import { renderTracePage } from './trace.ts';
 
 const indexes = new WeakMap<TraceStore, ReturnType<typeof createTraceIndex>>();
 
 const html = (response: ServerResponse, status: number, body: string) => {
-  // The pages carry their own inline style and one known script and load nothing: say so, so nothing else can run there.
+  // The pages carry their own inline style and known scripts and load nothing: say so, so nothing else can run there.
   response.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src '${TRACE_SCRIPT.hash}'; img-src data:; form-action 'self'; base-uri 'none'`,
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src ${PAGE_SCRIPTS.map((s) => `'${s.hash}'`).join(' ')}; img-src data:; form-action 'self'; base-uri 'none'`,
   });
   response.end(body);
   return true;
@@ -30,11 +31,16 @@ export function answerPage(store: TraceStore, url: URL, response: ServerResponse
     const result = index.search(query.filter, { offset: (query.page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
     return html(response, 200, renderListPage(result, query, result, { spans: store.spanCount }));
   }
+  if (path === '/compare') {
+    const ids = { a: url.searchParams.get('a')?.trim(), b: url.searchParams.get('b')?.trim() };
+    const page = renderComparePage(ids, (traceId) => store.trace(traceId));
+    return html(response, page.status, page.html);
+  }
   const trace = /^\/trace\/([0-9a-f]{32})$/i.exec(path);
   if (trace) {
     const traceId = trace[1]!.toLowerCase();
     const spans = store.trace(traceId);
-    return html(response, spans.length ? 200 : 404, renderTracePage(traceId, spans));
+    return html(response, spans.length ? 200 : 404, renderTracePage(traceId, spans, store.linked(traceId)));
   }
   return false;
 }

@@ -51,8 +51,82 @@ const KIND_LABEL: Record<FlatSpan['kind'], string> = {
 
 const pct = (x: number) => `${(x * 100).toFixed(4)}%`;
 
+/** A hop across Kafka from one span to another: a producer to the consumers of its message, or back. */
+interface Jump {
+  direction: 'to consumer' | 'to producer';
+  traceId: string;
+  spanId: string;
+  /** "process orders.placed (ituna-order-validation)", and where it is when in another trace. */
+  label: string;
+  short: string;
+}
+
+/** A jump's address: an anchor on this page, or the other trace's page scrolled to the span. */
+const jumpHref = (traceId: string, jump: Jump) =>
+  jump.traceId === traceId ? `#span-${jump.spanId}` : `/trace/${jump.traceId}#span-${jump.spanId}`;
+
+/**
+ * For each producer span, the consumer spans of its message; for each consumer span, its producer — whether the
+ * consumer is the producer's child in this trace or, through a span link, in another (`linkedFrom` holds the spans of
+ * other traces that link to a span of this one).
+ */
+function jumpsOf(spans: FlatSpan[], linkedFrom: FlatSpan[]): Map<string, Jump[]> {
+  const jumps = new Map<string, Jump[]>();
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const seen = new Set<string>();
+  const add = (from: FlatSpan, to: { traceId: string; span: FlatSpan }, direction: Jump['direction']) => {
+    const key = `${from.spanId}>${to.traceId}/${to.span.spanId}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const elsewhere = to.traceId !== from.traceId ? ` in trace ${to.traceId}` : '';
+    const verb = direction === 'to consumer' ? 'consumed by' : 'produced by';
+    const list = jumps.get(from.spanId) ?? [];
+    list.push({
+      direction,
+      traceId: to.traceId,
+      spanId: to.span.spanId,
+      label: `${verb} ${to.span.name} (${to.span.service})${elsewhere}`,
+      short: `${direction === 'to consumer' ? 'consumer' : 'producer'}${elsewhere ? ' (other trace)' : ''}`,
+    });
+    jumps.set(from.spanId, list);
+  };
+  for (const span of spans) {
+    if (span.kind !== 'consumer') continue;
+    const parent = span.parentSpanId ? byId.get(span.parentSpanId) : undefined;
+    if (parent?.kind === 'producer') {
+      add(parent, { traceId: span.traceId, span }, 'to consumer');
+      add(span, { traceId: parent.traceId, span: parent }, 'to producer');
+    }
+    // A link to a producer in another trace (or one this trace does not parent the span on).
+    for (const link of span.links) {
+      const producer = byId.get(link.spanId);
+      if (producer?.kind === 'producer') {
+        add(producer, { traceId: span.traceId, span }, 'to consumer');
+        add(span, { traceId: producer.traceId, span: producer }, 'to producer');
+      }
+    }
+  }
+  // Consumers in other traces that link to a producer here, and producers there that consumers here link to.
+  for (const other of linkedFrom) {
+    for (const link of other.links) {
+      const local = byId.get(link.spanId);
+      if (local?.kind === 'producer' && other.kind === 'consumer')
+        add(local, { traceId: other.traceId, span: other }, 'to consumer');
+    }
+  }
+  for (const span of spans) {
+    if (span.kind !== 'consumer') continue;
+    for (const link of span.links) {
+      if (byId.has(link.spanId)) continue;
+      const remote = linkedFrom.find((o) => o.spanId === link.spanId && o.traceId === link.traceId);
+      if (remote?.kind === 'producer') add(span, { traceId: remote.traceId, span: remote }, 'to producer');
+    }
+  }
+  return jumps;
+}
+
 /** One trace as a waterfall: a bar per span on one time axis, Kafka waits as segments of their own, the critical path marked. */
-export function renderTracePage(traceId: string, spans: FlatSpan[]): string {
+export function renderTracePage(traceId: string, spans: FlatSpan[], linkedFrom: FlatSpan[] = []): string {
   if (spans.length === 0) {
     return htmlPage(
       'Trace not found',
@@ -60,6 +134,7 @@ export function renderTracePage(traceId: string, spans: FlatSpan[]): string {
     );
   }
   const rows = rowsOf(spans);
+  const jumps = jumpsOf(spans, linkedFrom);
   let [t0, t1] = [Infinity, -Infinity];
   for (const s of spans) {
     t0 = Math.min(t0, s.startMs);
@@ -96,9 +171,15 @@ export function renderTracePage(traceId: string, spans: FlatSpan[]): string {
       // Beside the bar, on the side with room: from its start on the left half, ending at its end on the right half.
       const from = x(row.wait ? row.wait.producer.endMs : s.startMs);
       const metaAt = from < 0.5 ? `left:${pct(from)}` : `right:${pct(Math.max(0, 1 - x(s.endMs)))}`;
-      return `<div class="${classes}" data-i="${i}" data-span="${escapeHtml(s.spanId)}" data-start="${(s.startMs - t0).toFixed(6)}" data-dur="${s.durationMs.toFixed(6)}">
+      const hops = (jumps.get(s.spanId) ?? [])
+        .map(
+          (j) =>
+            `<a class="jump" href="${escapeHtml(jumpHref(traceId, j))}" title="${escapeHtml(j.label)}">${j.direction === 'to consumer' ? '→' : '←'} ${escapeHtml(j.short)}</a>`,
+        )
+        .join(' ');
+      return `<div class="${classes}" id="span-${escapeHtml(s.spanId)}" data-i="${i}" data-span="${escapeHtml(s.spanId)}" data-start="${(s.startMs - t0).toFixed(6)}" data-dur="${s.durationMs.toFixed(6)}">
 <div class="label" style="padding-left:${Math.min(row.depth, 24) * 12}px"><i class="swatch" style="background:${colours.get(s.service)}"></i><button class="name" aria-expanded="false" title="${escapeHtml(`${s.name} — ${s.service}`)}"><span class="n">${escapeHtml(s.name)}</span></button>${kind ? `<span class="kind">${kind}</span>` : ''}${s.status.code === 'error' ? '<span class="errtag">error</span>' : ''}<span class="d">${duration(s.durationMs)}</span></div>
-<div class="lane">${wait}<div class="bar" style="left:${pct(x(s.startMs))};width:${pct(s.durationMs / total)};background:${colours.get(s.service)}"></div>${(sectionsByRow.get(i) ?? []).join('')}<span class="meta${from < 0.5 ? '' : ' right'}" style="${metaAt}">${meta}</span></div></div>`;
+<div class="lane">${wait}<div class="bar" style="left:${pct(x(s.startMs))};width:${pct(s.durationMs / total)};background:${colours.get(s.service)}"></div>${(sectionsByRow.get(i) ?? []).join('')}<span class="meta${from < 0.5 ? '' : ' right'}" style="${metaAt}">${meta}${hops ? ` · ${hops}` : ''}</span></div></div>`;
     })
     .join('\n');
 
@@ -116,6 +197,7 @@ export function renderTracePage(traceId: string, spans: FlatSpan[]): string {
     attributes: s.attributes,
     events: s.events.map((e) => ({ name: e.name, offset: e.timeMs - t0, attributes: e.attributes })),
     links: s.links,
+    jumps: (jumps.get(s.spanId) ?? []).map((j) => ({ label: j.label, href: jumpHref(traceId, j) })),
   }));
 
   const ticks = [0, 0.25, 0.5, 0.75, 1]
@@ -149,6 +231,7 @@ export function renderTracePage(traceId: string, spans: FlatSpan[]): string {
 <header class="trace"><h1>${escapeHtml(root.name)} <span class="muted">— ${escapeHtml(root.service)}</span></h1>
 <div class="facts"><span>trace <code>${escapeHtml(traceId)}</code></span><span>${duration(t1 - root.startMs)}</span><span>${spans.length} spans</span><span>started ${clock(root.startMs)}</span>
 ${order !== undefined ? `<span>order ${link('order', order)}</span>` : ''}${run !== undefined ? `<span>run ${link('run', run)}</span>` : ''}${errors ? `<span class="err-mark">${errors} error${errors > 1 ? 's' : ''}</span>` : ''}</div>
+<form class="compare-with" method="get" action="/compare"><input type="hidden" name="a" value="${escapeHtml(traceId)}"><label>compare with trace <input type="text" name="b" placeholder="another trace id" autocomplete="off" size="34"></label> <button type="submit">Compare</button></form>
 <div class="legend">${[...colours].map(([service, colour]) => `<span class="chip"><i style="background:${colour}"></i>${escapeHtml(service)}</span>`).join('')}</div>
 ${flying}
 <details class="path"><summary>Critical path: ${duration(path.totalMs)} (black line under the bars; waits in Kafka count for the station that drains the queue)</summary>

@@ -8,7 +8,7 @@
    * @typedef {{
    *   spanId: string, parent?: string, name: string, service: string, kind: string, offset: number, dur: number,
    *   self: number, wait?: string, status: { code: string, message?: string }, attributes: Record<string, unknown>,
-   *   events: SpanEvent[], links: SpanLink[]
+   *   events: SpanEvent[], links: SpanLink[], jumps: Array<{ label: string, href: string }>
    * }} SpanData
    */
 
@@ -66,6 +66,17 @@
       box.append(el('div', `+${ms(e.offset)}  ${e.name}`));
       box.append(table(Object.entries(e.attributes)));
     }
+    if (d.jumps.length > 0) {
+      // Across Kafka: the consumers of this producer's message, or this consumer's producer, here or in another trace.
+      box.append(el('h3', d.kind === 'producer' ? 'Consumed by' : 'Produced by'));
+      for (const jump of d.jumps) {
+        const a = /** @type {HTMLAnchorElement} */ (el('a', jump.label));
+        a.href = jump.href;
+        const line = el('div');
+        line.append(a);
+        box.append(line);
+      }
+    }
     box.append(el('h3', `Links (${d.links.length})`));
     for (const l of d.links) {
       const a = /** @type {HTMLAnchorElement} */ (el('a', `${l.traceId} / ${l.spanId}`));
@@ -114,10 +125,27 @@
     }
   });
 
+  // #span-<id> (a jump from another span or trace): show that span, with its details open.
+  function showTarget() {
+    const match = /^#span-([0-9a-f]{16})$/i.exec(window.location.hash);
+    const row = match ? document.getElementById(`span-${match[1]}`) : null;
+    if (!(row instanceof HTMLElement)) return;
+    if (row.classList.contains('follower') && hide instanceof HTMLInputElement && hide.checked) {
+      hide.checked = false;
+      document.body.classList.remove('hide-followers');
+    }
+    if (!row.querySelector('.detail')) toggle(row);
+    row.scrollIntoView({ block: 'center' });
+    const button = row.querySelector('button.name');
+    if (button instanceof HTMLElement) button.focus({ preventScroll: true });
+  }
+  window.addEventListener('hashchange', showTarget);
+
   const hide = document.getElementById('hide-followers');
   if (hide instanceof HTMLInputElement) {
     const apply = () => document.body.classList.toggle('hide-followers', hide.checked);
     hide.addEventListener('change', apply);
     apply();
   }
+  showTarget();
 })();
