@@ -1,6 +1,6 @@
 // Loaded first (`node --import`) by every service: Node keeps the JavaScript it strips from each TypeScript file, and
 // the bytecode it compiles, in .cache/node-compile/, so a service that starts again neither loads the type stripper
-// (about 20 MB of memory per process) nor strips and compiles anew. Plain JavaScript: a .ts file here would load the
+// (and its memory) nor strips and compiles anew. Plain JavaScript: a .ts file here would load the
 // type stripper before the cache could spare it. Where the folder cannot be written, Node runs without the cache.
 import module from 'node:module';
 

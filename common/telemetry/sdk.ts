@@ -318,7 +318,7 @@ async function traceExporter(protocol: (typeof PROTOCOLS)[number]): Promise<Span
  * is why each process loads it with `node --import` through its own `instrument.ts`.
  *
  * Assembled from its parts rather than with `@opentelemetry/sdk-node`, whose NodeSDK imports every exporter
- * (logs, metrics, gRPC, Zipkin, Prometheus) whether used or not: about 30 MB of memory per process for nothing.
+ * (logs, metrics, gRPC, Zipkin, Prometheus) whether used or not, and holds them in memory for nothing (docs/tracing.md has the NodeSDK recipe).
  */
 export async function startTelemetry(
   defaultServiceName: string,

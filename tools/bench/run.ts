@@ -305,7 +305,7 @@ try {
   );
 
   // 4. The whole pipeline at a fixed rate, traced and untraced side by side, each on a broker of its own, so that the
-  //    machine's other work hits both alike: rounds that ran them in turn on shared cores swung by ±30 %. Each
+  //    machine's other work hits both alike (rounds run in turn on shared cores swing widely). Each
   //    service's and broker's CPU per order (a broker's without its JIT compiler threads: the second one starts cold
   //    and compiles for minutes), the end-to-end p99, each Node process's peak RSS. The two swap brokers every round.
   const pipeline = { traced: [] as number[][], untraced: [] as number[][] };
