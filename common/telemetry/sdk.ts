@@ -317,8 +317,8 @@ async function traceExporter(protocol: (typeof PROTOCOLS)[number]): Promise<Span
  * Starts tracing for one service. Must run, and be awaited, before fastify, kafkajs, pino or http are imported, which
  * is why each process loads it with `node --import` through its own `instrument.ts`.
  *
- * Assembled from its parts rather than with `@opentelemetry/sdk-node`, whose NodeSDK imports every exporter
- * (logs, metrics, gRPC, Zipkin, Prometheus) whether used or not, and holds them in memory for nothing (docs/tracing.md has the NodeSDK recipe).
+ * Assembled from its parts rather than with `@opentelemetry/sdk-node`: traces only, each OTEL_* value read leniently
+ * as the specification asks, and nothing loaded that no variable asks for (docs/tracing.md has the NodeSDK recipe).
  */
 export async function startTelemetry(
   defaultServiceName: string,
