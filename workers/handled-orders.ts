@@ -12,11 +12,17 @@ import type { HistoryWindow } from '../common/topics/index.ts';
  * rebalance, a replay from the dead-letter topic — is never handled twice.
  */
 export interface HandledOrders {
-  has(orderId: string): boolean;
-  /** Marks an order handled as soon as its work is staged, before Kafka has it: the next delivery finds it. */
-  add(orderId: string): void;
-  /** Takes back `add` when the work was not committed after all: the order will be delivered and handled again. */
-  forget(orderId: string): void;
+  /**
+   * Whether the order was handled. While work on it is still being committed, the answer waits for that commit: a
+   * delivery that arrives meanwhile (a consumer restarted by the same broker failure) must not take the order for
+   * done when its commit is about to fail.
+   */
+  has(orderId: string): boolean | Promise<boolean>;
+  /**
+   * Marks an order handled as soon as its work is staged, before Kafka has it: the next delivery finds it. With
+   * `committing`, the mark is taken back if that commit fails: the order will be delivered and handled again.
+   */
+  add(orderId: string, committing?: Promise<unknown>): void;
   /** Resolves once every status committed to orders.status before the call has been read. */
   catchUp(): Promise<void>;
   readonly size: number;
@@ -35,11 +41,7 @@ export async function followHandledOrders(
   window: HistoryWindow,
   done: readonly OrderStatus[],
 ): Promise<HandledOrders> {
-  const handled = new Set<string>();
-  const add = (orderId: string) => {
-    handled.add(orderId);
-    if (handled.size > window.maxOrders) handled.delete(handled.values().next().value!);
-  };
+  const record = handledRecord(window.maxOrders);
   const started = performance.now();
   const follower = await followTopic(kafka, ordersStatus, {
     from: new Date(Date.now() - window.ms),
@@ -49,25 +51,52 @@ export async function followHandledOrders(
     traced: false,
     log,
     onMessage: (change) => {
-      if ((done as readonly string[]).includes(change.status)) add(change.orderId);
+      if ((done as readonly string[]).includes(change.status)) record.add(change.orderId);
     },
     // A status message that cannot be read says nothing about what was handled; a view skips it.
     onInvalid: () => {},
   });
   await follower.caughtUp;
   log.info(
-    { handledOrders: handled.size, statuses: done, ms: Math.round(performance.now() - started) },
+    { handledOrders: record.size, statuses: done, ms: Math.round(performance.now() - started) },
     'caught up with the orders already handled',
   );
   return {
-    has: (id) => handled.has(id),
-    add,
-    forget: (id) => void handled.delete(id),
+    has: record.has,
+    add: record.add,
     catchUp: () => follower.catchUp(),
+    get size() {
+      return record.size;
+    },
+    stop: follower.stop,
+  };
+}
+
+/** The record itself, in memory: at most `maxOrders` orders (the oldest forgotten first), and the commits pending. */
+export function handledRecord(maxOrders: number): Pick<HandledOrders, 'has' | 'add' | 'size'> {
+  const handled = new Set<string>();
+  const pending = new Map<string, Promise<boolean>>();
+  return {
+    has: (orderId) => pending.get(orderId) ?? handled.has(orderId),
+    add(orderId, committing) {
+      handled.add(orderId);
+      if (handled.size > maxOrders) handled.delete(handled.values().next().value!);
+      if (!committing) return;
+      const outcome = committing.then(
+        () => true,
+        () => {
+          handled.delete(orderId);
+          return false;
+        },
+      );
+      pending.set(orderId, outcome);
+      void outcome.then(() => {
+        if (pending.get(orderId) === outcome) pending.delete(orderId);
+      });
+    },
     get size() {
       return handled.size;
     },
-    stop: follower.stop,
   };
 }
 

@@ -32,8 +32,14 @@ export interface PartitionClaims {
    * (shared with the work staged around it); resolves once committed, rejects with ClaimFailedError if it was not.
    */
   stage(partition: number, offset: string, messages: Outgoing[]): Promise<Delivery[]>;
-  /** Whether a transaction of `partition` failed since it was claimed: its later work must not count as done. */
-  failed(partition: number): boolean;
+  /**
+   * After a failed transaction of `partition`: the offset its consumer must read again from (the first message whose
+   * work was lost). Until the consumer is back there, no work of the partition may commit: its offset would pass the
+   * lost work. Undefined when nothing failed.
+   */
+  rewindTo(partition: number): number | undefined;
+  /** The consumer is back at the offset of `rewindTo`: the partition's work may commit again. */
+  rewound(partition: number): void;
   /** Forgets the claims on partitions this replica no longer owns after a rebalance. */
   keepOnly(partitions: number[]): void;
   /** Commits what is staged, then lets go of every claim. */
@@ -95,6 +101,7 @@ export function createPartitionClaims(
     onClaimed,
     log,
     server,
+    onFailed,
     transactionTimeoutMs = 10_000,
   }: {
     groupId: string;
@@ -103,23 +110,34 @@ export function createPartitionClaims(
     log: Logger;
     /** The broker the producer spans name. */
     server?: MessagingServer;
+    /** A transaction failed: the consumer must read `partition` again from `offset` (a seek). */
+    onFailed?(partition: number, offset: number): void;
     /** How long a transaction left open by a crashed replica holds back readers before the broker aborts it. */
     transactionTimeoutMs?: number;
   },
 ): PartitionClaims {
   const claims = new Map<number, Claimed>();
-  // Partitions whose transaction failed: their later messages must not count as done (their offsets would be
-  // committed past the failed ones) until the consumer has rejoined and starts again from the committed offsets.
-  const failedPartitions = new Set<number>();
+  // Partitions whose transaction failed, with the first offset whose work was lost (see `rewindTo`).
+  const rewinds = new Map<number, number>();
 
   const failAll = (claimed: Claimed, partition: number, error: unknown) => {
     claimed.failed = true;
-    failedPartitions.add(partition);
     clearTimeout(claimed.timer);
+    const lost = claimed.staged.splice(0);
     const failure = new ClaimFailedError(topic, partition, error);
-    for (const item of claimed.staged.splice(0)) {
+    for (const item of lost) {
       item.sends.failed(failure);
       item.reject(failure);
+    }
+    if (lost.length > 0) {
+      const first = Math.min(...lost.map((item) => item.offset), rewinds.get(partition) ?? Infinity);
+      rewinds.set(partition, first);
+      // Never throws: every staged item above must have its answer whatever the consumer does with the news.
+      try {
+        onFailed?.(partition, first);
+      } catch (seekError) {
+        log.warn({ err: seekError, topic, partition, offset: first }, 'could not rewind the consumer yet');
+      }
     }
   };
 
@@ -218,7 +236,7 @@ export function createPartitionClaims(
     },
     stage(partition, offset, messages) {
       // After a failed transaction nothing more of the partition may commit: its offset would pass the lost work.
-      if (failedPartitions.has(partition))
+      if (rewinds.has(partition))
         return Promise.reject(new ClaimFailedError(topic, partition, 'an earlier commit failed'));
       const claimed = claimOf(partition);
       const sends = startSends(messages, server);
@@ -228,11 +246,12 @@ export function createPartitionClaims(
           claimed.timer = setTimeout(() => commit(partition, claimed), BATCH_WINDOW_MS);
       });
     },
-    failed: (partition) => failedPartitions.has(partition),
+    rewindTo: (partition) => rewinds.get(partition),
+    rewound: (partition) => void rewinds.delete(partition),
     keepOnly(partitions) {
       for (const partition of [...claims.keys()]) if (!partitions.includes(partition)) release(partition);
-      // A new assignment: the consumer reads every partition from its committed offset again.
-      failedPartitions.clear();
+      // A partition that went elsewhere is read by its new owner from the committed offset.
+      for (const partition of [...rewinds.keys()]) if (!partitions.includes(partition)) rewinds.delete(partition);
     },
     async stop() {
       for (;;) {

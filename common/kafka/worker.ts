@@ -118,6 +118,9 @@ export async function runWorker<S extends TSchema>(
         onClaimed: definition.onPartitionClaimed,
         log: deps.log,
         server,
+        // While the consumer restarts (it then reads from the committed offsets, before the lost work) a seek throws:
+        // the messages past the lost work are then skipped in eachMessage until it is back.
+        onFailed: (partition, offset) => consumer.seek({ topic: topic.name, partition, offset: String(offset) }),
       })
     : undefined;
   // After a rebalance, a partition that went elsewhere must be claimed again if it ever comes back.
@@ -149,8 +152,16 @@ export async function runWorker<S extends TSchema>(
     const span = trace.getActiveSpan();
     span?.setAttributes(consumerSpanAttributes(payload, groupId));
 
-    if (claims?.failed(payload.partition))
-      throw new ClaimFailedError(topic.name, payload.partition, 'an earlier transaction of the partition failed');
+    // After a failed transaction, the partition is read again from the first message whose work was lost: a message
+    // past it is skipped (the seek makes kafkajs drop the rest of the batch), and it comes back after that one.
+    const rewindTo = claims?.rewindTo(payload.partition);
+    if (rewindTo !== undefined) {
+      if (Number(message.offset) > rewindTo) {
+        consumer.seek({ topic: topic.name, partition: payload.partition, offset: String(rewindTo) });
+        return;
+      }
+      claims!.rewound(payload.partition);
+    }
     await claims?.claim(payload.partition);
     const consumedAlone = () => claims?.stage(payload.partition, message.offset, []).catch(() => {});
 

@@ -75,7 +75,16 @@ async function whereAre(orderIds: string[]): Promise<string> {
   await admin.disconnect();
   for (const service of services.values()) {
     const about = (l: string) => /"level":[456]0/.test(l) || orderIds.some((id) => l.includes(id));
-    lines.push(...service.lines.filter(about).map((l) => `${service.name}: ${l.slice(0, 400)}`));
+    // A log line's gist: its time, message and error, then the rest of its fields (the stack left out).
+    const gist = (line: string) => {
+      try {
+        const { time, msg, err, level, service: _, ...rest } = JSON.parse(line);
+        return `${time} ${level} ${msg}${err ? ` — ${err.type}: ${err.message}` : ''} ${JSON.stringify(rest)}`;
+      } catch {
+        return line.slice(0, 400);
+      }
+    };
+    lines.push(...service.lines.filter(about).map((l) => `${service.name}: ${gist(l)}`));
   }
   return lines.join('\n');
 }

@@ -37,8 +37,10 @@ function handledSet() {
   const ids = new Set<string>();
   return {
     has: (id: string) => ids.has(id),
-    add: (id: string) => void ids.add(id),
-    forget: (id: string) => void ids.delete(id),
+    add: (id: string, committing?: Promise<unknown>) => {
+      ids.add(id);
+      committing?.catch(() => ids.delete(id));
+    },
   };
 }
 

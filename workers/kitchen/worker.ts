@@ -18,7 +18,7 @@ export interface Kitchen {
   chefs: Chefs;
   delays: Delays;
   /** Orders already reported ready: a ticket for one of them is a redelivery. */
-  cooked: Pick<HandledOrders, 'has' | 'add' | 'forget'>;
+  cooked: Pick<HandledOrders, 'has' | 'add'>;
 }
 
 /** The kitchen's record of cooked orders as the worker needs it: it must be able to catch up with orders.status. */
@@ -29,7 +29,7 @@ export interface KitchenWithHistory extends Kitchen {
 /** Cooks one ticket: waits for a free chef, reports `cooking`, prepares each order line in turn (a span each), then reports `ready`. */
 export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, kitchen: Kitchen): Promise<void> {
   // Kafka delivers at least once: a ticket whose offset was not committed before a crash comes back.
-  if (kitchen.cooked.has(ticket.orderId)) {
+  if (await kitchen.cooked.has(ticket.orderId)) {
     trace.getActiveSpan()?.setAttribute('ituna.duplicate', true);
     context.log.info('ticket already cooked; not cooking it again');
     return;
@@ -85,12 +85,13 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
     // Fenced: `ready` is committed with the ticket's offset in a transaction that only the replica holding the
     // ticket's partition can commit, so a replica that lost the partition while it cooked publishes nothing. That
     // transaction is another producer's: `cooking` must be acknowledged first. The chef moves on to the next ticket
-    // while it commits; a redelivery of this one meanwhile finds it cooked, unless the commit fails.
+    // while it commits; a redelivery of this one meanwhile waits for that commit (cooked again only if it fails).
     await cooking;
-    kitchen.cooked.add(ticket.orderId);
-    context.commit([status('ready', cookingSince)]).then(
+    const ready = context.commit([status('ready', cookingSince)]);
+    kitchen.cooked.add(ticket.orderId, ready);
+    ready.then(
       () => context.log.info('order ready'),
-      () => kitchen.cooked.forget(ticket.orderId),
+      () => {},
     );
     return;
   }

@@ -30,16 +30,15 @@ function runCheck(name: keyof Delays, delays: Delays, check: () => CheckResult):
 }
 
 /** Orders this worker has validated or rejected: an order delivered again is not validated twice. */
-export type ValidatedOrders = Pick<HandledOrders, 'has' | 'add' | 'forget'>;
+export type ValidatedOrders = Pick<HandledOrders, 'has' | 'add'>;
 
 /**
  * Sends the outcome of an order: fenced, committed with the order's offset (the next order does not wait for the
- * commit, and a redelivery meanwhile finds it handled unless the commit fails); otherwise sent and acknowledged.
+ * commit, and a redelivery meanwhile waits for the commit to know whether it was handled); otherwise sent and acknowledged.
  */
 async function report(context: WorkerContext, handled: ValidatedOrders, orderId: string, messages: Outgoing[]) {
   if (context.commit) {
-    handled.add(orderId);
-    context.commit(messages).catch(() => handled.forget(orderId));
+    handled.add(orderId, context.commit(messages));
     return;
   }
   await context.send(messages);
@@ -54,7 +53,7 @@ export async function validateOrder(
   handled: ValidatedOrders,
 ): Promise<void> {
   // Kafka delivers at least once, and an operator may replay a dead letter: an order already decided stays decided.
-  if (handled.has(order.orderId)) {
+  if (await handled.has(order.orderId)) {
     trace.getActiveSpan()?.setAttribute('ituna.duplicate', true);
     context.log.info('order already validated; not validating it again');
     return;
