@@ -5,9 +5,10 @@ import { createKafka, kafkaBrokers, kafkaSecurity, kafkaSecuritySchema } from '.
 import { createLogger } from '../../common/logger.ts';
 import { createTraceQueryClient } from '../traces/query-client.ts';
 import { analyzeTraces } from '../traces/run-analysis.ts';
+import { serviceMap } from '../traces/service-map.ts';
 import { compareReports } from '../traces/compare-runs.ts';
 import { snapshotConsumerGroups } from '../traces/consumer-groups.ts';
-import { renderCompareText, renderConsumerGroupsText, renderText } from './text.ts';
+import { renderCompareText, renderConsumerGroupsText, renderServiceMapText, renderText } from './text.ts';
 import { renderCompareHtml, renderHtml } from './html.ts';
 import type { ConsumerGroupsView } from '../traces/consumer-groups.ts';
 
@@ -87,7 +88,8 @@ const tracesOrExit = (run: string | undefined) =>
     );
     process.exit(1);
   });
-const report = analyzeTraces(await tracesOrExit(values.run));
+const traces = await tracesOrExit(values.run);
+const report = analyzeTraces(traces);
 const groups = await consumerGroups;
 let html: string;
 if (values.against) {
@@ -99,6 +101,7 @@ if (values.against) {
   html = renderCompareHtml(comparison, { uiUrl, consumerGroups: groups });
 } else {
   console.log(renderText(report, title));
+  console.log(`\n${renderServiceMapText(serviceMap(traces, { bottleneck: report.bottleneck?.station }))}`);
   html = renderHtml(report, title, { uiUrl, runId: values.run, consumerGroups: groups });
 }
 console.log(`\n${renderConsumerGroupsText(groups)}`);

@@ -2,6 +2,7 @@ import type { Comparison } from '../traces/compare-runs.ts';
 import type { ConsumerGroupsView } from '../traces/consumer-groups.ts';
 import { formatChange, formatMs as ms, formatShare as pct, spokenDuration } from '../traces/format.ts';
 import type { BottleneckReport, Percentiles } from '../traces/run-analysis.ts';
+import type { ServiceMap } from '../traces/service-map.ts';
 import {
   countsLine,
   endToEndLine,
@@ -170,4 +171,24 @@ export function renderConsumerGroupsText({ brokers, snapshot }: ConsumerGroupsVi
   return [`Consumer groups (Kafka at ${brokers}; lag = log end − committed offset, per partition):`, ...sections].join(
     '\n\n',
   );
+}
+
+/** The service map as text: one line per edge, with its rate, duration and errors, and the bottleneck marked. */
+export function renderServiceMapText(map: ServiceMap): string {
+  if (map.edges.length === 0) return 'Service map: no spans.';
+  const name = (id: string) => (id === map.bottleneck ? `${id} ◀ bottleneck` : id);
+  const rows = map.edges.map((e) => [
+    `${name(e.from)} → ${name(e.to)}`,
+    e.what,
+    String(e.count),
+    `${e.perSecond.toFixed(1)}/s`,
+    ms(e.duration.p50),
+    ms(e.duration.p99),
+    e.wait ? `${ms(e.wait.p50)} / ${ms(e.wait.p99)}` : '',
+    pct(e.errorRate),
+  ]);
+  return [
+    `Service map (over ${spokenDuration(map.seconds * 1000)} of spans; duration of the server, producer or process span):`,
+    table(['edge', 'what', 'count', 'rate', 'p50', 'p99', 'wait in Kafka p50 / p99', 'errors'], rows, (c) => c < 2),
+  ].join('\n');
 }

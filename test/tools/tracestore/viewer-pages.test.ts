@@ -221,19 +221,42 @@ describe('the trace store pages', () => {
     );
   });
 
+  it("When the service map of a run is asked for, then services and topics are drawn with each edge's rate and p99, the bottleneck is marked, and the same figures are a table (time printed)", async (t) => {
+    const page = await get('/map?run=run-a');
+    t.diagnostic(
+      `service map of 500 traces in ${page.ms.toFixed(0)} ms; of every trace kept: ${(await get('/map')).ms.toFixed(0)} ms`,
+    );
+    assert.equal(page.status, 200);
+    assert.match(page.html, /500 traces/);
+    for (const node of ['clients', 'ituna-gateway', 'orders.placed', 'ituna-order-validation', 'kitchen.tickets'])
+      assert.match(page.html, new RegExp(`<text [^>]*>${node.replace('.', '\\.')}( ◀)?</text>`), node);
+    assert.match(page.html, /<g class="node service bottleneck"><rect [^>]*\/><text [^>]*>ituna-kitchen ◀<\/text>/);
+    assert.match(
+      page.html,
+      /<tr><td>kitchen\.tickets → ituna-kitchen<\/td><td>processed<\/td><td class="num">500<\/td>/,
+    );
+    assert.match(
+      page.html,
+      /<tr><td>clients → ituna-gateway<\/td><td>calls<\/td><td class="num">500<\/td><td class="num">10\.0\/s<\/td>/,
+    );
+    assert.match((await get('/?run=run-a')).html, /<a href="\/map\?run=run-a">service map<\/a>/);
+    assert.match((await get('/map?run=nobody')).html, /No spans match/);
+  });
+
   it('When spans hold markup in names, services, attributes, events and status, then the pages escape all of it and allow only their own script', async () => {
     for (const path of [
       '/',
       `/trace/${hostile[0]!.traceId}`,
       `/compare?a=${hostile[0]!.traceId}&b=${hostile[0]!.traceId}`,
+      '/map',
       '/?run=run-%3Chostile%3E',
       '/?order=%22%3E%3Cscript%3E',
     ]) {
       const { html, csp } = await get(path);
-      assert.doesNotMatch(html, /<img|<svg|<iframe|<b>|<i>|<u>|<script>globalThis/, path);
+      assert.doesNotMatch(html, /<img|<svg onload|<iframe|<b>|<i>|<u>|<script>globalThis/, path);
       assert.equal(
         (html.match(/<script>/g) ?? []).length,
-        path.startsWith('/compare') ? 0 : 1,
+        /^\/(compare|map)/.test(path) ? 0 : 1,
         `${path}: only the page's own script`,
       );
       assert.match(csp ?? '', /default-src 'none'; .*script-src 'sha256-[A-Za-z0-9+/=]+'/);

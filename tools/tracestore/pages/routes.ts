@@ -3,10 +3,22 @@ import { createTraceIndex } from '../summaries.ts';
 import type { TraceStore } from '../store.ts';
 import { listQueryOf, PAGE_SIZE, renderListPage } from './list.ts';
 import { PAGE_SCRIPTS } from './assets.ts';
+import { analyzeTraces } from '../../traces/run-analysis.ts';
+import { serviceMap } from '../../traces/service-map.ts';
 import { renderComparePage } from './compare.ts';
+import { renderMapPage } from './map.ts';
 import { renderTracePage } from './trace.ts';
 
 const indexes = new WeakMap<TraceStore, ReturnType<typeof createTraceIndex>>();
+
+const indexOf = (store: TraceStore) => {
+  let index = indexes.get(store);
+  if (!index) {
+    index = createTraceIndex(store);
+    indexes.set(store, index);
+  }
+  return index;
+};
 
 const html = (response: ServerResponse, status: number, body: string) => {
   // The pages carry their own inline style and known scripts and load nothing: say so, so nothing else can run there.
@@ -21,12 +33,16 @@ const html = (response: ServerResponse, status: number, body: string) => {
 /** The store's HTML pages: the trace list (search) and one trace (waterfall); false when `url` is not one of them. */
 export function answerPage(store: TraceStore, url: URL, response: ServerResponse): boolean {
   const path = url.pathname;
+  if (path === '/map') {
+    // The map of the traces the list's run and time filters match (all kept traces without them).
+    const query = listQueryOf(url);
+    const { matches } = indexOf(store).search(query.filter, { limit: 0 });
+    const traces = matches.map((m) => store.trace(m.traceId)).filter((spans) => spans.length > 0);
+    const bottleneck = traces.length > 0 ? analyzeTraces(traces).bottleneck?.station : undefined;
+    return html(response, 200, renderMapPage(serviceMap(traces, { bottleneck }), query, traces.length));
+  }
   if (path === '/') {
-    let index = indexes.get(store);
-    if (!index) {
-      index = createTraceIndex(store);
-      indexes.set(store, index);
-    }
+    const index = indexOf(store);
     const query = listQueryOf(url);
     const result = index.search(query.filter, { offset: (query.page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
     return html(response, 200, renderListPage(result, query, result, { spans: store.spanCount }));
