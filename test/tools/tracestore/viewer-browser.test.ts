@@ -365,6 +365,42 @@ describe('the trace viewer in Chromium', { timeout: 300_000 }, () => {
     assert.deepEqual(problems, []);
   });
 
+  it('When the Graph tab of a trace is chosen, then the operations show as a graph with the Kafka hops and the critical path, and the Waterfall tab brings the rows back, on a phone too', async (t) => {
+    if (!needBrowser(t)) return;
+    const store = await openTraceStore();
+    const order = orderTrace({ kitchenWaitMs: 400 });
+    store.add(order);
+    const server = await startTraceStoreServer(store, { otlpPort: 0, queryPort: 0 });
+    t.after(() => server.close());
+    for (const viewport of [
+      { width: 1280, height: 900 },
+      { width: 390, height: 800 },
+    ]) {
+      const { page, problems } = await openPage(server.queryUrl, viewport);
+      await page.goto(`${server.queryUrl}/trace/${order[0]!.traceId}`, { waitUntil: 'load' });
+      assert.equal(await page.locator('#graph').isVisible(), false, 'the waterfall first');
+      await page.getByRole('link', { name: 'Graph' }).click();
+      assert.equal(await page.locator('#graph').isVisible(), true);
+      assert.equal(await page.locator('.waterfall').isVisible(), false);
+      const nodes = await page.locator('#graph g.gnode').count();
+      assert.equal(nodes, new Set(order.map((s) => `${s.service}|${s.name}`)).size);
+      assert.ok((await page.locator('#graph g.gnode.path').count()) >= 5, 'the critical path is marked');
+      assert.match((await page.locator('#graph svg').textContent())!, /kitchen\.tickets · waited 400\.0 ms/);
+      assert.match(
+        (await page.locator('#graph ul.hops').textContent())!,
+        /kitchen\.tickets: waited 400\.0 ms \(on the critical path\)/,
+      );
+      const figure = (await page.locator('#graph figure.graph').boundingBox())!;
+      assert.ok(figure.width <= viewport.width, 'the drawing scrolls inside the page, not the page');
+      await page.screenshot({ path: join(outDir, `graph-${viewport.width}.png`), fullPage: true });
+      await page.getByRole('link', { name: 'Waterfall' }).click();
+      assert.equal(await page.locator('.waterfall').isVisible(), true);
+      assert.equal(await page.locator('#graph').isVisible(), false);
+      await page.close();
+      assert.deepEqual(problems, []);
+    }
+  });
+
   it('When a span holds HTML and script in its name, service, attributes, events and status, then nothing runs and everything shows as text', async (t) => {
     if (!needBrowser(t)) return;
     const store = await openTraceStore();

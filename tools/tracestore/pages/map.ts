@@ -65,7 +65,7 @@ ${
     ? '<p>No spans match.</p>'
     : `<p>${map.bottleneck ? `The bottleneck report names <strong>${escapeHtml(map.bottleneck)}</strong> (marked ◀).` : 'No bottleneck to name yet.'} Each arrow: messages or calls per second and the p99 of the span that handles them.</p>
 <figure class="map"><svg viewBox="0 0 ${width} ${height}" width="${width}" role="img" aria-label="Services and Kafka topics with the calls and messages between them; the table below has the same figures">
-<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>
+<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>
 ${edges}${nodes}</svg></figure>
 <table class="traces map-edges"><thead><tr><th>edge</th><th>what</th><th>count</th><th>rate</th><th>p50</th><th>p99</th><th>wait in Kafka p50 / p99</th><th>errors</th></tr></thead><tbody>${rows}</tbody></table>`
 }`;

@@ -4,6 +4,7 @@ import { escapeHtml } from '../../traces/html.ts';
 import type { FlatSpan } from '../../traces/otlp.ts';
 import { childrenByParent, rootOf, topicOf } from '../../traces/tree.ts';
 import { TRACE_SCRIPT, TRACE_STYLE } from './assets.ts';
+import { renderTraceGraph } from './graph.ts';
 import { clock, duration, htmlPage, scriptJson, serviceColours } from './layout.ts';
 
 /** A span in the order the waterfall draws it (depth first, children by start), with what its row shows. */
@@ -239,10 +240,13 @@ ${flying}
 <div class="controls"><label><input type="checkbox" id="hide-followers"> hide the followers' <code>process orders.status</code> spans (${followers})</label>
 <span><i class="key" style="background:repeating-linear-gradient(135deg,#d9822b 0 4px,#f5d0a9 4px 8px)"></i>waiting in Kafka</span><span><i class="key" style="height:3px;background:#111"></i>critical path</span>
 <span class="muted">Enter or click on a span: details; ↑ ↓ move between spans</span></div></header>
+<nav class="tabs"><a href="#waterfall">Waterfall</a><a href="#graph">Graph</a></nav>
+<section id="graph" class="tab graph-tab" aria-label="trace graph">${renderTraceGraph(spans, colours)}</section>
+<section id="waterfall" class="tab waterfall-tab">
 <div class="waterfall" role="list">
 <div class="row axis" aria-hidden="true"><div class="label"></div><div class="lane">${ticks}</div></div>
 ${rowHtml}
-</div>
+</div></section>
 <script type="application/json" id="span-data">${scriptJson(data)}</script>`;
   return htmlPage(`${root.name} — trace ${traceId}`, body, { style: TRACE_STYLE, script: TRACE_SCRIPT.source });
 }
