@@ -106,3 +106,77 @@ export async function measureIngest(
   }
   return figures;
 }
+
+/** Starts a store process of its own (its file in a temporary folder); resolves with its OTLP and query URLs. */
+async function storeProcess(env: Record<string, string>) {
+  const dir = await mkdtemp(join(tmpdir(), 'ituna-ingest-'));
+  const child = spawn(process.execPath, ['tools/bench/store-server.ts', dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  const urls = await new Promise<{ otlp: string; query: string }>((resolve, reject) => {
+    let query = '';
+    child.once('exit', (code) => reject(new Error(`the store exited (${code}) before listening`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('queries at')) query = line.split(' ').at(-1)!;
+      if (line.includes('listening')) resolve({ otlp: line.split(' ').at(-1)!, query });
+    });
+  });
+  return {
+    ...urls,
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * What the live monitor costs the store: two store processes, with and without it, each fed `rate` spans/s of
+ * protobuf exports for `seconds`, the one with it watched by a /monitor/events client; their CPU in each round.
+ */
+export async function measureMonitorCost(
+  rounds: number,
+  seconds: number,
+  rate = 10_000,
+): Promise<{ withMonitor: number[]; without: number[] }> {
+  const perSecond = Math.max(1, Math.round(rate / 512));
+  const exports = makeTraceExports(perSecond * seconds + WARM_UP_EXPORTS);
+  const figures = { withMonitor: [] as number[], without: [] as number[] };
+  for (let i = 0; i < rounds; i++) {
+    for (const monitor of i % 2 === 0 ? [true, false] : [false, true]) {
+      const store = await storeProcess({ ITUNA_BENCH_MONITOR: monitor ? 'on' : 'off' });
+      const watcher = new AbortController();
+      try {
+        if (monitor) {
+          const events = await fetch(`${store.query}/monitor/events`, { signal: watcher.signal });
+          void events.body?.pipeTo(new WritableStream()).catch(() => {});
+        }
+        const post = (e: TraceExport) =>
+          fetch(`${store.otlp}/v1/traces`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-protobuf' },
+            body: e.protobuf,
+          }).then((r) => r.arrayBuffer());
+        for (const e of exports.slice(0, WARM_UP_EXPORTS)) await post(e);
+        const before = await cpuSeconds(store.pid);
+        const started = performance.now();
+        // Paced: each second's exports go out at its start, as four exporting processes would send them.
+        for (let second = 0; second < seconds; second++) {
+          const batch = exports.slice(WARM_UP_EXPORTS + second * perSecond, WARM_UP_EXPORTS + (second + 1) * perSecond);
+          await Promise.all(batch.map(post));
+          const wait = started + (second + 1) * 1000 - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        const cpu = (await cpuSeconds(store.pid)) - before;
+        (monitor ? figures.withMonitor : figures.without).push(cpu / ((performance.now() - started) / 1000));
+      } finally {
+        watcher.abort();
+        await store.stop();
+      }
+    }
+  }
+  return figures;
+}

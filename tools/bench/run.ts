@@ -9,7 +9,7 @@ import { startLocalBroker } from '../local-kafka/cluster.ts';
 import { runLoad } from '../../load/runner.ts';
 import { NODE_FLAGS, spawnService } from '../start/spawn-service.ts';
 import type { ServiceName, ServiceProcess } from '../start/spawn-service.ts';
-import { measureIngest, spread as ingestSpread } from './ingest.ts';
+import { measureIngest, measureMonitorCost, spread as ingestSpread } from './ingest.ts';
 import { ORDER_BODY, postOrders } from './intake.ts';
 import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
 import {
@@ -269,6 +269,17 @@ try {
     )} µs; trace store: ${storeCost.join(', ')}`,
     "the gateway's last exports replayed into the store",
     `trace store ${(storeUsPerJsonSpan * spread(variants[0]!.spans).median).toFixed(0)} µs per order at the gateway (JSON)`,
+  );
+
+  // The live monitor's cost to the store at 10 000 spans/s, with a page watching it.
+  say('the trace store at 10 000 spans/s with and without the live monitor…');
+  const monitorCost = await measureMonitorCost(quick ? 1 : rounds, quick ? 4 : 10);
+  const monitorRatios = monitorCost.withMonitor.map((cpu, i) => cpu / monitorCost.without[i]!);
+  row(
+    `trace store CPU at 10 000 spans/s (protobuf), live monitor on and watched (${monitorRatios.length} rounds)`,
+    `${spread(monitorCost.withMonitor.map((c) => c * 100)).median.toFixed(1)} % of a core (${monitorCost.withMonitor.map((c) => (c * 100).toFixed(1)).join(', ')})`,
+    `without the monitor ${spread(monitorCost.without.map((c) => c * 100)).median.toFixed(1)} % (${monitorCost.without.map((c) => (c * 100).toFixed(1)).join(', ')})`,
+    `${pct(spread(monitorRatios).median, 1)} (${pct(spread(monitorRatios).min, 1)} to ${pct(spread(monitorRatios).max, 1)}); target ≤ +10 %`,
   );
 
   // The trace store's OTLP intake alone: SDK-made exports of 512 spans posted to a store process of its own.

@@ -3,6 +3,7 @@ import { configOrExit, hostPortList, integer, loadConfig, oneOf, text } from '..
 import { canConnect } from '../../common/kafka/reachable.ts';
 import { TRACE_STORE_CONFIG, traceStoreOptions } from '../tracestore/config.ts';
 import { openTraceStore } from '../tracestore/store.ts';
+import { monitorKafka } from '../tracestore/monitor-feed.ts';
 import { startTraceStoreServer } from '../tracestore/server.ts';
 import type { TraceStoreServer } from '../tracestore/server.ts';
 import { KAFKA_NODES_MAX, localClusterDataDir, startLocalCluster } from '../local-kafka/cluster.ts';
@@ -146,7 +147,9 @@ try {
   }
   if (traceBackend) {
     const store = await openTraceStore(traceStoreOptions(config));
-    traceStore = await startTraceStoreServer(store);
+    traceStore = await startTraceStoreServer(store, {
+      kafka: configOrExit(() => monitorKafka(brokers!.split(','), process.env)),
+    });
     say(
       `no trace backend configured: the embedded trace store takes OTLP on ${traceStore.otlpUrl} (${store.spanCount} spans kept)`,
     );

@@ -106,7 +106,7 @@ function answer(response: ServerResponse, encoding: Encoding, status: 200 | keyo
  * OTLP/HTTP receiver: POST /v1/traces in protobuf or JSON, gzipped or not, answered in the encoding it came in. A
  * whole export is decoded and checked before any of it is kept, so a bad one changes nothing.
  */
-export function otlpHandler(store: TraceStore) {
+export function otlpHandler(store: TraceStore, monitor?: { add(spans: FlatSpan[]): void }) {
   return async (request: IncomingMessage, response: ServerResponse) => {
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const encoding: Encoding = MEDIA_TYPES[mediaType as keyof typeof MEDIA_TYPES] ?? 'json';
@@ -120,7 +120,9 @@ export function otlpHandler(store: TraceStore) {
         );
       }
       const body = await decompress(await readBody(request), request.headers['content-encoding']);
-      store.add(spansOf(body, encoding));
+      const spans = spansOf(body, encoding);
+      store.add(spans);
+      monitor?.add(spans);
       answer(response, encoding, 200);
     } catch (error) {
       // A client that hung up mid-body has no one to answer; nothing else may escape, or the process would end.

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
+import type { Kafka } from 'kafkajs';
 import { createServer } from 'node:http';
 import { otlpHandler } from './intake.ts';
+import { startMonitorFeed } from './monitor-feed.ts';
 import { loadOtlpProtobuf } from './otlp-protobuf.ts';
 import { queryHandler } from './query-listener.ts';
 import type { TraceStore } from './store.ts';
@@ -12,18 +14,24 @@ export interface TraceStoreServer {
   close(): Promise<void>;
 }
 
-/** Listens for OTLP on `otlpPort` and answers queries on `queryPort` (0 = free ports), on `host`. */
+/**
+ * Listens for OTLP on `otlpPort` and answers queries on `queryPort` (0 = free ports), on `host`. The live monitor
+ * follows the spans as they arrive (`monitor: false` leaves it out) and reads the consumer groups' lag from `kafka`.
+ */
 export async function startTraceStoreServer(
   store: TraceStore,
   {
     otlpPort = 4318,
     queryPort = 16686,
     host = '127.0.0.1',
-  }: { otlpPort?: number; queryPort?: number; host?: string } = {},
+    monitor = true,
+    kafka,
+  }: { otlpPort?: number; queryPort?: number; host?: string; monitor?: boolean; kafka?: Kafka } = {},
 ): Promise<TraceStoreServer> {
   await loadOtlpProtobuf();
-  const otlp = createServer(otlpHandler(store));
-  const query = createServer(queryHandler(store));
+  const feed = monitor ? startMonitorFeed(store, { kafka }) : undefined;
+  const otlp = createServer(otlpHandler(store, feed?.monitor));
+  const query = createServer(queryHandler(store, feed));
   otlp.listen(otlpPort, host);
   query.listen(queryPort, host);
   await Promise.all([once(otlp, 'listening'), once(query, 'listening')]);
@@ -32,6 +40,7 @@ export async function startTraceStoreServer(
     otlpUrl: url(otlp),
     queryUrl: url(query),
     async close() {
+      feed?.stop();
       for (const server of [otlp, query]) {
         server.closeAllConnections();
         server.close();

@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { traceCriticalPath } from '../../../tools/traces/analysis.ts';
 import type { FlatSpan } from '../../../tools/traces/otlp.ts';
+import { toResourceSpans } from '../../../tools/traces/otlp.ts';
+import { monitorKafka } from '../../../tools/tracestore/monitor-feed.ts';
 import { openTraceStore } from '../../../tools/tracestore/store.ts';
 import type { TraceStore } from '../../../tools/tracestore/store.ts';
 import { startTraceStoreServer } from '../../../tools/tracestore/server.ts';
@@ -399,6 +401,54 @@ describe('the trace viewer in Chromium', { timeout: 300_000 }, () => {
       await page.close();
       assert.deepEqual(problems, []);
     }
+  });
+
+  it('When orders are traced while /monitor is open, then their stages, queues, the verdict and the consumer lag appear without a reload, within 2 s of the spans (time printed)', async (t) => {
+    if (!needBrowser(t)) return;
+    const store = await openTraceStore();
+    const brokers = await testBrokers();
+    const kafka = monitorKafka([brokers], {});
+    const server = await startTraceStoreServer(store, { otlpPort: 0, queryPort: 0, kafka });
+    t.after(() => server.close());
+    const post = async (spans: FlatSpan[]) => {
+      const response = await fetch(`${server.otlpUrl}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ resourceSpans: toResourceSpans(spans) }),
+      });
+      assert.equal(response.status, 200);
+    };
+    const orders = (count: number, runId: string) =>
+      Array.from({ length: count }, () => orderTrace({ startMs: Date.now() - 600, runId, kitchenWaitMs: 150 })).flat();
+    await post(orders(20, 'watched'));
+    const { page, problems } = await openPage(server.queryUrl);
+    await page.goto(`${server.queryUrl}/monitor?run=watched`, { waitUntil: 'load' });
+    const cell = (stage: string) => page.locator('#series tr', { hasText: stage }).locator('td').nth(1);
+    await page.locator('#series tr', { hasText: 'queue kitchen.tickets' }).waitFor();
+    assert.match((await page.locator('#series').textContent())!, /kitchen · cook order/);
+    await page.locator('#verdict', { hasText: 'Bottleneck:' }).waitFor({ timeout: 10_000 });
+    await page.locator('#lag tr', { hasText: 'ituna-kitchen on kitchen.tickets' }).waitFor({ timeout: 15_000 });
+    // More orders while the page is open: the rate it shows rises without a reload.
+    const before = await cell('queue kitchen.tickets').textContent();
+    const sent = performance.now();
+    await post(orders(40, 'watched'));
+    await page
+      .locator('#series tr', { hasText: 'queue kitchen.tickets' })
+      .locator('td')
+      .nth(1)
+      .filter({ hasNotText: before! })
+      .waitFor({ timeout: 5000 });
+    const shownMs = performance.now() - sent;
+    t.diagnostic(`new spans shown ${shownMs.toFixed(0)} ms after they reached the store`);
+    assert.ok(shownMs <= 2000, `shown ${shownMs.toFixed(0)} ms after the spans arrived`);
+    // Another run's orders stay out of this run's view.
+    await post(orders(10, 'other'));
+    const updated = Number(await page.locator('#status').getAttribute('data-now'));
+    for (let i = 0; i < 50 && Number(await page.locator('#status').getAttribute('data-now')) <= updated + 1000; i++)
+      await sleep(100);
+    assert.doesNotMatch((await page.locator('#series').textContent())!, /other/);
+    await page.screenshot({ path: join(outDir, 'monitor.png'), fullPage: true });
+    assert.deepEqual(problems, []);
   });
 
   it('When a span holds HTML and script in its name, service, attributes, events and status, then nothing runs and everything shows as text', async (t) => {

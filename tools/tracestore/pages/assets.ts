@@ -26,5 +26,7 @@ export const TRACE_STYLE = read('trace.css');
 export const TRACE_SCRIPT = script('trace.js');
 /** The trace list's script (the duration scatter). */
 export const LIST_SCRIPT = script('list.js');
+/** The live monitor's script. */
+export const MONITOR_SCRIPT = script('monitor.js');
 /** Every page script, for the Content-Security-Policy. */
-export const PAGE_SCRIPTS = [TRACE_SCRIPT, LIST_SCRIPT];
+export const PAGE_SCRIPTS = [TRACE_SCRIPT, LIST_SCRIPT, MONITOR_SCRIPT];

@@ -109,7 +109,7 @@ export function renderListPage(
   const from = result.total === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
   const pager = `<div class="pager"><span>${from}–${(page - 1) * PAGE_SIZE + result.traces.length} of ${result.total} traces (page ${page} of ${pages})</span>
 ${page > 1 ? `<a rel="prev" href="${link(page - 1)}">← newer</a>` : ''}${page < pages ? `<a rel="next" href="${link(page + 1)}">older →</a>` : ''}</div>`;
-  const body = `<nav class="top"><strong>ITuna traces</strong><span class="muted">${stats.spans} spans kept · newest first</span><a href="/map${filter.runId ? `?run=${escapeHtml(encodeURIComponent(filter.runId))}` : ''}">service map</a><a href="/compare">compare two traces</a><a href="/api/v3/services">api/v3</a></nav>
+  const body = `<nav class="top"><strong>ITuna traces</strong><span class="muted">${stats.spans} spans kept · newest first</span><a href="/map${filter.runId ? `?run=${escapeHtml(encodeURIComponent(filter.runId))}` : ''}">service map</a><a href="/monitor${filter.runId ? `?run=${escapeHtml(encodeURIComponent(filter.runId))}` : ''}">live monitor</a><a href="/compare">compare two traces</a><a href="/api/v3/services">api/v3</a></nav>
 <h1>Traces</h1>
 <form class="search" method="get" action="/">
 <label>service<select name="service">${options}</select></label>

@@ -7,6 +7,7 @@ import { analyzeTraces } from '../../traces/run-analysis.ts';
 import { serviceMap } from '../../traces/service-map.ts';
 import { renderComparePage } from './compare.ts';
 import { renderMapPage } from './map.ts';
+import { renderMonitorPage } from './monitor.ts';
 import { renderTracePage } from './trace.ts';
 
 const indexes = new WeakMap<TraceStore, ReturnType<typeof createTraceIndex>>();
@@ -24,15 +25,22 @@ const html = (response: ServerResponse, status: number, body: string) => {
   // The pages carry their own inline style and known scripts and load nothing: say so, so nothing else can run there.
   response.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src ${PAGE_SCRIPTS.map((s) => `'${s.hash}'`).join(' ')}; img-src data:; form-action 'self'; base-uri 'none'`,
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src ${PAGE_SCRIPTS.map((s) => `'${s.hash}'`).join(' ')}; connect-src 'self'; img-src data:; form-action 'self'; base-uri 'none'`,
   });
   response.end(body);
   return true;
 };
 
 /** The store's HTML pages: the trace list (search) and one trace (waterfall); false when `url` is not one of them. */
-export function answerPage(store: TraceStore, url: URL, response: ServerResponse): boolean {
+export function answerPage(
+  store: TraceStore,
+  url: URL,
+  response: ServerResponse,
+  { monitor = false }: { monitor?: boolean } = {},
+): boolean {
   const path = url.pathname;
+  if (path === '/monitor')
+    return html(response, 200, renderMonitorPage(url.searchParams.get('run')?.trim() ?? '', monitor));
   if (path === '/map') {
     // The map of the traces the list's run and time filters match (all kept traces without them).
     const query = listQueryOf(url);
