@@ -5,13 +5,18 @@ import "fmt"
 // KEDA's ScaledObject and TriggerAuthentication (keda.sh/v1alpha1) are custom resources, not in k8s.io/api, and
 // KEDA's own Go types do not build beside Helm's Kubernetes libraries: the fields the chart uses, as KEDA's CRDs
 // define them, so that a misspelt or misplaced field is still refused.
-type scaledObject struct {
+// The header every resource has; embedded, so strict decoding still knows its fields.
+type customResource struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	Metadata   struct {
 		Name   string            `json:"name"`
 		Labels map[string]string `json:"labels"`
 	} `json:"metadata"`
+}
+
+type scaledObject struct {
+	customResource
 	Spec struct {
 		ScaleTargetRef struct {
 			Name       string `json:"name"`
@@ -35,12 +40,7 @@ type scaledObject struct {
 }
 
 type triggerAuthentication struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Metadata   struct {
-		Name   string            `json:"name"`
-		Labels map[string]string `json:"labels"`
-	} `json:"metadata"`
+	customResource
 	Spec struct {
 		SecretTargetRef []struct {
 			Parameter string `json:"parameter"`
