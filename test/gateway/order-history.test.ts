@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { OrderStatus } from '../../common/restaurant/order.ts';
 import { createOrderHistory } from '../../gateway/order-history.ts';
 
@@ -11,15 +13,17 @@ const change = (orderId: string, status: OrderStatus, second: number) => ({
   at: new Date(Date.UTC(2026, 0, 1, 12, 0, second)).toISOString(),
 });
 
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+
 describe('order history', () => {
   it('When statuses arrive in order, then the order moves through each with its time', () => {
     const history = createOrderHistory();
     const id = randomUUID();
     for (const [i, status] of (['accepted', 'validated', 'cooking', 'ready'] as const).entries())
-      history.apply(change(id, status, i), 'abc');
+      history.apply(change(id, status, i), TRACE);
     const order = history.get(id)!;
     assert.equal(order.status, 'ready');
-    assert.equal(order.traceId, 'abc');
+    assert.equal(order.traceId, TRACE);
     assert.deepEqual(
       order.history.map((h) => h.status),
       ['accepted', 'validated', 'cooking', 'ready'],
@@ -56,5 +60,47 @@ describe('order history', () => {
     assert.equal(history.size, 2);
     assert.equal(history.get(ids[0]!), undefined);
     assert.ok(history.get(ids[2]!));
+  });
+});
+
+describe('order history at its cap', () => {
+  it('When an order is forgotten, then the order that takes its place starts clean', () => {
+    const history = createOrderHistory(1);
+    const [first, second] = [randomUUID(), randomUUID()];
+    history.apply({ ...change(first, 'rejected', 1), reasons: [{ check: 'name', message: 'placeholder' }] }, TRACE);
+    history.apply(change(second, 'accepted', 2));
+    assert.equal(history.get(first), undefined);
+    assert.deepEqual(history.get(second), {
+      orderId: second,
+      channel: 'online',
+      status: 'accepted',
+      history: [{ status: 'accepted', at: change(second, 'accepted', 2).at }],
+    });
+  });
+
+  it('When it holds 100 000 orders, each with four statuses, a trace id and half with a request hash, then it takes under 40 MB', () => {
+    // A gateway with a full history must fit in 150 MB with everything else it runs.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage();
+    const history = createOrderHistory(100_000);
+    const at = Date.UTC(2026, 0, 1);
+    const hex = (i: number, length: number) => i.toString(16).padStart(length, '0');
+    for (let i = 0; i < 100_000; i++) {
+      // As the follower reads them: each id a string of its own, parsed from the message.
+      const { orderId } = JSON.parse(`{"orderId":"${hex(i, 8)}-0000-4000-8000-${hex(i, 12)}"}`) as { orderId: string };
+      const time = (ms: number) => new Date(at + i * 10 + ms).toISOString();
+      const hash = i % 2 ? { requestHash: hex(i, 64) } : {};
+      history.apply({ orderId, channel: 'online', status: 'accepted', at: time(0), ...hash }, hex(i, 32));
+      history.apply({ orderId, channel: 'online', status: 'validated', at: time(20), startedAt: time(5) });
+      history.apply({ orderId, channel: 'online', status: 'cooking', at: time(40), startedAt: time(30) });
+      history.apply({ orderId, channel: 'online', status: 'ready', at: time(90), startedAt: time(40) });
+    }
+    gc();
+    const after = process.memoryUsage();
+    const mb = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / 1e6;
+    assert.equal(history.size, 100_000);
+    assert.ok(mb < 40, `100 000 orders took ${mb.toFixed(1)} MB`);
   });
 });
