@@ -38,6 +38,8 @@ const GATEWAY_RATE = 300;
 // Per pipeline, two of which run side by side: below saturation on two shared cores (at 200/s one pipeline needed
 // 1.7–2.3 cores and queued).
 const PIPELINE_RATE = 50;
+// CPU time is counted in 10 ms ticks: 8 s of idle reads to 0.13 % of a core.
+const IDLE_SECONDS = quick ? 4 : 8;
 const started = performance.now();
 const say = (line: string) =>
   process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -323,6 +325,7 @@ try {
   const rss: Record<string, number[]> = {};
   const latency: number[] = [];
   const names = ['validation', 'kitchen', 'gateway', 'broker'];
+  const idle: Record<'traced' | 'untraced', number[]> = { traced: [], untraced: [] };
   const secondBroker = await startLocalBroker();
   brokerPids.add(secondBroker.pid);
   try {
@@ -345,6 +348,19 @@ try {
         sides.map(async (side) => (await Promise.all(side.services.map((s) => s.ready)))[2]!),
       );
       await Promise.all(urls.map((url) => warmUp(url, true)));
+      if (round === 1) {
+        // Idle: each process's CPU with nothing to do (heartbeats, fetch polls, timers), both sides at once.
+        const pids = sides.flatMap((side) => [...side.services.map((s) => s.child.pid!), side.brokerPid]);
+        await quiet(pids.filter((pid) => !brokerPids.has(pid)));
+        const before = await cpuSnapshot(pids, brokerPids);
+        await pause(IDLE_SECONDS * 1000);
+        const after = await cpuSnapshot(pids, brokerPids);
+        for (const [i, side] of sides.entries())
+          idle[side.which] = names.map((_, j) => {
+            const k = i * names.length + j;
+            return ((after.ms[k]! - before.ms[k]!) / (after.at - before.at)) * 100;
+          });
+      }
       const results = await cpuPerOrder(
         sides.map((side, i) => ({
           url: urls[i]!,
@@ -390,6 +406,14 @@ try {
     `${showSpread(pipeline.traced.map(sum), 2)} ms (broker ${spread(pipeline.traced.map((p) => p[3]!)).median.toFixed(2)})`,
     `untraced, side by side ${showSpread(pipeline.untraced.map(sum), 2)} ms`,
     `target ≤ 4 CPU-ms per order`,
+  );
+  const idleOf = (which: 'traced' | 'untraced') =>
+    names.map((n, i) => `${n} ${idle[which][i]!.toFixed(2)} %`).join(', ');
+  row(
+    `idle CPU per process, no orders for ${IDLE_SECONDS} s (% of a core), traced`,
+    idleOf('traced'),
+    `untraced: ${idleOf('untraced')}`,
+    `highest service ${Math.max(...idle.traced.slice(0, 3), ...idle.untraced.slice(0, 3)).toFixed(2)} %; target ≤ 0.5 % per service`,
   );
   row(
     'peak RSS per process after the pipeline runs',

@@ -58,6 +58,10 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
   assert.match(of("services' CPU per order at 50/s")[1]!, /validation [\d.]+, kitchen [\d.]+, gateway [\d.]+\)$/);
   assert.match(of('whole pipeline CPU per order at 50/s')[1]!, /\(broker [\d.]+\)$/);
   assert.match(
+    of('idle CPU per process, no orders')[1]!,
+    /^validation \d+\.\d\d %, kitchen \d+\.\d\d %, gateway \d+\.\d\d %, broker \d+\.\d\d %$/,
+  );
+  assert.match(
     of('peak RSS per process after the pipeline runs')[1]!,
     /^validation [1-9]\d* MB, kitchen [1-9]\d* MB, gateway [1-9]\d* MB$/,
   );
