@@ -12,7 +12,7 @@ export const IdempotencyHeaders = Type.Object({
       maxLength: 255,
       pattern: '^[\\u0021-\\u007e]+$',
       description:
-        "Any unique string of up to 255 printable ASCII characters (a UUID per order is ideal). Sent again by the same client (IP address; behind a proxy, see ITUNA_TRUST_PROXY) on the same route, it returns the first answer, with `Idempotent-Replayed: true`, and places nothing new — also after a 503 whose order reached Kafka anyway, and whichever gateway replica the requests reach. While the first request is still being placed, another with the key waits for it, or answers 409 with Retry-After. The same key with another body answers 422. A key is known for 24 h (ITUNA_HISTORY_WINDOW) as long as its order is in the gateway's view of orders.status: the newest 100 000 orders, and after a restart the last 20 000 status messages of each partition (about 30 000 orders); past that, it is a new key.",
+        "Any unique string of up to 255 printable ASCII characters (a UUID per order is ideal). Sent again by the same client (IP address; behind a proxy, see ITUNA_TRUST_PROXY) on the same route, it returns the first answer, with `Idempotent-Replayed: true`, and places nothing new — also after a 503 whose order reached Kafka anyway, and whichever gateway replica the requests reach. While the first request is still being placed, another with the key waits for it, or answers 409 with Retry-After. The same key with another body answers 422. A key is known for 24 h (ITUNA_HISTORY_WINDOW) as long as its order is in the gateway's view of orders.status: the newest 100 000 orders, also after a restart; past that, it is a new key.",
     }),
   ),
 });

@@ -184,6 +184,13 @@ export async function followOrderHistory(
     onMessage: (change, { traceId }) => history.apply(change, traceId),
   });
   await follower.caughtUp;
-  log.info({ orders: history.size, ms: Math.round(performance.now() - started) }, 'caught up with the order history');
+  log.info(
+    {
+      orders: history.size,
+      ms: Math.round(performance.now() - started),
+      rssMb: Math.round(process.memoryUsage.rss() / 1e6),
+    },
+    'caught up with the order history',
+  );
   return follower;
 }
