@@ -55,14 +55,17 @@ export async function cpuSnapshot(
 }
 
 /**
- * Waits until none of `pids` used more than `quietMs` of CPU in the last half second (at most `limitMs`): a service
+ * Waits until none of `pids` used more than `quietMs` of CPU in the last `windowMs` (at most `limitMs`): a service
  * woken from SIGSTOP first catches up with what it missed (the others' order statuses), which is not idle.
  */
-export async function quiet(pids: number[], quietMs = 10, limitMs = 10_000): Promise<void> {
+export async function quiet(
+  pids: number[],
+  { quietMs = 10, windowMs = 500, limitMs = 10_000 }: { quietMs?: number; windowMs?: number; limitMs?: number } = {},
+): Promise<void> {
   const deadline = performance.now() + limitMs;
   let last = await cpuSnapshot(pids);
   while (performance.now() < deadline) {
-    await sleep(500);
+    await sleep(windowMs);
     const now = await cpuSnapshot(pids);
     if (now.ms.every((ms, i) => ms - last.ms[i]! <= quietMs)) return;
     last = now;

@@ -54,6 +54,10 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
       new RegExp(`^${withSpread.source} req/s$`),
     );
   }
+  assert.match(
+    of('gateway answer with an Idempotency-Key at 300/s')[1]!,
+    /^p50 [\d.]+ ms \([\d.]+ ms–[\d.]+ ms, \d+ rounds?\), p99 [\d.]+ ms \(/,
+  );
   assert.match(of('receiver CPU per span')[1]!, /^counting sink .* µs; trace store: .*application\/json [\d.]+ µs/);
   assert.match(of("services' CPU per order at 50/s")[1]!, /validation [\d.]+, kitchen [\d.]+, gateway [\d.]+\)$/);
   assert.match(of('whole pipeline CPU per order at 50/s')[1]!, /\(broker [\d.]+\)$/);
