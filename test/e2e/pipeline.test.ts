@@ -50,13 +50,19 @@ async function orderWhenSettled(orderId: string): Promise<Record<string, any>> {
   }
 }
 
-/** Waits until the order's trace holds every span named in `names`, then returns the whole trace. */
+/**
+ * Waits until the order's trace holds every span named in `names` and only its root lacks a parent, then returns the
+ * whole trace. Each service exports on its own schedule: a consumer's span can arrive before its producer's.
+ */
 function traceWith(traceId: string, names: string[]): Promise<FlatSpan[]> {
   return receiver
     .waitFor(
       (spans) => {
-        const present = new Set(spans.filter((s) => s.traceId === traceId).map((s) => s.name));
-        return names.every((n) => present.has(n));
+        const trace = spans.filter((s) => s.traceId === traceId);
+        const present = new Set(trace.map((s) => s.name));
+        const ids = new Set(trace.map((s) => s.spanId));
+        const orphans = trace.filter((s) => !s.parentSpanId || !ids.has(s.parentSpanId)).length;
+        return names.every((n) => present.has(n)) && orphans === 1;
       },
       { timeoutMs: 30_000, what: `trace ${traceId} with ${names.join(', ')}` },
     )

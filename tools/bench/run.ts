@@ -33,7 +33,7 @@ const quick = values.quick;
 const rounds = Number(values.rounds ?? (quick ? 1 : 3));
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10)
   throw new Error('--rounds must be a whole number from 1 to 10');
-const seconds = quick ? 3 : 5;
+const seconds = quick ? 2 : 5;
 const GATEWAY_RATE = 300;
 // Per pipeline, two of which run side by side: below saturation on two shared cores (at 200/s one pipeline needed
 // 1.7–2.3 cores and queued).
@@ -495,7 +495,11 @@ try {
   await warmUp(gatewayUrl, true);
   let sustained = 0;
   for (const rate of quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200]) {
-    const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(rate, 4), runId: `bench-ladder-${rate}` });
+    const run = await runLoad({
+      baseUrl: gatewayUrl,
+      scenario: fixedRate(rate, quick ? 2 : 4),
+      runId: `bench-ladder-${rate}`,
+    });
     const loadEnded = Date.now();
     const readyAt = await settle(
       gatewayUrl,

@@ -56,7 +56,7 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
   }
   assert.match(
     of('gateway answer with an Idempotency-Key at 300/s')[1]!,
-    /^p50 [\d.]+ ms \([\d.]+ ms–[\d.]+ ms, \d+ rounds?\), p99 [\d.]+ ms \(/,
+    /^p50 [\d.]+ ms \([\d.]+–[\d.]+, \d+ rounds?\), p99 [\d.]+ ms \([\d.]+–[\d.]+, \d+ rounds?\)$/,
   );
   assert.match(of('receiver CPU per span')[1]!, /^counting sink .* µs; trace store: .*application\/json [\d.]+ µs/);
   assert.match(of("services' CPU per order at 50/s")[1]!, /validation [\d.]+, kitchen [\d.]+, gateway [\d.]+\)$/);
