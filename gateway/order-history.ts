@@ -55,9 +55,8 @@ export interface OrderHistory {
 /**
  * An in-memory order history in which a status only moves forward, whatever order the changes arrive in.
  *
- * Kept as columns of numbers and bytes in a ring of `limit` slots rather than an object per order: 100 000 orders as
- * objects of strings took 136 MB of heap (1.36 KB each), as columns about 20 MB, so a gateway with a full history
- * stays small. `get` builds the order's record when asked.
+ * Kept as columns of numbers and bytes in a ring of `limit` slots rather than an object of strings per order, so a full
+ * history costs a few hundred bytes an order (docs/benchmarks-history.md, tuning 13). `get` builds the record when asked.
  */
 export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHistory {
   const STATUSES = ORDER_STATUSES.length;

@@ -5,8 +5,8 @@ import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { testTiers } from './support/tiers.ts';
 
-// `npm test` and `npm run test:quick`: the quick tier (unit and in-process tests) in one process, then — unless
-// --quick — the full tier's files, several at a time, each file that needs Kafka on a broker of a pool of its own.
+// `npm test` and `npm run test:quick`: the quick tier (unit and in-process tests) in one process and — unless --quick,
+// at the same time — the full tier's files, several at a time, each file that needs Kafka on a broker of its own.
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string' } },
@@ -35,14 +35,24 @@ const lastTimes = readTimings(TIMINGS);
 const longestFirst = (files: string[]) => [...files].sort((a, b) => (lastTimes.get(b) ?? 0) - (lastTimes.get(a) ?? 0));
 mkdirSync('.cache', { recursive: true });
 
-async function nodeTest(label: string, files: string[], flags: string[], env: Record<string, string> = {}) {
+/** Runs `files` under node --test; with `buffered`, its report is printed in one piece when it ends. */
+async function nodeTest(
+  label: string,
+  files: string[],
+  flags: string[],
+  { env = {}, buffered = false }: { env?: Record<string, string>; buffered?: boolean } = {},
+) {
   if (files.length === 0) return 0;
   const started = performance.now();
   const child = spawn(process.execPath, ['--test', ...flags, ...files], {
-    stdio: 'inherit',
+    stdio: buffered ? ['ignore', 'pipe', 'pipe'] : 'inherit',
     env: { ...process.env, ...env },
   });
+  const report: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => report.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => report.push(chunk));
   const [code] = (await once(child, 'exit')) as [number | null];
+  if (buffered) process.stdout.write(Buffer.concat(report));
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.error(
     `[test] ${label}: ${files.length} files in ${seconds} s${code === 0 ? '' : ` — failed (exit ${code})`}`,
@@ -50,15 +60,14 @@ async function nodeTest(label: string, files: string[], flags: string[], env: Re
   return code ?? 1;
 }
 
-const quick = await nodeTest('quick tier (one process)', only(tiers.quick), [
-  '--test-isolation=none',
-  '--import',
-  './test/support/quick-guard.ts',
-  '--test-timeout=60000',
-]);
-let full = 0;
-if (!values.quick) {
-  full = await nodeTest(
+const quickFlags = ['--test-isolation=none', '--import', './test/support/quick-guard.ts', '--test-timeout=60000'];
+let quick: Promise<number>;
+let full = Promise.resolve(0);
+if (values.quick) quick = nodeTest('quick tier (one process)', only(tiers.quick), quickFlags);
+else {
+  // The quick tier runs while the full tier starts its brokers, its report printed in one piece when it ends.
+  quick = nodeTest('quick tier (one process)', only(tiers.quick), quickFlags, { buffered: true });
+  full = nodeTest(
     `full tier (${concurrency} at a time)`,
     longestFirst(only(tiers.slow)),
     [
@@ -70,9 +79,12 @@ if (!values.quick) {
       '--test-reporter=./test/support/timings-reporter.ts',
       `--test-reporter-destination=${THIS_RUN}`,
     ],
-    { ITUNA_TEST_BROKERS: String(concurrency) },
-  );
-  const merged = readTimings(THIS_RUN, lastTimes);
-  writeFileSync(TIMINGS, [...merged].map(([file, ms]) => `${JSON.stringify({ file, ms })}\n`).join(''));
+    { env: { ITUNA_TEST_BROKERS: String(concurrency) } },
+  ).then((code) => {
+    const merged = readTimings(THIS_RUN, lastTimes);
+    writeFileSync(TIMINGS, [...merged].map(([file, ms]) => `${JSON.stringify({ file, ms })}\n`).join(''));
+    return code;
+  });
 }
-process.exitCode = quick || full;
+const [quickCode, fullCode] = await Promise.all([quick, full]);
+process.exitCode = quickCode || fullCode;

@@ -50,8 +50,8 @@ export interface HistoryWindow {
 /** ITUNA_HISTORY_WINDOW: how far back the views of orders.status reach (default 24h, as long as an Idempotency-Key is honoured). */
 export const historyWindowVariable = duration('24h', 1000, 30 * 86_400_000);
 
-// About four status changes make one order: six partitions of this many hold the 100 000 orders a view keeps, and a
-// view reads them in about 2.5 s as it starts (docs/guarantees.md, "How much history a service reads").
+// About four status changes make one order: six partitions of this many hold the 100 000 orders a view keeps, read
+// within the 5 s a service has to start (docs/guarantees.md, "How much history a service reads").
 const HISTORY_MESSAGES_PER_PARTITION = 70_000;
 
 /** The window of `ms` with the caps that keep a view's start within a few seconds and its memory bounded. */

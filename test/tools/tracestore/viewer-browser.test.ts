@@ -179,8 +179,8 @@ describe('the trace viewer in Chromium', { timeout: 300_000 }, () => {
     }
     const labels = await page.locator('.meta').allTextContents();
     assert.ok(
-      labels.some((l) => /waited [\d.]+ ms in kitchen\.tickets/.test(l)),
-      'the wait is labelled with topic and time',
+      labels.some((l) => /waited [\d.]+ m?s in kitchen\.tickets/.test(l)),
+      `the wait is labelled with topic and time: ${labels.filter((l) => l.includes('waited')).join('; ')}`,
     );
     assert.ok(
       labels.every((l) => /^self [\d.]+ (ms|s)/.test(l)),
