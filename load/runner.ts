@@ -21,6 +21,11 @@ export interface LoadSummary {
   accepted: Array<{ orderId: string; traceId: string; sentAt: number; key?: string }>;
   /** Requests sent again with their Idempotency-Key after a 503, a 409 or no answer (with `retryWithKeys`). */
   retries: number;
+  /**
+   * Orders whose client stopped without a 202 after a 503 had named them (`Location`): they may have been placed, as
+   * that 503 said.
+   */
+  mayBePlaced: Array<{ orderId: string; key?: string }>;
 }
 
 /** One threshold of a run: what it measures, its limit as k6 writes it, the value seen, and whether it held. */
@@ -89,6 +94,7 @@ export async function runLoad(options: {
   const byStatus: Record<string, number> = {};
   const latencies: number[] = [];
   const accepted: LoadSummary['accepted'] = [];
+  const mayBePlaced: LoadSummary['mayBePlaced'] = [];
   const inFlight = new Set<Promise<void>>();
   let sent = 0;
   let skipped = 0;
@@ -106,6 +112,7 @@ export async function runLoad(options: {
     if (key) headers['idempotency-key'] = key;
     const started = performance.now();
     const sentAt = Date.now();
+    let named: string | undefined;
     for (let attempt = 1; ; attempt++) {
       let status: number | 'network';
       let retryAfterMs = 1000;
@@ -119,6 +126,7 @@ export async function runLoad(options: {
         const json = (await response.json()) as { orderId?: string; traceId?: string };
         status = response.status;
         retryAfterMs = Number(response.headers.get('retry-after') ?? 1) * 1000;
+        if (status === 503) named ??= /^\/orders\/(.+)$/.exec(response.headers.get('location') ?? '')?.[1];
         if (status === 202 && json.orderId)
           accepted.push({ orderId: json.orderId, traceId: json.traceId ?? '', sentAt, ...(key ? { key } : {}) });
       } catch {
@@ -128,6 +136,7 @@ export async function runLoad(options: {
         if (status !== 'network') latencies.push(performance.now() - started);
         if (status !== 'network' && status < 400) expectedLatencies.push(performance.now() - started);
         byStatus[status] = (byStatus[status] ?? 0) + 1;
+        if (status !== 202 && named) mayBePlaced.push({ orderId: named, ...(key ? { key } : {}) });
         return;
       }
       retries++;
@@ -175,5 +184,6 @@ export async function runLoad(options: {
     expectedLatency: percentiles(expectedLatencies),
     accepted,
     retries,
+    mayBePlaced,
   };
 }

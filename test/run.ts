@@ -11,7 +11,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string' } },
 });
-const concurrency = Number(values.concurrency ?? process.env.ITUNA_TEST_CONCURRENCY ?? 3);
+const concurrency = Number(values.concurrency ?? process.env.ITUNA_TEST_CONCURRENCY ?? 2);
 const tiers = testTiers();
 const only = (files: string[]) =>
   positionals.length ? files.filter((f) => positionals.some((p) => f.includes(p))) : files;

@@ -158,16 +158,19 @@ it('When workers are SIGKILLed and the broker restarts under load, then no accep
   const lost = accepted.filter((id) => !terminal(id));
   if (lost.length > 0) console.log(`chaos: lost orders, as Kafka holds them:\n${await whereAre(lost.slice(0, 5))}`);
   const cookedTwice = accepted.filter((id) => (statuses.get(id) ?? []).filter((s) => s === 'ready').length > 1);
-  // Duplicates: a key answered with two orders, or an order on this broker's orders.status that no 202 named (placed
-  // behind a 503 while its retry became another order).
+  // Duplicates: a key answered with two orders, or an order on this broker's orders.status that no answer named (placed
+  // behind a 503 while its retry became another order). A client that gave up after a 503 naming its order was told
+  // that order may still be placed.
   const idsByKey = new Map<string, Set<string>>();
-  for (const a of summary.accepted) idsByKey.set(a.key!, (idsByKey.get(a.key!) ?? new Set()).add(a.orderId));
+  for (const a of [...summary.accepted, ...summary.mayBePlaced])
+    idsByKey.set(a.key!, (idsByKey.get(a.key!) ?? new Set()).add(a.orderId));
   const keysWithTwoOrders = [...idsByKey.values()].filter((ids) => ids.size > 1).length;
-  const unanswered = [...statuses.keys()].filter((id) => !accepted.includes(id)).length;
+  const named = new Set([...accepted, ...summary.mayBePlaced.map((m) => m.orderId)]);
+  const unanswered = [...statuses.keys()].filter((id) => !named.has(id)).length;
   const duplicates = keysWithTwoOrders + unanswered;
   const report =
     `sent ${summary.sent}, accepted ${accepted.length}, refused ${JSON.stringify(summary.byStatus)}, terminal ${accepted.length - lost.length}, ` +
-    `lost ${lost.length}, cooked twice ${cookedTwice.length}, retried ${summary.retries} times, duplicates ${duplicates}; drained ${((performance.now() - startedAt) / 1000).toFixed(0)} s after the start; ${events.join('; ')}`;
+    `lost ${lost.length}, cooked twice ${cookedTwice.length}, retried ${summary.retries} times, given up after a 503 naming the order ${summary.mayBePlaced.length}, duplicates ${duplicates}; drained ${((performance.now() - startedAt) / 1000).toFixed(0)} s after the start; ${events.join('; ')}`;
   console.log(`chaos: ${report}`);
   t.diagnostic(report);
   // Retrying clients hold their arrivals through the broker's outage (maxInFlight), so fewer are sent than the rate
