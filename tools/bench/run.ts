@@ -493,8 +493,16 @@ try {
   const services = [start('validation', PIPELINE_ENV), start('kitchen', PIPELINE_ENV), start('gateway', PIPELINE_ENV)];
   const gatewayUrl = (await Promise.all(services.map((s) => s.ready)))[2]!;
   await warmUp(gatewayUrl, true);
+  // The cost curve: each process's CPU over each step of the ladder (load and settling), against its idle floor.
+  const ladderPids = [...services.map((s) => s.child.pid!), broker.pid];
+  await quiet(ladderPids.slice(0, 3));
+  const floorStart = await cpuSnapshot(ladderPids, brokerPids);
+  await pause(IDLE_SECONDS * 1000);
+  const floorEnd = await cpuSnapshot(ladderPids, brokerPids);
+  const curve: Array<{ rate: number; perOrder: number[]; cpuMsPerSecond: number }> = [];
   let sustained = 0;
   for (const rate of quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200]) {
+    const stepStart = await cpuSnapshot(ladderPids, brokerPids);
     const run = await runLoad({
       baseUrl: gatewayUrl,
       scenario: fixedRate(rate, quick ? 2 : 4),
@@ -513,6 +521,14 @@ try {
     );
     if (!ok) break;
     sustained = rate;
+    const stepEnd = await cpuSnapshot(ladderPids, brokerPids);
+    const perOrder = aboveIdle([floorStart, floorEnd], [stepStart, stepEnd]).map((ms) => ms / run.accepted.length);
+    curve.push({
+      rate,
+      perOrder,
+      cpuMsPerSecond:
+        stepEnd.ms.reduce((sum, ms, i) => sum + ms - stepStart.ms[i]!, 0) / ((stepEnd.at - stepStart.at) / 1000),
+    });
   }
   const half = Math.max(50, Math.round(sustained / 2));
   await pause(2000);
@@ -534,6 +550,31 @@ try {
     `${sustained} orders/s sustained with no backlog${droppedInPipeline.length ? ` (spans dropped by ${droppedInPipeline.join(', ')})` : ', no span dropped'}`,
     `Kafka ProducerPerformance ${pp.recordsPerSec.toFixed(0)} records/s`,
     'target 1000 orders/s',
+  );
+  // Marginal cost: the slope of the pipeline's CPU-ms per order × rate against the rate, a least-squares line through
+  // the steps sustained; what is left at rate 0 is the floor.
+  const xs = curve.map((c) => c.rate);
+  const ys = curve.map((c) => c.rate * c.perOrder.reduce((a, b) => a + b, 0));
+  const mean = (list: number[]) => list.reduce((a, b) => a + b, 0) / Math.max(1, list.length);
+  const slope =
+    xs.length < 2
+      ? Number.NaN
+      : xs.reduce((sum, x, i) => sum + (x - mean(xs)) * (ys[i]! - mean(ys)), 0) /
+        xs.reduce((sum, x) => sum + (x - mean(xs)) ** 2, 0);
+  const floor =
+    ((floorEnd.ms.reduce((a, b) => a + b, 0) - floorStart.ms.reduce((a, b) => a + b, 0)) /
+      (floorEnd.at - floorStart.at)) *
+    100;
+  row(
+    'pipeline CPU per order along the ladder, traced (validation + kitchen + gateway + broker, above idle)',
+    curve
+      .map(
+        (c) =>
+          `${c.rate}/s ${c.perOrder.reduce((a, b) => a + b, 0).toFixed(2)} ms (broker ${c.perOrder[3]!.toFixed(2)})`,
+      )
+      .join(', '),
+    `idle floor of the four processes ${floor.toFixed(1)} % of a core`,
+    `${Number.isNaN(slope) ? 'marginal not measured (one rate sustained)' : `marginal ${slope.toFixed(2)} CPU-ms per order (slope over ${xs.length} rates)`}; target ≤ 4 at 400/s`,
   );
   const kafkaP99 = e2e.p99Ms * 3;
   row(

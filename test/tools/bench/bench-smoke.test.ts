@@ -70,6 +70,14 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
     /^validation [1-9]\d* MB, kitchen [1-9]\d* MB, gateway [1-9]\d* MB$/,
   );
   assert.match(of('pipeline, HTTP call → ready')[1]!, /^[1-9]\d* orders\/s sustained/);
+  assert.match(
+    of('pipeline CPU per order along the ladder')[1]!,
+    /^50\/s [\d.]+ ms \(broker [\d.]+\)(, \d+\/s [\d.]+ ms \(broker [\d.]+\))+$/,
+  );
+  assert.match(
+    of('pipeline CPU per order along the ladder')[3]!,
+    /^marginal (-?[\d.]+ CPU-ms per order \(slope over \d+ rates\)|not measured)/,
+  );
   assert.match(of('pipeline, HTTP call → ready')[2]!, /ProducerPerformance [1-9]\d* records\/s/);
   assert.match(of('end-to-end latency')[2]!, /EndToEndLatency × 3 hops: p50 \d+ ms, p99 \d+ ms/);
   assert.match(
