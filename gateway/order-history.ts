@@ -104,19 +104,21 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
     return slot;
   };
 
+  /** Where a slot's time for the status at index `s` of ORDER_STATUSES is kept in `at` and `startedAt`. */
+  const cell = (slot: number, s: number) => slot * STATUSES + s;
   const iso = (ms: number) => new Date(ms).toISOString();
   const recordOf = (slot: number): OrderRecord => {
+    // ORDER_STATUSES is in STATUS_RANK order, so the history comes out sorted.
     const history: OrderRecord['history'] = [];
     for (let s = 0; s < STATUSES; s++) {
       if (!(reached[slot]! & (1 << s))) continue;
-      const started = startedAt[slot * STATUSES + s]!;
+      const started = startedAt[cell(slot, s)]!;
       history.push({
         status: ORDER_STATUSES[s]!,
-        at: iso(at[slot * STATUSES + s]!),
+        at: iso(at[cell(slot, s)]!),
         ...(Number.isNaN(started) ? {} : { startedAt: iso(started) }),
       });
     }
-    history.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status]);
     const reasons = reasonsOf.get(slot);
     return {
       orderId: ids[slot]!,
@@ -143,8 +145,8 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
       // Every station writes toISOString(); a time JavaScript cannot read (a leap second) is not one it wrote.
       if (reached[slot]! & (1 << s) || Number.isNaN(time)) return;
       reached[slot]! |= 1 << s;
-      at[slot * STATUSES + s] = time;
-      startedAt[slot * STATUSES + s] = change.startedAt ? Date.parse(change.startedAt) : Number.NaN;
+      at[cell(slot, s)] = time;
+      startedAt[cell(slot, s)] = change.startedAt ? Date.parse(change.startedAt) : Number.NaN;
       if (STATUS_RANK[change.status] >= STATUS_RANK[ORDER_STATUSES[status[slot]!]!]) status[slot] = s;
       if (change.reasons) reasonsOf.set(slot, change.reasons);
       // The first `accepted` names the order's request; a late one (after its claim had timed out) does not replace it.

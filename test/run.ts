@@ -61,12 +61,10 @@ async function nodeTest(
 }
 
 const quickFlags = ['--test-isolation=none', '--import', './test/support/quick-guard.ts', '--test-timeout=60000'];
-let quick: Promise<number>;
+// Beside the full tier (while it starts its brokers), the quick tier's report is printed in one piece when it ends.
+const quick = nodeTest('quick tier (one process)', only(tiers.quick), quickFlags, { buffered: !values.quick });
 let full = Promise.resolve(0);
-if (values.quick) quick = nodeTest('quick tier (one process)', only(tiers.quick), quickFlags);
-else {
-  // The quick tier runs while the full tier starts its brokers, its report printed in one piece when it ends.
-  quick = nodeTest('quick tier (one process)', only(tiers.quick), quickFlags, { buffered: true });
+if (!values.quick) {
   full = nodeTest(
     `full tier (${concurrency} at a time)`,
     longestFirst(only(tiers.slow)),

@@ -124,10 +124,10 @@ it('When orders.status holds a million messages, then every service is ready wit
   const caughtUp = services.flatMap((s) =>
     s.lines
       .filter((line) => line.includes('caught up with the'))
-      .map(
-        (line) =>
-          `${s.name}: ${JSON.parse(line).msg} ${JSON.stringify({ ms: JSON.parse(line).ms, rssMb: JSON.parse(line).rssMb, orders: JSON.parse(line).orders ?? JSON.parse(line).readyOrders ?? JSON.parse(line).handledOrders })}`,
-      ),
+      .map((line) => {
+        const { msg, ms, rssMb, orders, readyOrders, handledOrders } = JSON.parse(line);
+        return `${s.name}: ${msg} ${JSON.stringify({ ms, rssMb, orders: orders ?? readyOrders ?? handledOrders })}`;
+      }),
   );
   console.log(
     `history: ready in ${Object.entries(readyIn)

@@ -73,13 +73,32 @@ export async function quiet(
 }
 
 /**
+ * Each of `pids`' CPU over `seconds` with nothing to do, once none of the Node processes among them (the ones not in
+ * `jvms`) is busy: the snapshot pair, and each process's share of a core in per cent.
+ */
+export async function idleCpu(
+  pids: number[],
+  jvms: ReadonlySet<number>,
+  seconds: number,
+  quietOptions?: Parameters<typeof quiet>[1],
+): Promise<{ pair: [Snapshot, Snapshot]; percent: number[] }> {
+  await quiet(
+    pids.filter((pid) => !jvms.has(pid)),
+    quietOptions,
+  );
+  const start = await cpuSnapshot(pids, jvms);
+  await sleep(seconds * 1000);
+  const end = await cpuSnapshot(pids, jvms);
+  return { pair: [start, end], percent: end.ms.map((ms, i) => ((ms - start.ms[i]!) / (end.at - start.at)) * 100) };
+}
+
+type Snapshot = Awaited<ReturnType<typeof cpuSnapshot>>;
+
+/**
  * What each process used between two snapshots, less what it uses idle over as long (`idle` is a snapshot pair
  * taken just before, with nothing to do: heartbeats, fetch polls, span exports).
  */
-export function aboveIdle(
-  idle: [Awaited<ReturnType<typeof cpuSnapshot>>, Awaited<ReturnType<typeof cpuSnapshot>>],
-  load: [Awaited<ReturnType<typeof cpuSnapshot>>, Awaited<ReturnType<typeof cpuSnapshot>>],
-): number[] {
+export function aboveIdle(idle: [Snapshot, Snapshot], load: [Snapshot, Snapshot]): number[] {
   const loadMs = load[1].at - load[0].at;
   const idleMs = Math.max(1, idle[1].at - idle[0].at);
   return load[1].ms.map((ms, i) =>

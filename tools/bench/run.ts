@@ -17,6 +17,7 @@ import {
   cpuMs,
   cpuSnapshot,
   emptyTopics,
+  idleCpu,
   pause,
   peakRssMb,
   quiet,
@@ -387,21 +388,16 @@ try {
         sides.map(async (side) => (await Promise.all(side.services.map((s) => s.ready)))[2]!),
       );
       if (round === 1) {
-        // Idle: each process's CPU with nothing to do yet (heartbeats, fetch polls, timers), both sides at once.
-        const pids = sides.flatMap((side) => [...side.services.map((s) => s.child.pid!), side.brokerPid]);
-        // Once started and connected: at most 10 ms of CPU in 2 s (0.5 %) for each service.
-        await quiet(
-          pids.filter((pid) => !brokerPids.has(pid)),
+        // Idle: each process's CPU with nothing to do yet (heartbeats, fetch polls, timers), both sides at once, once
+        // started and connected: at most 10 ms of CPU in 2 s (0.5 %) for each service.
+        const { percent } = await idleCpu(
+          sides.flatMap((side) => [...side.services.map((s) => s.child.pid!), side.brokerPid]),
+          brokerPids,
+          IDLE_SECONDS,
           { quietMs: 10, windowMs: 2000, limitMs: quick ? 6000 : 20_000 },
         );
-        const before = await cpuSnapshot(pids, brokerPids);
-        await pause(IDLE_SECONDS * 1000);
-        const after = await cpuSnapshot(pids, brokerPids);
         for (const [i, side] of sides.entries())
-          idle[side.which] = names.map((_, j) => {
-            const k = i * names.length + j;
-            return ((after.ms[k]! - before.ms[k]!) / (after.at - before.at)) * 100;
-          });
+          idle[side.which] = percent.slice(i * names.length, (i + 1) * names.length);
       }
       await Promise.all(urls.map((url) => warmUp(url, true)));
       const results = await cpuPerOrder(
@@ -495,11 +491,8 @@ try {
   await warmUp(gatewayUrl, true);
   // The cost curve: each process's CPU over each step of the ladder (load and settling), against its idle floor.
   const ladderPids = [...services.map((s) => s.child.pid!), broker.pid];
-  await quiet(ladderPids.slice(0, 3));
-  const floorStart = await cpuSnapshot(ladderPids, brokerPids);
-  await pause(IDLE_SECONDS * 1000);
-  const floorEnd = await cpuSnapshot(ladderPids, brokerPids);
-  const curve: Array<{ rate: number; perOrder: number[]; cpuMsPerSecond: number }> = [];
+  const floor = await idleCpu(ladderPids, brokerPids, IDLE_SECONDS);
+  const curve: Array<{ rate: number; perOrder: number[]; total: number }> = [];
   let sustained = 0;
   for (const rate of quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200]) {
     const stepStart = await cpuSnapshot(ladderPids, brokerPids);
@@ -522,13 +515,8 @@ try {
     if (!ok) break;
     sustained = rate;
     const stepEnd = await cpuSnapshot(ladderPids, brokerPids);
-    const perOrder = aboveIdle([floorStart, floorEnd], [stepStart, stepEnd]).map((ms) => ms / run.accepted.length);
-    curve.push({
-      rate,
-      perOrder,
-      cpuMsPerSecond:
-        stepEnd.ms.reduce((sum, ms, i) => sum + ms - stepStart.ms[i]!, 0) / ((stepEnd.at - stepStart.at) / 1000),
-    });
+    const perOrder = aboveIdle(floor.pair, [stepStart, stepEnd]).map((ms) => ms / run.accepted.length);
+    curve.push({ rate, perOrder, total: sum(perOrder) });
   }
   const half = Math.max(50, Math.round(sustained / 2));
   await pause(2000);
@@ -554,26 +542,16 @@ try {
   // Marginal cost: the slope of the pipeline's CPU-ms per order × rate against the rate, a least-squares line through
   // the steps sustained; what is left at rate 0 is the floor.
   const xs = curve.map((c) => c.rate);
-  const ys = curve.map((c) => c.rate * c.perOrder.reduce((a, b) => a + b, 0));
-  const mean = (list: number[]) => list.reduce((a, b) => a + b, 0) / Math.max(1, list.length);
+  const ys = curve.map((c) => c.rate * c.total);
+  const [meanX, meanY] = [sum(xs) / xs.length, sum(ys) / ys.length];
   const slope =
     xs.length < 2
       ? Number.NaN
-      : xs.reduce((sum, x, i) => sum + (x - mean(xs)) * (ys[i]! - mean(ys)), 0) /
-        xs.reduce((sum, x) => sum + (x - mean(xs)) ** 2, 0);
-  const floor =
-    ((floorEnd.ms.reduce((a, b) => a + b, 0) - floorStart.ms.reduce((a, b) => a + b, 0)) /
-      (floorEnd.at - floorStart.at)) *
-    100;
+      : sum(xs.map((x, i) => (x - meanX) * (ys[i]! - meanY))) / sum(xs.map((x) => (x - meanX) ** 2));
   row(
     'pipeline CPU per order along the ladder, traced (validation + kitchen + gateway + broker, above idle)',
-    curve
-      .map(
-        (c) =>
-          `${c.rate}/s ${c.perOrder.reduce((a, b) => a + b, 0).toFixed(2)} ms (broker ${c.perOrder[3]!.toFixed(2)})`,
-      )
-      .join(', '),
-    `idle floor of the four processes ${floor.toFixed(1)} % of a core`,
+    curve.map((c) => `${c.rate}/s ${c.total.toFixed(2)} ms (broker ${c.perOrder[3]!.toFixed(2)})`).join(', '),
+    `idle floor of the four processes ${sum(floor.percent).toFixed(1)} % of a core`,
     `${Number.isNaN(slope) ? 'marginal not measured (one rate sustained)' : `marginal ${slope.toFixed(2)} CPU-ms per order (slope over ${xs.length} rates)`}; target ≤ 4 at 400/s`,
   );
   const kafkaP99 = e2e.p99Ms * 3;

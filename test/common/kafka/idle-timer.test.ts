@@ -4,27 +4,30 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RequestQueue } from '../../../common/kafka/idle-timer.ts';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const request = (correlationId: number, resolve: () => void) => ({
-  entry: { correlationId, apiName: 'Fetch', apiKey: 1, apiVersion: 11, resolve, reject: (_error: Error) => {} },
+const request = (correlationId: number, resolve: () => void, reject = (_error: Error) => {}) => ({
+  entry: { correlationId, apiName: 'Fetch', apiKey: 1, apiVersion: 11, resolve, reject },
   expectResponse: true,
   sendRequest() {},
 });
 
-it('When a connection has answered everything it was asked, then its request queue arms no timer', async () => {
-  // One request in flight at a time, so the second waits in the queue, as a throttled or busy connection's would.
-  const queue = new RequestQueue({
+/** A connection's queue with one request in flight at a time, seen through the members a test drives. */
+const queueWith = <Members>(options: { requestTimeout: number; enforceRequestTimeout: boolean }) =>
+  new RequestQueue({
     maxInFlightRequests: 1,
-    requestTimeout: 30_000,
-    enforceRequestTimeout: false,
     clientId: 'idle-timer-test',
     broker: '127.0.0.1:9',
     logger: quiet,
-  }) as unknown as {
+    ...options,
+  }) as unknown as Members;
+
+it('When a connection has answered everything it was asked, then its request queue arms no timer', async () => {
+  // One request in flight at a time, so the second waits in the queue, as a throttled or busy connection's would.
+  const queue = queueWith<{
     push(r: ReturnType<typeof request>): void;
     fulfillRequest(response: { correlationId: number; payload: Buffer; size: number }): void;
     throttleCheckTimeoutId: NodeJS.Timeout | null;
     pending: unknown[];
-  };
+  }>({ requestTimeout: 30_000, enforceRequestTimeout: false });
   const answered: number[] = [];
   queue.push(request(1, () => answered.push(1)));
   queue.push(request(2, () => answered.push(2)));
@@ -41,24 +44,20 @@ it('When a connection has answered everything it was asked, then its request que
 });
 
 it('When a request outlives its timeout, then it still fails with a timeout, looked for every tenth of the timeout', async () => {
-  const queue = new RequestQueue({
-    maxInFlightRequests: 1,
-    requestTimeout: 200,
-    enforceRequestTimeout: true,
-    clientId: 'idle-timer-test',
-    broker: '127.0.0.1:9',
-    logger: quiet,
-  }) as unknown as {
+  const queue = queueWith<{
     push(r: ReturnType<typeof request> & { requestTimeout: number }): void;
     scheduleRequestTimeoutCheck(): void;
     destroy(): void;
-  };
+  }>({ requestTimeout: 200, enforceRequestTimeout: true });
   queue.scheduleRequestTimeoutCheck();
   const sent = performance.now();
   const failed = new Promise<[Error, number]>((resolve) =>
     queue.push({
-      ...request(1, () => {}),
-      entry: { ...request(1, () => {}).entry, reject: (error: Error) => resolve([error, performance.now() - sent]) },
+      ...request(
+        1,
+        () => {},
+        (error) => resolve([error, performance.now() - sent]),
+      ),
       requestTimeout: 200,
     }),
   );
