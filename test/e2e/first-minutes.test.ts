@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
 import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
 import { spawnService } from '../../tools/start/spawn-service.ts';
@@ -80,8 +79,11 @@ it('When the services start while the broker restarts, then none dies, each says
   };
   const started = (['validation', 'kitchen', 'gateway'] as const).map((name) => spawnService(name, env));
   services.push(...started);
-  // Long enough for every service to find Kafka away and say so (start-up grace is 5 s).
-  await sleep(8000);
+  // Every service finds Kafka away and says so once its start-up grace (5 s) is over.
+  const saidSo = await Promise.all(
+    started.map((s) => s.lineMatching((line) => line.includes('Kafka does not answer'), 30_000)),
+  );
+  assert.ok(saidSo.every(Boolean), 'a service did not say that Kafka does not answer');
   for (const service of started)
     assert.equal(
       service.child.exitCode,

@@ -78,7 +78,7 @@ it('When a trusted gateway gets a malformed traceparent, then the order starts a
   const { traceId } = (await response.json()) as { traceId: string };
   assert.match(traceId, /^[\da-f]{32}$/);
   assert.ok(
-    process.lines.some((l) => l.includes('ignored a malformed traceparent')),
+    await process.lineMatching((l) => l.includes('ignored a malformed traceparent')),
     'a warning names the malformed header',
   );
 });
@@ -105,7 +105,7 @@ it('When the token is given under its old name ITUNA_DIRECT_ORDER_TOKEN, then it
     202,
   );
   assert.ok(
-    process.lines.some((l) => /ITUNA_DIRECT_ORDER_TOKEN is deprecated.*ITUNA_MANAGEMENT_TOKEN/.test(l)),
+    await process.lineMatching((l) => /ITUNA_DIRECT_ORDER_TOKEN is deprecated.*ITUNA_MANAGEMENT_TOKEN/.test(l)),
     'a deprecation line names the new variable',
   );
 });

@@ -54,6 +54,8 @@ export interface ServiceProcess {
   ready: Promise<string | undefined>;
   /** Every line it printed so far. */
   lines: string[];
+  /** Resolves with the first line (printed so far or later) that `matches`, or undefined after `timeoutMs`. */
+  lineMatching(matches: (line: string) => boolean, timeoutMs?: number): Promise<string | undefined>;
   /** Sends `signal` and waits for the exit, SIGKILL after `graceMs`; resolves with the exit code or signal. */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string | null>;
 }
@@ -80,12 +82,14 @@ export function spawnService(
     detached: ownProcessGroup,
   });
   const lines: string[] = [];
+  const watchers = new Set<(line: string) => void>();
   const exited = once(child, 'exit');
   const ready = new Promise<string | undefined>((resolve, reject) => {
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         lines.push(line);
         onLine?.(line);
+        for (const watcher of watchers) watcher(line);
         const match = spec.readyLine.exec(line);
         if (match) resolve(match[1]);
       });
@@ -100,6 +104,20 @@ export function spawnService(
     child,
     ready,
     lines,
+    lineMatching(matches, timeoutMs = 10_000) {
+      const seen = lines.find(matches);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve) => {
+        const done = (line?: string) => {
+          clearTimeout(timer);
+          watchers.delete(watcher);
+          resolve(line);
+        };
+        const watcher = (line: string) => matches(line) && done(line);
+        const timer = setTimeout(done, timeoutMs);
+        watchers.add(watcher);
+      });
+    },
     async stop(signal = 'SIGTERM', graceMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? child.signalCode;
       child.kill(signal);
