@@ -34,13 +34,18 @@ const quick = values.quick;
 const rounds = Number(values.rounds ?? (quick ? 1 : 3));
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10)
   throw new Error('--rounds must be a whole number from 1 to 10');
-const seconds = quick ? 2 : 5;
+// --quick is a smoke check (npm test runs it): every step of the full run, each as short as still yields a figure.
+const seconds = quick ? 1 : 5;
+// Before each load: a window of idle CPU, and a pause for a process woken with SIGCONT to settle.
+const IDLE_WINDOW_MS = quick ? 1000 : 2000;
+const WAKE_MS = quick ? 300 : 1000;
+const WARM_UP_SECONDS = quick ? 1 : 2;
 const GATEWAY_RATE = 300;
 // Per pipeline, two of which run side by side: below saturation on two shared cores (at 200/s one pipeline needed
 // 1.7–2.3 cores and queued).
 const PIPELINE_RATE = 50;
 // CPU time is counted in 10 ms ticks: 8 s of idle reads to 0.13 % of a core.
-const IDLE_SECONDS = quick ? 4 : 8;
+const IDLE_SECONDS = quick ? 2 : 8;
 const started = performance.now();
 const say = (line: string) =>
   process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -86,7 +91,7 @@ async function cpuPerOrder(
 ) {
   await quiet(sides.flatMap((s) => s.pids).filter((pid) => !brokerPids.has(pid)));
   const idleStart = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
-  await pause(2000);
+  await pause(IDLE_WINDOW_MS);
   const idleEnd = await Promise.all(sides.map((s) => cpuSnapshot(s.pids, brokerPids)));
   const before = await sink.count();
   const runs = await Promise.all(
@@ -167,7 +172,7 @@ try {
   for (const v of variants) v.url = (await v.gateway.ready)!;
   for (const v of variants) {
     only([v.gateway], gateways);
-    await warmUp(v.url, false);
+    await warmUp(v.url, false, WARM_UP_SECONDS);
   }
   // Each gateway's order history follows orders.status, where the others' orders are too: woken, a gateway would first
   // read every status the others wrote while it was stopped, and a traced one would make a consumer span for each, a
@@ -176,7 +181,7 @@ try {
     for (const v of variants) {
       await emptyTopics(broker.brokers);
       only([v.gateway], gateways);
-      await pause(1000);
+      await pause(WAKE_MS);
       const result = (
         await cpuPerOrder(
           [{ url: v.url, pids: [v.gateway.child.pid!, sink.pid], runId: `bench-gateway-${round}` }],
@@ -197,7 +202,7 @@ try {
     for (const v of variants) {
       await emptyTopics(broker.brokers);
       only([v.gateway], gateways);
-      await pause(1000);
+      await pause(WAKE_MS);
       const result = await postOrders(v.url, Math.min(seconds, 4));
       v.peak.push(result.rps);
       say(
@@ -213,7 +218,7 @@ try {
     for (const keyed of [false, true]) {
       await emptyTopics(broker.brokers);
       only([defaultGateway.gateway], gateways);
-      await pause(1000);
+      await pause(WAKE_MS);
       const run = await runLoad({
         baseUrl: defaultGateway.url,
         scenario: fixedRate(GATEWAY_RATE, seconds),
@@ -315,7 +320,7 @@ try {
 
   // The live monitor's cost to the store at 10 000 spans/s, with a page watching it.
   say('the trace store at 10 000 spans/s with and without the live monitor…');
-  const monitorCost = await measureMonitorCost(quick ? 1 : rounds, quick ? 4 : 10);
+  const monitorCost = await measureMonitorCost(quick ? 1 : rounds, quick ? 2 : 10);
   const monitorRatios = monitorCost.withMonitor.map((cpu, i) => cpu / monitorCost.without[i]!);
   row(
     `trace store CPU at 10 000 spans/s (protobuf), live monitor on and watched (${monitorRatios.length} rounds)`,
@@ -399,7 +404,7 @@ try {
         for (const [i, side] of sides.entries())
           idle[side.which] = percent.slice(i * names.length, (i + 1) * names.length);
       }
-      await Promise.all(urls.map((url) => warmUp(url, true)));
+      await Promise.all(urls.map((url) => warmUp(url, true, WARM_UP_SECONDS)));
       const results = await cpuPerOrder(
         sides.map((side, i) => ({
           url: urls[i]!,
@@ -476,19 +481,19 @@ try {
   const pp = await producerPerformance(
     broker.brokers,
     'bench.producer-performance',
-    quick ? 20_000 : 100_000,
+    quick ? 5000 : 100_000,
     ORDER_BODY.length + 150,
   );
   const e2e = await endToEndLatency(
     broker.brokers,
     'bench.end-to-end-latency',
-    quick ? 300 : 2000,
+    quick ? 100 : 2000,
     ORDER_BODY.length + 150,
   );
   await emptyTopics(broker.brokers);
   const services = [start('validation', PIPELINE_ENV), start('kitchen', PIPELINE_ENV), start('gateway', PIPELINE_ENV)];
   const gatewayUrl = (await Promise.all(services.map((s) => s.ready)))[2]!;
-  await warmUp(gatewayUrl, true);
+  await warmUp(gatewayUrl, true, WARM_UP_SECONDS);
   // The cost curve: each process's CPU over each step of the ladder (load and settling), against its idle floor.
   const ladderPids = [...services.map((s) => s.child.pid!), broker.pid];
   const floor = await idleCpu(ladderPids, brokerPids, IDLE_SECONDS);
@@ -498,7 +503,7 @@ try {
     const stepStart = await cpuSnapshot(ladderPids, brokerPids);
     const run = await runLoad({
       baseUrl: gatewayUrl,
-      scenario: fixedRate(rate, quick ? 2 : 4),
+      scenario: fixedRate(rate, quick ? 1 : 4),
       runId: `bench-ladder-${rate}`,
     });
     const loadEnded = Date.now();
@@ -519,7 +524,8 @@ try {
     curve.push({ rate, perOrder, total: sum(perOrder) });
   }
   const half = Math.max(50, Math.round(sustained / 2));
-  await pause(2000);
+  // The last step's backlog (if it broke the ladder) drains before latency is measured.
+  await pause(quick ? 500 : 2000);
   const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(half, seconds), runId: 'bench-latency' });
   const readyAt = await settle(
     gatewayUrl,
