@@ -121,7 +121,16 @@ it('When a kitchen is SIGKILLed while it cooks and a new one is added while the 
   // A kitchen joins while the survivor cooks: the group rebalances with the ticket in hand.
   const added = await startKitchen('20');
   await until('the second order to be ready', async () => (await statusesOf(second)).includes('ready'));
-  await sleep(4000);
+  // The survivor's dish is done once it reported the order ready or found its transaction fenced; a second
+  // `ready` would be written then.
+  assert.ok(
+    await survivor.lineMatching(
+      (l) => (l.includes('"msg":"order ready"') && l.includes(second)) || l.includes('nothing of it is committed'),
+      30_000,
+    ),
+    'the survivor never finished the second order',
+  );
+  await sleep(1000);
   for (const orderId of [first, second]) {
     assert.deepEqual(
       (await statusesOf(orderId)).filter((s) => s === 'ready'),

@@ -1,4 +1,4 @@
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
@@ -9,15 +9,19 @@ import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
 
 // `npm test` starts a pool of brokers once (test/support/global-setup.ts), one per test file that may run at a time:
 // the pipeline's topics and consumer groups have fixed names, so two files running the services at once need brokers
-// of their own. A file takes a free broker for as long as it runs, marked by a lock file beside the pool.
+// of their own. A file takes a free broker for as long as it runs, marked by a lock file in the pool's folder.
 
 let taken: string | undefined;
 
-/** Claims a broker of the pool until this process exits; waits while every broker is taken. */
-async function claimFromPool(pool: string[], lockDir: string): Promise<string> {
+/** Claims a broker of the pool (a folder of `broker-N.address` files) until this process exits; waits while none is free. */
+async function claimFromPool(poolDir: string): Promise<string> {
   for (let attempt = 0; attempt < 6000; attempt++) {
-    for (const [i, brokers] of pool.entries()) {
-      const lock = join(lockDir, `broker-${i}.lock`);
+    const files = readdirSync(poolDir);
+    const failed = files.find((f) => f.endsWith('.failed'));
+    if (failed)
+      throw new Error(`a broker of the test pool did not start:\n${readFileSync(join(poolDir, failed), 'utf8')}`);
+    for (const file of files.filter((f) => f.endsWith('.address'))) {
+      const lock = join(poolDir, file.replace(/\.address$/, '.lock'));
       let fd: number;
       try {
         fd = openSync(lock, 'wx');
@@ -27,11 +31,11 @@ async function claimFromPool(pool: string[], lockDir: string): Promise<string> {
       writeSync(fd, String(process.pid));
       closeSync(fd);
       process.once('exit', () => unlinkSync(lock));
-      return brokers;
+      return readFileSync(join(poolDir, file), 'utf8');
     }
     await sleep(100);
   }
-  throw new Error(`every broker of the test pool stayed taken for 10 minutes (${lockDir})`);
+  throw new Error(`no broker of the test pool was free for 10 minutes (${poolDir})`);
 }
 
 /** The broker this test file uses; a file run on its own starts (and stops) a broker of its own. */
@@ -39,7 +43,7 @@ export async function testBrokers(): Promise<string> {
   if (taken) return taken;
   const pool = process.env.ITUNA_TEST_KAFKA_POOL;
   if (pool) {
-    taken = await claimFromPool(pool.split(' '), process.env.ITUNA_TEST_KAFKA_POOL_LOCKS!);
+    taken = await claimFromPool(pool);
     return taken;
   }
   const broker = await startLocalBroker();

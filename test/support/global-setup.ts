@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
@@ -6,19 +6,33 @@ import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
 
 // The brokers of the `npm test` run, one for each test file that may run at a time (test/support/broker.ts hands
 // them out), on free ports in temporary directories. ITUNA_TEST_BROKERS says how many (test/run.ts sets it).
-let brokers: LocalBroker[] = [];
-let lockDir: string | undefined;
+// They start in the background: the files that run first (the longest) start brokers of their own. Each broker's
+// address is written to the pool's folder once it is ready, or why it failed.
+const brokers: LocalBroker[] = [];
+let starting: Array<Promise<void>> = [];
+let poolDir: string | undefined;
 
 export async function globalSetup(): Promise<void> {
   if (process.env.ITUNA_TEST_KAFKA_POOL) return;
   const count = Math.max(1, Number(process.env.ITUNA_TEST_BROKERS ?? 1));
-  brokers = await Promise.all(Array.from({ length: count }, () => startLocalBroker()));
-  lockDir = await mkdtemp(join(tmpdir(), 'ituna-test-brokers-'));
-  process.env.ITUNA_TEST_KAFKA_POOL = brokers.map((b) => b.brokers).join(' ');
-  process.env.ITUNA_TEST_KAFKA_POOL_LOCKS = lockDir;
+  const dir = await mkdtemp(join(tmpdir(), 'ituna-test-brokers-'));
+  poolDir = dir;
+  process.env.ITUNA_TEST_KAFKA_POOL = dir;
+  starting = Array.from({ length: count }, (_, i) =>
+    startLocalBroker().then(
+      async (broker) => {
+        brokers.push(broker);
+        // Renamed into place, so that a reader never sees half an address.
+        await writeFile(join(dir, `broker-${i}.starting`), broker.brokers);
+        await rename(join(dir, `broker-${i}.starting`), join(dir, `broker-${i}.address`));
+      },
+      (error: Error) => writeFile(join(dir, `broker-${i}.failed`), String(error.stack ?? error)),
+    ),
+  );
 }
 
 export async function globalTeardown(): Promise<void> {
+  await Promise.all(starting);
   await Promise.all(brokers.map((b) => b.stop()));
-  if (lockDir) await rm(lockDir, { recursive: true, force: true });
+  if (poolDir) await rm(poolDir, { recursive: true, force: true });
 }

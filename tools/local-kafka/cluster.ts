@@ -233,6 +233,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       [
         ...(count === 1 ? ['-Xms128m', '-Xmx512m'] : ['-Xms64m', '-Xmx384m']),
         '-XX:+UseSerialGC',
+        // Extra JVM options, as Kafka's own scripts take them (e.g. -XX:TieredStopAtLevel=1: a cheaper start).
+        ...(process.env.KAFKA_OPTS?.split(/\s+/).filter(Boolean) ?? []),
         '-Djava.awt.headless=true',
         `-Dlog4j2.configurationFile=${join(kafkaDir, 'log4j2.properties')}`,
         '-cp',
