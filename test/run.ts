@@ -17,7 +17,9 @@ const only = (files: string[]) =>
   positionals.length ? files.filter((f) => positionals.some((p) => f.includes(p))) : files;
 
 // The last run's time per file (kept in the ignored .cache/): the longest files start first, so that no long file is
-// left running alone at the end while the other slots are idle.
+// left running alone at the end while the other slots are idle. A fresh clone (CI) starts from the times committed
+// beside this runner.
+const SEED_TIMINGS = 'test/support/test-timings.ndjson';
 const TIMINGS = '.cache/test-timings.ndjson';
 const THIS_RUN = '.cache/test-timings.last.ndjson';
 const readTimings = (path: string, into = new Map<string, number>()) => {
@@ -31,7 +33,7 @@ const readTimings = (path: string, into = new Map<string, number>()) => {
   }
   return into;
 };
-const lastTimes = readTimings(TIMINGS);
+const lastTimes = readTimings(TIMINGS, readTimings(SEED_TIMINGS));
 const longestFirst = (files: string[]) => [...files].sort((a, b) => (lastTimes.get(b) ?? 0) - (lastTimes.get(a) ?? 0));
 mkdirSync('.cache', { recursive: true });
 
