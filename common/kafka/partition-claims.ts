@@ -102,7 +102,7 @@ export function createPartitionClaims(
     log,
     server,
     onFailed,
-    transactionTimeoutMs = 10_000,
+    transactionTimeoutMs = 3000,
   }: {
     groupId: string;
     topic: string;

@@ -134,6 +134,9 @@ function serverProperties(node: NodeSpec, all: NodeSpec[]): string {
     'min.insync.replicas': minInSync,
     // A group starts without waiting for more members.
     'group.initial.rebalance.delay.ms': 0,
+    // A transaction left open by a killed worker holds back every reader of its partitions until it is aborted: look
+    // for timed-out transactions every second (the default is every 10 s).
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms': 1000,
     // Topics are created deliberately, with their partition counts, by the processes that use them.
     'auto.create.topics.enable': 'false',
     'num.partitions': 1,
