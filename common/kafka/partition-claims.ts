@@ -78,6 +78,13 @@ async function whileConcurrent<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Runs `operation` with tracing suppressed. A transaction commits the work of several orders, yet the kafkajs
+ * instrumentation would start its `transaction` span in the trace of whichever order opened the batch; each order's
+ * own producer spans already last until the commit.
+ */
+const untraced = <T>(operation: () => T): T => context.with(suppressTracing(context.active()), operation);
+
 /** How long staged work waits for more to share its transaction; work staged during a commit waits for that commit. */
 const BATCH_WINDOW_MS = 5;
 
@@ -165,7 +172,7 @@ export function createPartitionClaims(
         });
         await p.connect();
         // The first transaction initialises the producer id: that is the fence. Nothing is sent in it.
-        await (await p.transaction()).abort();
+        await (await untraced(() => p.transaction())).abort();
         await onClaimed(partition);
         log.info({ topic, partition }, 'partition claimed');
         return p;
@@ -188,10 +195,10 @@ export function createPartitionClaims(
     const batch = claimed.staged.splice(0);
     claimed.committing = (async () => {
       const producer = await claimed.producer;
-      const transaction = await producer.transaction();
+      const transaction = await untraced(() => producer.transaction());
       try {
         const messages = batch.flatMap((item) => item.messages);
-        const deliveries = await context.with(suppressTracing(context.active()), async () =>
+        const deliveries = await untraced(async () =>
           messages.length > 0 ? sendAcknowledged((request) => transaction.sendBatch(request), messages) : [],
         );
         const next = Math.max(...batch.map((item) => item.offset)) + 1;
