@@ -27,16 +27,16 @@ const ABORT_MARKER = Buffer.from([0, 0, 0, 0]);
  * offset still passed. The list is emptied, so kafkajs's own filter has nothing left to do.
  */
 export function hideAbortedRecords(partition: FetchedPartition): void {
-  const aborted = [...(partition.abortedTransactions ?? [])].sort((a, b) =>
-    BigInt(a.firstOffset) < BigInt(b.firstOffset) ? -1 : 1,
-  );
-  if (aborted.length === 0) return;
+  if (!partition.abortedTransactions?.length) return;
+  const aborted = partition.abortedTransactions
+    .map(({ producerId, firstOffset }) => ({ producerId, firstOffset: BigInt(firstOffset) }))
+    .sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1));
   partition.abortedTransactions = [];
   const abortedProducers = new Set<string>();
   let next = 0;
   for (const record of partition.messages) {
     const offset = BigInt(record.offset);
-    while (next < aborted.length && BigInt(aborted[next]!.firstOffset) <= offset)
+    while (next < aborted.length && aborted[next]!.firstOffset <= offset)
       abortedProducers.add(aborted[next++]!.producerId);
     const batch = record.batchContext;
     if (!batch?.inTransaction) continue;

@@ -8,8 +8,7 @@ import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
 // them out), on free ports in temporary directories. ITUNA_TEST_BROKERS says how many (test/run.ts sets it).
 // They start in the background: the files that run first (the longest) start brokers of their own. Each broker's
 // address is written to the pool's folder once it is ready, or why it failed.
-const brokers: LocalBroker[] = [];
-let starting: Array<Promise<void>> = [];
+let starting: Array<Promise<LocalBroker | undefined>> = [];
 let poolDir: string | undefined;
 
 export async function globalSetup(): Promise<void> {
@@ -21,18 +20,17 @@ export async function globalSetup(): Promise<void> {
   starting = Array.from({ length: count }, (_, i) =>
     startLocalBroker().then(
       async (broker) => {
-        brokers.push(broker);
         // Renamed into place, so that a reader never sees half an address.
         await writeFile(join(dir, `broker-${i}.starting`), broker.brokers);
         await rename(join(dir, `broker-${i}.starting`), join(dir, `broker-${i}.address`));
+        return broker;
       },
-      (error: Error) => writeFile(join(dir, `broker-${i}.failed`), String(error.stack ?? error)),
+      (error: Error) => writeFile(join(dir, `broker-${i}.failed`), String(error.stack ?? error)).then(() => undefined),
     ),
   );
 }
 
 export async function globalTeardown(): Promise<void> {
-  await Promise.all(starting);
-  await Promise.all(brokers.map((b) => b.stop()));
+  await Promise.all((await Promise.all(starting)).map((broker) => broker?.stop()));
   if (poolDir) await rm(poolDir, { recursive: true, force: true });
 }

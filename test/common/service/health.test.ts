@@ -12,14 +12,9 @@ after(() => Promise.all(services.map((s) => s.stop())));
 async function probesOf(name: ServiceName, brokers: string) {
   const service = spawnService(name, { KAFKA_BROKERS: brokers, OTEL_SDK_DISABLED: 'true', ITUNA_HEALTH_PORT: '0' });
   services.push(service);
-  const deadline = Date.now() + 20_000;
-  let url: string | undefined;
-  while (!url && Date.now() < deadline) {
-    const line = service.lines.find((l) => l.includes('probes listening'));
-    url = line ? (JSON.parse(line) as { url: string }).url : undefined;
-    if (!url) await sleep(50);
-  }
-  assert.ok(url, `no probes line:\n${service.lines.join('\n')}`);
+  const line = await service.lineMatching((l) => l.includes('probes listening'), 20_000);
+  assert.ok(line, `no probes line:\n${service.lines.join('\n')}`);
+  const { url } = JSON.parse(line) as { url: string };
   const status = async (path: string) => (await fetch(`${url}${path}`)).status;
   return { service, status };
 }
