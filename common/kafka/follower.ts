@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { Context, TextMapGetter } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { Admin, Consumer, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { FETCH_WAIT_MS, partitionOffsets, untilKafkaAnswers } from './client.ts';
 import {
@@ -17,6 +17,9 @@ import {
 import { consumerSpanAttributes } from './consumer-span.ts';
 
 const tracer = trace.getTracer('ituna-follower');
+
+/** The most a follower's fetch brings back (kafkajs's default is 10 MB, 1 MB a partition). */
+const FOLLOWER_FETCH_BYTES = 1024 * 1024;
 
 /** Where a follower starts reading: the topic's first message, only what arrives from now on, or the first message at or after a time. */
 export type FollowFrom = 'beginning' | 'end' | Date;
@@ -154,6 +157,11 @@ export async function followTopic<T>(
     sessionTimeout: 6000,
     rebalanceTimeout: 6000,
     heartbeatInterval: 1000,
+    // kafkajs decodes a whole fetch response before handing over its first batch, and what is still alive at the next
+    // young-generation collection is promoted: small fetches keep a long history's read from filling the old
+    // generation with garbage (a view's live traffic is a few messages per fetch anyway).
+    maxBytes: FOLLOWER_FETCH_BYTES,
+    maxBytesPerPartition: FOLLOWER_FETCH_BYTES / 8,
   });
   // A batch that ends in a transaction marker (or holds only aborted messages) hands nothing over, yet moves the
   // position on; without this a partition whose last record is a marker would never count as caught up.
@@ -173,7 +181,7 @@ export async function followTopic<T>(
     { log },
   );
 
-  const handle = ({ partition, message }: EachMessagePayload, parentOf: () => Context, history: boolean) => {
+  const handle = (partition: number, message: KafkaMessage, parentOf: () => Context, history: boolean) => {
     // The trace id is read from the headers only if asked for: a view that does not keep it spares the parsing.
     const meta = {
       partition,
@@ -195,8 +203,7 @@ export async function followTopic<T>(
     }
   };
 
-  const eachMessage = async (payload: EachMessagePayload) => {
-    const { partition, message } = payload;
+  const handOver = (partition: number, message: KafkaMessage) => {
     const offset = Number(message.offset);
     // Seeks apply from the next fetch on; this guards against a fetch that started before them.
     if (offset < (positions.get(partition) ?? 0)) return;
@@ -204,7 +211,7 @@ export async function followTopic<T>(
     const parentOf = () => (extracted ??= propagation.extract(ROOT_CONTEXT, message.headers ?? {}, headerGetter));
     // A message whose producer was not traced has no trace for a span to join: a span of its own would be a lone root.
     if (historyEnd.has(partition) || !traced || !trace.getSpanContext(parentOf())) {
-      handle(payload, parentOf, historyEnd.has(partition));
+      handle(partition, message, parentOf, historyEnd.has(partition));
       advance(partition, offset + 1);
       return;
     }
@@ -222,8 +229,8 @@ export async function followTopic<T>(
             [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
             [ATTR_MESSAGING_OPERATION_NAME]: 'process',
             ...(message.key ? { [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: message.key.toString() } : {}),
-            [ATTR_MESSAGING_KAFKA_OFFSET]: Number(message.offset),
-            ...consumerSpanAttributes(payload, groupId),
+            [ATTR_MESSAGING_KAFKA_OFFSET]: offset,
+            ...consumerSpanAttributes({ partition, message }, groupId),
           },
           // Parented by the message's producer and linked to it, as the messaging conventions ask of a process span.
           links: [{ context: trace.getSpanContext(parent)! }],
@@ -231,7 +238,7 @@ export async function followTopic<T>(
         parent,
       );
       try {
-        context.with(trace.setSpan(parent, span), () => handle(payload, parentOf, false));
+        context.with(trace.setSpan(parent, span), () => handle(partition, message, parentOf, false));
       } finally {
         span.end();
         advance(partition, offset + 1);
@@ -239,9 +246,18 @@ export async function followTopic<T>(
     });
   };
 
+  // A batch at a time, in one synchronous loop: kafkajs's eachMessage awaits, resolves an offset and checks the
+  // heartbeat for every message, which made up most of what reading a long history allocated (BENCHMARKS.md).
+  const eachBatch = async ({ batch, isStale }: EachBatchPayload) => {
+    for (const message of batch.messages) {
+      if (isStale()) return;
+      handOver(batch.partition, message);
+    }
+  };
+
   // Suppressed as well, should the instrumentation ever wrap the loop some other way: it would then add nothing.
   await context.with(suppressTracing(context.active()), () =>
-    uninstrumentedRun(consumer)({ autoCommit: false, eachMessage }),
+    uninstrumentedRun(consumer)({ autoCommit: false, eachBatch }),
   );
 
   // One admin client for catchUp(), connected on first use: a view that is asked often must not connect each time.
