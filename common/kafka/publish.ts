@@ -1,5 +1,5 @@
 import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
-import type { Span } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import kafkajs from 'kafkajs';
 import type { Message, Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
@@ -26,6 +26,8 @@ const tracer = trace.getTracer('ituna-publisher');
 export interface Outgoing {
   topic: string;
   message: Message;
+  /** For a topic whose messages are told as events (Topic.asEvent): what the sending span's event says. */
+  event?: Attributes;
 }
 
 /** Encodes a value for its topic (throws if it breaks the contract, so a consumer never receives what it would reject). */
@@ -33,6 +35,7 @@ export function outgoing<S extends TSchema>(topic: Topic<S>, value: Static<S>): 
   return {
     topic: topic.name,
     message: { key: topic.key(value), value: topic.encode(value), headers: { 'content-type': 'application/json' } },
+    ...(topic.asEvent ? { event: topic.asEvent(value) } : {}),
   };
 }
 
@@ -123,9 +126,12 @@ export class PublisherFullError extends Error {
   }
 }
 
+/** A message's PRODUCER span, or undefined for a message told as an event. */
+type SendSpan = Span | undefined;
+
 interface Pending {
   messages: Outgoing[];
-  spans: Span[];
+  spans: SendSpan[];
   resolve(deliveries: Delivery[]): void;
   reject(error: unknown): void;
 }
@@ -167,10 +173,7 @@ function createBatchingPublisher(producer: Producer, maxQueued: number, server?:
       }
     } catch (error) {
       for (const pending of batch) {
-        for (const span of pending.spans) {
-          recordSpanError(span, error);
-          span.end();
-        }
+        failSpans(pending.spans, error);
         pending.reject(error);
       }
     } finally {
@@ -191,8 +194,9 @@ function createBatchingPublisher(producer: Producer, maxQueued: number, server?:
 }
 
 /** Ends producer spans once their messages are written, with where Kafka wrote each (messaging conventions). */
-function endDelivered(spans: Span[], deliveries: Delivery[], extra: Record<string, number> = {}): void {
+function endDelivered(spans: SendSpan[], deliveries: Delivery[], extra: Record<string, number> = {}): void {
   for (const [i, span] of spans.entries()) {
+    if (!span) continue;
     const delivery = deliveries[i];
     if (delivery) {
       span.setAttributes({
@@ -219,30 +223,44 @@ export function startSends(messages: Outgoing[], server?: MessagingServer): Trac
   const spans = startProducerSpans(messages, server);
   return {
     delivered: (deliveries) => endDelivered(spans, deliveries),
-    failed(error) {
-      for (const span of spans) {
-        recordSpanError(span, error);
-        span.end();
-      }
-    },
+    failed: (error) => failSpans(spans, error),
   };
 }
 
-/** A `send <topic>` PRODUCER span per message, in the caller's context, with the W3C headers injected from it. */
-function startProducerSpans(messages: Outgoing[], server?: MessagingServer): Span[] {
-  return messages.map(({ topic, message }) => {
+function failSpans(spans: SendSpan[], error: unknown): void {
+  for (const span of spans) {
+    if (!span) continue;
+    recordSpanError(span, error);
+    span.end();
+  }
+}
+
+/**
+ * A `send <topic>` PRODUCER span per message, in the caller's context, with the W3C headers injected from it; for a
+ * message told as an event, a `send <topic>` event on the caller's span instead, and the caller's context injected.
+ */
+function startProducerSpans(messages: Outgoing[], server?: MessagingServer): SendSpan[] {
+  return messages.map(({ topic, message, event }) => {
+    const attributes = {
+      [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_KAFKA,
+      [ATTR_MESSAGING_DESTINATION_NAME]: topic,
+      [ATTR_MESSAGING_OPERATION_TYPE]: 'send',
+      [ATTR_MESSAGING_OPERATION_NAME]: 'send',
+      [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: String(message.key),
+    };
+    message.headers ??= {};
+    if (event) {
+      trace.getActiveSpan()?.addEvent(`send ${topic}`, { ...attributes, ...event });
+      propagation.inject(context.active(), message.headers);
+      return undefined;
+    }
     const span = tracer.startSpan(`send ${topic}`, {
       kind: SpanKind.PRODUCER,
       attributes: {
-        [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_KAFKA,
-        [ATTR_MESSAGING_DESTINATION_NAME]: topic,
-        [ATTR_MESSAGING_OPERATION_TYPE]: 'send',
-        [ATTR_MESSAGING_OPERATION_NAME]: 'send',
-        [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: String(message.key),
+        ...attributes,
         ...(server ? { [ATTR_SERVER_ADDRESS]: server.address, [ATTR_SERVER_PORT]: server.port } : {}),
       },
     });
-    message.headers ??= {};
     propagation.inject(trace.setSpan(context.active(), span), message.headers);
     return span;
   });

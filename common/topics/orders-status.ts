@@ -28,12 +28,17 @@ export const OrderStatusChange = Type.Object(
 );
 export type OrderStatusChange = Static<typeof OrderStatusChange>;
 
-/** Every status change of every order: the orders' history, read by the gateway. */
+/**
+ * Every status change of every order: the orders' history, read by the gateway. A status reports work the order's
+ * trace already shows, so sending one is an event on the span that did the work (`send orders.status`, with
+ * `ituna.order.status`), not a span of its own; its W3C headers still name the order's trace.
+ */
 export const ordersStatus = defineTopic({
   name: 'orders.status',
   partitions: 6,
   schema: OrderStatusChange,
   key: (s) => s.orderId,
+  asEvent: (s) => ({ 'ituna.order.status': s.status }),
 });
 
 /**

@@ -49,7 +49,7 @@ after(async () => {
   await receiver?.close();
 });
 
-it("When the whole stack is restarted twice, then every finished order keeps exactly the spans it had; new orders still get the order history's spans", {
+it('When the whole stack is restarted twice, then every finished order keeps exactly the spans it had, and a new order gets at most 12', {
   timeout: 180_000,
 }, async (t) => {
   pipeline = await startPipeline(brokers, receiver.url, env);
@@ -66,10 +66,10 @@ it("When the whole stack is restarted twice, then every finished order keeps exa
   await stopPipeline();
   const before = new Map(orders.map((o) => [o.traceId, snapshot(receiver.trace(o.traceId))]));
   for (const [traceId, spans] of before) {
-    assert.ok(spans.length >= 10, `trace ${traceId} has only ${spans.length} spans`);
+    assert.ok(spans.length >= 6, `trace ${traceId} has only ${spans.length} spans`);
     assert.ok(
-      spans.some((s) => s.includes('"process orders.status"')),
-      'a live follower records the statuses it reads',
+      spans.some((s) => s.includes('"send orders.status"')),
+      'each status is an event on the span that sent it',
     );
   }
 
@@ -80,15 +80,11 @@ it("When the whole stack is restarted twice, then every finished order keeps exa
       await waitUntilSettled(pipeline.gatewayUrl, [fresh.orderId]);
       await stopPipeline();
       const spans = receiver.trace(fresh.traceId);
+      assert.ok(spans.length <= 12, `a new order's trace has ${spans.length} spans`);
       assert.equal(
-        spans.filter((s) => s.name === 'process orders.status' && s.service === 'ituna-gateway').length,
-        4,
-        'the gateway follower reads accepted, validated, cooking and ready live',
-      );
-      assert.equal(
-        spans.filter((s) => s.name === 'process orders.status' && s.service === 'ituna-kitchen').length,
+        spans.filter((s) => s.name === 'process orders.status').length,
         0,
-        "the kitchen's record of cooked orders reads untraced",
+        'the views of orders.status (order history, handled orders) read untraced',
       );
     } else {
       await stopPipeline();

@@ -123,7 +123,8 @@ it('When the same placed order arrives again, before and after a validation rest
   assert.equal(tickets.length, 1, 'one kitchen ticket for the order');
   assert.equal(await statusCount(orderId, 'validated'), 1, 'one validated status');
   assert.equal(
-    receiver.spans().filter((s) => s.name === 'validate order' && s.attributes['ituna.order.id'] === orderId).length,
+    receiver.spans().filter((s) => s.name === 'validate inventory' && s.attributes['ituna.order.id'] === orderId)
+      .length,
     1,
     'validated once',
   );

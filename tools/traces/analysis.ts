@@ -76,8 +76,7 @@ const isOrderSend = (span: FlatSpan) =>
 export function orderState(spans: FlatSpan[]): OrderState | undefined {
   if (!spans.some(isOrderSend)) return undefined;
   if (spans.some((s) => s.name === 'cook order')) return { state: 'ready' };
-  if (spans.some((s) => s.name === 'validate order' && s.attributes['ituna.validation.result'] === 'rejected'))
-    return { state: 'rejected' };
+  if (spans.some((s) => s.attributes['ituna.validation.result'] === 'rejected')) return { state: 'rejected' };
   // A message sent on and not taken yet: the order waits in that topic (the consumer's span arrives when it ends).
   const consumed = new Set(spans.filter((s) => s.kind === 'consumer' && s.parentSpanId).map((s) => s.parentSpanId!));
   let waiting: FlatSpan | undefined;

@@ -237,7 +237,7 @@ ${order !== undefined ? `<span>order ${link('order', order)}</span>` : ''}${run 
 ${flying}
 <details class="path"><summary>Critical path: ${duration(path.totalMs)} (black line under the bars; waits in Kafka count for the station that drains the queue)</summary>
 <table><tr><th>stage</th><th>station</th><th>time</th><th>share</th></tr>${cpRows}</table></details>
-<div class="controls"><label><input type="checkbox" id="hide-followers"> hide the followers' <code>process orders.status</code> spans (${followers})</label>
+<div class="controls">${followers ? `<label><input type="checkbox" id="hide-followers"> hide the followers' <code>process orders.status</code> spans (${followers})</label>` : ''}
 <span><i class="key" style="background:repeating-linear-gradient(135deg,#d9822b 0 4px,#f5d0a9 4px 8px)"></i>waiting in Kafka</span><span><i class="key" style="height:3px;background:#111"></i>critical path</span>
 <span class="muted">Enter or click on a span: details; ↑ ↓ move between spans</span></div></header>
 <nav class="tabs"><a href="#waterfall">Waterfall</a><a href="#graph">Graph</a></nav>
