@@ -206,7 +206,7 @@ function uuidIndex(limit: number) {
     h = Math.imul(h, 0xc2b2ae35);
     return (h ^ (h >>> 16)) & mask;
   };
-  /** The table position that holds `slot`, or of the probe's id when `slot` is -1; -1 when it is not there. */
+  /** The table position of the id in the 16 bytes of `from` at `at`; -1 when the table does not hold it. */
   const positionOf = (from: Buffer, at: number) => {
     for (let i = home(from, at); table[i] !== 0; i = (i + 1) & mask) {
       const slot = table[i]! - 1;
