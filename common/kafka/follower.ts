@@ -92,12 +92,19 @@ export async function followTopic<T>(
     from = 'beginning',
     historyLimit,
     traced = true,
+    fetchWait,
     log,
     onMessage,
     onInvalid,
   }: {
     from?: FollowFrom;
     historyLimit?: number;
+    /**
+     * How long a fetch may wait for how many bytes; by default a fetch returns as soon as one message is there. A
+     * reader that need not see each message at once (a benchmark's, that must not load the broker it measures)
+     * fetches less often.
+     */
+    fetchWait?: { minBytes: number; maxWaitMs: number };
     /** False: no span for any message, live or not. */
     traced?: boolean;
     /** Where an unreadable message is reported when there is no `onInvalid`. */
@@ -153,7 +160,8 @@ export async function followTopic<T>(
   const consumer = kafka.consumer({
     groupId,
     allowAutoTopicCreation: false,
-    maxWaitTimeInMs: FETCH_WAIT_MS,
+    maxWaitTimeInMs: fetchWait?.maxWaitMs ?? FETCH_WAIT_MS,
+    ...(fetchWait ? { minBytes: fetchWait.minBytes } : {}),
     sessionTimeout: 6000,
     rebalanceTimeout: 6000,
     heartbeatInterval: 1000,

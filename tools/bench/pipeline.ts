@@ -1,3 +1,6 @@
+import type { Kafka } from 'kafkajs';
+import { followTopic } from '../../common/kafka/follower.ts';
+import { ordersStatus } from '../../common/topics/index.ts';
 import { runLoad } from '../../load/runner.ts';
 import { pause } from './measure.ts';
 
@@ -44,4 +47,36 @@ export async function warmUp(gatewayUrl: string, untilReady: boolean, seconds = 
       run.accepted.map((a) => a.orderId),
       15_000,
     );
+}
+
+/** When each order became ready, as read from orders.status by the bench itself. */
+export interface ReadyWatch {
+  /** Waits until each of `orderIds` is ready or `limitMs` passed; returns when each became ready. */
+  settle(orderIds: string[], limitMs: number): Promise<Map<string, number>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Reads `ready` statuses from orders.status from now on, instead of asking the gateway for every order: a GET per
+ * order would add its own cost to the gateway's CPU per order. It fetches at most every half second, in requests that
+ * wait for 64 KB, so that it adds little to the broker's.
+ */
+export async function watchReady(kafka: Kafka): Promise<ReadyWatch> {
+  const readyAt = new Map<string, number>();
+  const follower = await followTopic(kafka, ordersStatus, {
+    from: 'end',
+    traced: false,
+    fetchWait: { minBytes: 64 * 1024, maxWaitMs: 500 },
+    onMessage: (change) => {
+      if (change.status === 'ready') readyAt.set(change.orderId, Date.parse(change.at));
+    },
+  });
+  return {
+    async settle(orderIds, limitMs) {
+      const begun = Date.now();
+      while (orderIds.some((id) => !readyAt.has(id)) && Date.now() - begun < limitMs) await pause(100);
+      return new Map(orderIds.filter((id) => readyAt.has(id)).map((id) => [id, readyAt.get(id)!]));
+    },
+    stop: () => follower.stop(),
+  };
 }

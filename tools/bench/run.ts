@@ -25,7 +25,7 @@ import {
   spread,
   startReceiver,
 } from './measure.ts';
-import { PIPELINE_ENV, fixedRate, settle, warmUp } from './pipeline.ts';
+import { PIPELINE_ENV, fixedRate, settle, warmUp, watchReady } from './pipeline.ts';
 
 // `npm run bench [-- --quick]`: what tracing costs each service, and how close the pipeline runs to its parts' limits,
 // measured in one run on this machine. Every ratio is printed with its spread over the rounds.
@@ -78,6 +78,8 @@ const start = (name: ServiceName, env: Record<string, string> = {}) => {
   return service;
 };
 const stopAll = async () => void (await Promise.all(running.splice(0).map((s) => s.stop())));
+/** What else must stop before the broker does (the bench's own readers). */
+const readers: Array<{ stop(): Promise<void> }> = [];
 const untracedEnv = { OTEL_SDK_DISABLED: 'true' };
 
 /** The brokers' pids: a broker is never idle enough to wait for, and its CPU is counted without its JIT compiler's. */
@@ -499,6 +501,9 @@ try {
   const services = [start('validation', PIPELINE_ENV), start('kitchen', PIPELINE_ENV), start('gateway', PIPELINE_ENV)];
   const gatewayUrl = (await Promise.all(services.map((s) => s.ready)))[2]!;
   await warmUp(gatewayUrl, true, WARM_UP_SECONDS);
+  // From here on the bench learns when orders are ready from orders.status, not from a GET per order to the gateway.
+  const ready = await watchReady(createKafka('bench-ready', [broker.brokers], createLogger('bench', 'warn')));
+  readers.push(ready);
   // The cost curve: each process's CPU over each step of the ladder (load and settling), against its idle floor.
   const ladderPids = [...services.map((s) => s.child.pid!), broker.pid];
   const floor = await idleCpu(ladderPids, brokerPids, IDLE_SECONDS);
@@ -512,8 +517,7 @@ try {
       runId: `bench-ladder-${rate}`,
     });
     const loadEnded = Date.now();
-    const readyAt = await settle(
-      gatewayUrl,
+    const readyAt = await ready.settle(
       run.accepted.map((a) => a.orderId),
       10_000,
     );
@@ -532,8 +536,7 @@ try {
   // The last step's backlog (if it broke the ladder) drains before latency is measured.
   await pause(quick ? 500 : 2000);
   const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(half, seconds), runId: 'bench-latency' });
-  const readyAt = await settle(
-    gatewayUrl,
+  const readyAt = await ready.settle(
     run.accepted.map((a) => a.orderId),
     15_000,
   );
@@ -575,6 +578,7 @@ try {
   say(`done; ${availableParallelism()} cores`);
 } finally {
   await stopAll();
+  await Promise.all(readers.splice(0).map((r) => r.stop()));
   await sink.stop();
   await broker.stop();
 }
