@@ -133,9 +133,12 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
       if (change.status === 'claimed') return claim(change);
       claims.delete(change.orderId);
       const s = ORDER_STATUSES.indexOf(change.status);
-      // The topic's contract makes every order id a UUID; anything else cannot be kept, nor asked for.
-      if (!isUuid(change.orderId)) return;
-      const slot = ids.slotOf(change.orderId) ?? newSlot(change.orderId, change.channel);
+      let slot = ids.slotOf(change.orderId);
+      if (slot === undefined) {
+        // The topic's contract makes every order id a UUID; anything else cannot be kept, nor asked for.
+        if (!isUuid(change.orderId)) return;
+        slot = newSlot(change.orderId, change.channel);
+      }
       if (traceId && !(has[slot]! & HAS_TRACE) && TRACE_ID.test(traceId)) {
         traceIds.write(traceId, slot * 16, 'hex');
         has[slot]! |= HAS_TRACE;
@@ -167,8 +170,7 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
 }
 
 /** Whether `id` is a UUID in its usual form (8-4-4-4-12 hex digits, either case). */
-const isUuid = (id: string) =>
-  id.length === 36 && id[8] === '-' && id[13] === '-' && id[18] === '-' && id[23] === '-' && UUID.test(id);
+const isUuid = (id: string) => UUID.test(id);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The hex digit a character code stands for (the caller has checked it is one). */

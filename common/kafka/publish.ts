@@ -138,14 +138,18 @@ interface Pending {
 
 /**
  * A publisher that sends everything callers handed it while the previous produce request was in flight as one
- * produce request (group commit): with an idempotent producer kafkajs allows one request in flight, so one
- * awaited send per HTTP request makes every order wait for all the ones before it.
+ * produce request through `send` (group commit): with an idempotent producer kafkajs allows one request in flight, so
+ * one awaited send per HTTP request makes every order wait for all the ones before it. `send` answers where each
+ * message was written, in the order given.
  *
  * Batching happens outside the callers' contexts, where the kafkajs instrumentation would start new traces and
  * overwrite the headers. So each message gets its `send <topic>` PRODUCER span here, in its caller's context,
  * with the W3C headers injected from that span; the batch itself is sent with tracing suppressed.
  */
-function createBatchingPublisher(producer: Producer, maxQueued: number, server?: MessagingServer): Publish {
+export function groupCommit(
+  send: (messages: Outgoing[]) => Promise<Delivery[]>,
+  { maxQueued = Number.POSITIVE_INFINITY, server }: { maxQueued?: number; server?: MessagingServer } = {},
+): Publish {
   let queue: Pending[] = [];
   let queued = 0;
   let inFlight = false;
@@ -159,10 +163,7 @@ function createBatchingPublisher(producer: Producer, maxQueued: number, server?:
     const size = batch.reduce((n, p) => n + p.messages.length, 0);
     try {
       const deliveries = await context.with(suppressTracing(context.active()), () =>
-        sendBatch(
-          producer,
-          batch.flatMap((p) => p.messages),
-        ),
+        send(batch.flatMap((p) => p.messages)),
       );
       let at = 0;
       for (const pending of batch) {
@@ -283,7 +284,7 @@ export function createPublisher(
   mode: KafkaSendMode,
   { maxQueued = Number.POSITIVE_INFINITY, server }: { maxQueued?: number; server?: MessagingServer } = {},
 ): Publish {
-  if (mode === 'batched') return createBatchingPublisher(producer, maxQueued, server);
+  if (mode === 'batched') return groupCommit((messages) => sendBatch(producer, messages), { maxQueued, server });
   return async (messages) => {
     const sends = startSends(messages, server);
     try {

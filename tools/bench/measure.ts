@@ -193,3 +193,16 @@ export async function startReceiver(mode: 'count' | 'store'): Promise<Receiver> 
 
 /** Resolves after `ms`, at most. */
 export const pause = (ms: number) => sleep(ms);
+
+/** A bench script's check of a whole-number option: none when `value` is one from `min` to `max`, else what is wrong. */
+export const wholeNumberProblem = (name: string, value: number, min: number, max: number): string[] =>
+  Number.isInteger(value) && value >= min && value <= max
+    ? []
+    : [`--${name} must be a whole number from ${min} to ${max}`];
+
+/** Prints what is wrong with a bench script's options and exits with 2, if anything is. */
+export function exitOnProblems(problems: string[]): void {
+  if (problems.length === 0) return;
+  process.stderr.write(`${problems.join('\n')}\n`);
+  process.exit(2);
+}

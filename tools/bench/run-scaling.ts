@@ -3,7 +3,7 @@ import { createKafka, ensureTopics, untilKafkaAnswers } from '../../common/kafka
 import { createLogger } from '../../common/logger.ts';
 import { ALL_TOPICS } from '../../common/topics/index.ts';
 import { startLocalBroker } from '../local-kafka/cluster.ts';
-import { startReceiver } from './measure.ts';
+import { exitOnProblems, startReceiver, wholeNumberProblem } from './measure.ts';
 import { measureScaling, renderScaling } from './scaling.ts';
 
 // `npm run bench:scaling [-- --workers 1,2,3,7] [--seconds 10] [--work-ms 100]`: how validation scales out with its
@@ -17,21 +17,13 @@ const { values } = parseArgs({
 });
 const counts = values.workers.split(',').map(Number);
 const [seconds, workMs] = [Number(values.seconds), Number(values['work-ms'])];
-const problems = [
+exitOnProblems([
   ...(counts.every((n, i) => Number.isInteger(n) && n >= 1 && n <= 12 && (i === 0 || n > counts[i - 1]!))
     ? []
     : ['--workers must be ascending whole numbers from 1 to 12, e.g. 1,2,3,7']),
-  ...(Number.isInteger(seconds) && seconds >= 2 && seconds <= 60
-    ? []
-    : ['--seconds must be a whole number from 2 to 60']),
-  ...(Number.isInteger(workMs) && workMs >= 20 && workMs <= 1000
-    ? []
-    : ['--work-ms must be a whole number from 20 to 1000']),
-];
-if (problems.length > 0) {
-  process.stderr.write(`${problems.join('\n')}\n`);
-  process.exit(2);
-}
+  ...wholeNumberProblem('seconds', seconds, 2, 60),
+  ...wholeNumberProblem('work-ms', workMs, 20, 1000),
+]);
 
 const started = performance.now();
 const say = (line: string) =>
