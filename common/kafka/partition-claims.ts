@@ -4,7 +4,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { recordingPartitioner } from './client.ts';
-import { sendAcknowledged, startSends } from './publish.ts';
+import { sendAcknowledged, startSends, takeFitting } from './publish.ts';
 import type { Delivery, MessagingServer, Outgoing, TracedSends } from './publish.ts';
 
 /**
@@ -192,7 +192,8 @@ export function createPartitionClaims(
     clearTimeout(claimed.timer);
     claimed.timer = undefined;
     if (claimed.committing || claimed.staged.length === 0 || claimed.failed) return;
-    const batch = claimed.staged.splice(0);
+    // A transaction holds what fits in one produce request; the rest commits in the next one, right after.
+    const batch = takeFitting(claimed.staged, (item) => item.messages);
     claimed.committing = (async () => {
       const producer = await claimed.producer;
       const transaction = await untraced(() => producer.transaction());

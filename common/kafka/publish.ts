@@ -69,6 +69,38 @@ function sendBatch(producer: Producer, messages: Outgoing[]): Promise<Delivery[]
   return sendAcknowledged((batch) => producer.sendBatch(batch), messages);
 }
 
+/**
+ * The most one produce request (or one transaction) carries. A broker refuses a partition's record batch above its
+ * `max.message.bytes` (1 MiB by default) and the whole request with it, and all of a request's messages may share one
+ * partition: an order's messages are keyed by its id, so they land on the same partition number in every topic.
+ * Half of the default keeps a request well clear of it, yet still holds hundreds of orders' messages.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+const sizeOf = (part: Buffer | string | null | undefined) =>
+  part == null ? 0 : typeof part === 'string' ? Buffer.byteLength(part) : part.length;
+
+/** About what a message takes in a record batch: key, value, headers and a record's own fields. */
+export function outgoingBytes({ message }: Outgoing): number {
+  let bytes = 32 + sizeOf(message.key) + sizeOf(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {}))
+    for (const part of Array.isArray(value) ? value : [value]) bytes += name.length + sizeOf(part);
+  return bytes;
+}
+
+/** Takes from the front of `items` as many as fit in MAX_REQUEST_BYTES (always at least one); the rest stay. */
+export function takeFitting<T>(items: T[], messagesOf: (item: T) => Outgoing[]): T[] {
+  let bytes = 0;
+  let count = 0;
+  for (const item of items) {
+    const size = messagesOf(item).reduce((sum, m) => sum + outgoingBytes(m), 0);
+    if (count > 0 && bytes + size > MAX_REQUEST_BYTES) break;
+    bytes += size;
+    count++;
+  }
+  return items.splice(0, count);
+}
+
 // kafkajs is CommonJS: its error classes come from the default export.
 const { KafkaJSError } = kafkajs;
 
@@ -150,17 +182,17 @@ export function groupCommit(
   send: (messages: Outgoing[]) => Promise<Delivery[]>,
   { maxQueued = Number.POSITIVE_INFINITY, server }: { maxQueued?: number; server?: MessagingServer } = {},
 ): Publish {
-  let queue: Pending[] = [];
+  const queue: Pending[] = [];
   let queued = 0;
   let inFlight = false;
 
   const flush = async () => {
     if (inFlight || queue.length === 0) return;
     inFlight = true;
-    const batch = queue;
-    queue = [];
-    queued = 0;
+    // What does not fit in one request waits for the next, sent as soon as this one is acknowledged.
+    const batch = takeFitting(queue, (p) => p.messages);
     const size = batch.reduce((n, p) => n + p.messages.length, 0);
+    queued -= size;
     try {
       const deliveries = await context.with(suppressTracing(context.active()), () =>
         send(batch.flatMap((p) => p.messages)),

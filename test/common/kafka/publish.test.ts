@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { Producer } from 'kafkajs';
-import { PublisherFullError, createPublisher } from '../../../common/kafka/publish.ts';
+import type { Message, Producer } from 'kafkajs';
+import { MAX_REQUEST_BYTES, PublisherFullError, createPublisher } from '../../../common/kafka/publish.ts';
 
 // A broker that never answers, as in a brownout: the fault is injected at the producer, the queue is the real one.
 const stuck = { sendBatch: () => new Promise(() => {}) } as unknown as Producer;
@@ -14,4 +14,36 @@ it('When Kafka does not answer, then the publisher holds at most its bound and r
   for (let i = 1; i <= 10; i++) void publish([message(i)]);
   await assert.rejects(publish([message(11)]), PublisherFullError);
   await assert.rejects(publish([message(12), message(13)]), /already holds 10 messages/);
+});
+
+it('When more is queued than one produce request may carry, then the publisher sends it in several requests within the bound, in order', async () => {
+  const requests: Array<{ bytes: number; keys: string[] }> = [];
+  let release!: () => void;
+  const firstAnswered = new Promise<void>((resolve) => (release = resolve));
+  const recording = {
+    sendBatch: async ({ topicMessages }: { topicMessages: Array<{ topic: string; messages: Message[] }> }) => {
+      const messages = topicMessages.flatMap((t) => t.messages);
+      requests.push({
+        bytes: messages.reduce((sum, m) => sum + String(m.value).length, 0),
+        keys: messages.map((m) => String(m.key)),
+      });
+      if (requests.length === 1) await firstAnswered;
+      return [{ topicName: 'orders.placed', partition: 0, baseOffset: String(requests.length * 100), errorCode: 0 }];
+    },
+  } as unknown as Producer;
+  const publish = createPublisher(recording, 'batched');
+  const big = (i: number) => ({
+    topic: 'orders.placed',
+    message: { key: `k${i}`, value: 'x'.repeat(200_000), partition: 0 },
+  });
+  // One send in flight, eight of 200 KB waiting behind it: 1.6 MB, more than a partition's record batch may hold.
+  const sent = [publish([big(0)]), ...Array.from({ length: 8 }, (_, i) => publish([big(i + 1)]))];
+  release();
+  await Promise.all(sent);
+  assert.ok(requests.length >= 4, `${requests.length} requests`);
+  for (const { bytes } of requests) assert.ok(bytes <= MAX_REQUEST_BYTES, `a request of ${bytes} bytes`);
+  assert.deepEqual(
+    requests.flatMap((r) => r.keys),
+    Array.from({ length: 9 }, (_, i) => `k${i}`),
+  );
 });

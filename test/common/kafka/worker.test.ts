@@ -140,3 +140,66 @@ it('When a worker works through a backlog, then its committed offset follows the
     await admin.disconnect();
   }
 });
+
+it('When a fenced worker works through a backlog whose output is larger than one record batch, then its transactions split it and every message gets through once', async () => {
+  const suffix = randomUUID().slice(0, 8);
+  const input = defineTopic({
+    name: `test.worker.fenced.${suffix}`,
+    partitions: 1,
+    schema: Type.Object({ id: Type.Integer() }),
+    key: (v) => String(v.id),
+  });
+  const output = `test.worker.fenced-out.${suffix}`;
+  const kafka = createKafka('worker-test-fenced', brokers, pino({ level: 'silent' }));
+  await ensureTopics(kafka, [
+    { name: input.name, partitions: 1 },
+    { name: deadLetterTopicOf(input.name), partitions: 1 },
+    { name: output, partitions: 1 },
+  ]);
+  const producer = new Kafka({
+    clientId: 'worker-test-fenced-producer',
+    brokers,
+    logLevel: logLevel.NOTHING,
+  }).producer();
+  await producer.connect();
+  await producer.send({
+    topic: input.name,
+    messages: Array.from({ length: 24 }, (_, id) => ({ key: String(id), value: JSON.stringify({ id }) })),
+  });
+  await producer.disconnect();
+
+  // Each message's output is 300 KB: the ones staged while a transaction commits add up to more than the 1 MiB a
+  // broker takes in one partition's record batch, as a validation worker's tickets do after a backlog of orders.
+  const big = 'x'.repeat(300 * 1024);
+  const groupId = `worker-test-fenced-${randomUUID()}`;
+  const fenced = await runWorker(
+    {
+      groupId,
+      topic: input,
+      concurrency: 1,
+      baggageOf: () => ({}),
+      logFieldsOf: () => ({}),
+      onPartitionClaimed: async () => {},
+      handle: async (v, { commit }) => {
+        void commit!([{ topic: output, message: { key: String(v.id), value: JSON.stringify({ id: v.id, big }) } }]);
+      },
+    },
+    { kafka, log: pino({ level: 'silent' }), brokers },
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const committed = async () =>
+      Number((await admin.fetchOffsets({ groupId, topics: [input.name] }))[0]!.partitions[0]!.offset);
+    for (let i = 0; i < 150 && (await committed()) < 24; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await committed(), 24, 'the whole backlog committed within 15 s');
+    const ids = (await readTopic(kafka, output)).map((m) => JSON.parse(m.value!.toString()).id as number);
+    assert.deepEqual(
+      ids.sort((a, b) => a - b),
+      Array.from({ length: 24 }, (_, id) => id),
+    );
+  } finally {
+    await fenced.stop();
+    await admin.disconnect();
+  }
+});
