@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { createKafka, createProducer, ensureTopics } from '../../common/kafka/client.ts';
+import { outgoing } from '../../common/kafka/publish.ts';
+import { createLogger } from '../../common/logger.ts';
+import { ALL_TOPICS, ordersPlaced } from '../../common/topics/index.ts';
+import { exampleOnlineOrder } from '../../gateway/schemas.ts';
+import { runLoad } from '../../load/runner.ts';
+import { startLocalBroker } from '../local-kafka/cluster.ts';
+import { spawnService } from '../start/spawn-service.ts';
+import type { ServiceName } from '../start/spawn-service.ts';
+import { cpuSnapshot, emptyTopics, exitOnProblems, showSpread, startReceiver, wholeNumberProblem } from './measure.ts';
+import { PIPELINE_ENV, fixedRate, warmUp, watchReady } from './pipeline.ts';
+
+// `npm run bench:fencing [-- --rounds 3] [--orders 20000] [--rates 300,400,500,600,700,800]`: what fencing the workers
+// with Kafka transactions (the default) costs against `ITUNA_*_FENCING=off`, on one warm broker, the two alternating:
+// how fast validation and the kitchen drain a backlog of orders.placed (start to last order ready), and the highest
+// rate of the pipeline's ladder (gateway included) with no backlog, as `npm run bench` measures it.
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    orders: { type: 'string', default: '20000' },
+    rates: { type: 'string', default: '300,400,500,600,700,800' },
+  },
+});
+const rounds = Number(values.rounds);
+const orders = Number(values.orders);
+const rates = values.rates.split(',').map(Number);
+exitOnProblems([
+  ...wholeNumberProblem('rounds', rounds, 1, 10),
+  ...wholeNumberProblem('orders', orders, 1000, 200_000),
+  ...rates.flatMap((rate) => wholeNumberProblem('rates', rate, 10, 5000)),
+]);
+
+const MODES = {
+  fenced: {},
+  unfenced: { ITUNA_KITCHEN_FENCING: 'off', ITUNA_VALIDATION_FENCING: 'off' },
+} as const;
+type Mode = keyof typeof MODES;
+const say = (line: string) => console.log(`[bench:fencing] ${line}`);
+
+const broker = await startLocalBroker();
+const sink = await startReceiver('count');
+const kafka = createKafka('bench-fencing', [broker.brokers], createLogger('bench', 'warn'));
+const env = (mode: Mode) => ({
+  KAFKA_BROKERS: broker.brokers,
+  PORT: '0',
+  ITUNA_ORDERS_PER_MINUTE: '0',
+  OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+  LOG_LEVEL: 'info',
+  ...PIPELINE_ENV,
+  ...MODES[mode],
+});
+
+/** Empties every topic, so that each run starts with no backlog and no history but its own. */
+async function emptied(): Promise<void> {
+  await emptyTopics(broker.brokers);
+  await ensureTopics(kafka, ALL_TOPICS);
+}
+
+/** Starts `names`, with a reader of orders.status that says when each order was ready. */
+async function pipeline(mode: Mode, names: ServiceName[]) {
+  const ready = await watchReady(createKafka('bench-fencing-ready', [broker.brokers], createLogger('bench', 'warn')));
+  const services = names.map((name) => spawnService(name, env(mode)));
+  const urls = await Promise.all(services.map((s) => s.ready));
+  return {
+    ready,
+    url: urls[names.indexOf('gateway')],
+    pids: [...services.map((s) => s.child.pid!), broker.pid],
+    async stop() {
+      await ready.stop();
+      await Promise.all(services.map((s) => s.stop()));
+    },
+  };
+}
+
+/** Places `orders` valid online orders in orders.placed, as the gateway would, before any worker runs. */
+async function placeBacklog(): Promise<string[]> {
+  const ids: string[] = [];
+  const producer = createProducer(kafka);
+  await producer.connect();
+  try {
+    for (let placed = 0; placed < orders; placed += 1000) {
+      const messages = Array.from({ length: Math.min(1000, orders - placed) }, () => {
+        const order = {
+          orderId: randomUUID(),
+          channel: 'online' as const,
+          placedAt: new Date().toISOString(),
+          ...exampleOnlineOrder,
+        };
+        ids.push(order.orderId);
+        return outgoing(ordersPlaced, order).message;
+      });
+      await producer.send({ topic: ordersPlaced.name, acks: -1, messages });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return ids;
+}
+
+/** Orders drained per second, start of the workers to the last order ready, and CPU-ms per order of each process. */
+async function drain(mode: Mode): Promise<{ rate: number; cpu: number[] }> {
+  await emptied();
+  const ids = await placeBacklog();
+  const run = await pipeline(mode, ['validation', 'kitchen']);
+  try {
+    const started = Date.now();
+    const before = await cpuSnapshot(run.pids, new Set([broker.pid]));
+    const readyAt = await run.ready.settle(ids, 180_000);
+    const after = await cpuSnapshot(run.pids, new Set([broker.pid]));
+    if (readyAt.size < ids.length)
+      throw new Error(`${mode}: ${ids.length - readyAt.size} orders not ready after 180 s`);
+    return {
+      rate: (ids.length * 1000) / (Math.max(...readyAt.values()) - started),
+      cpu: after.ms.map((ms, i) => (ms - before.ms[i]!) / ids.length),
+    };
+  } finally {
+    await run.stop();
+  }
+}
+
+/** The highest rate of `rates` whose every order was ready within 1 s of the load's end, as `npm run bench` asks. */
+async function ladder(mode: Mode): Promise<number> {
+  await emptied();
+  const run = await pipeline(mode, ['validation', 'kitchen', 'gateway']);
+  try {
+    await warmUp(run.url!, true);
+    let sustained = 0;
+    for (const rate of rates) {
+      const before = await cpuSnapshot(run.pids, new Set([broker.pid]));
+      const load = await runLoad({ baseUrl: run.url!, scenario: fixedRate(rate, 4), runId: `fencing-${mode}-${rate}` });
+      const ended = Date.now();
+      const readyAt = await run.ready.settle(
+        load.accepted.map((a) => a.orderId),
+        10_000,
+      );
+      const after = await cpuSnapshot(run.pids, new Set([broker.pid]));
+      const perOrder = after.ms.map((ms, i) => (ms - before.ms[i]!) / Math.max(1, load.accepted.length));
+      const lastMs = (readyAt.size > 0 ? Math.max(...readyAt.values()) : Number.POSITIVE_INFINITY) - ended;
+      const ok = readyAt.size === load.accepted.length && load.accepted.length >= load.sent * 0.99 && lastMs < 1000;
+      say(
+        `  ${mode} at ${rate}/s: last order ready ${lastMs} ms after the load${ok ? '' : ' — backlog'}; CPU-ms per order validation ${perOrder[0]!.toFixed(2)}, kitchen ${perOrder[1]!.toFixed(2)}, gateway ${perOrder[2]!.toFixed(2)}, broker ${perOrder[3]!.toFixed(2)}`,
+      );
+      if (!ok) break;
+      sustained = rate;
+    }
+    return sustained;
+  } finally {
+    await run.stop();
+  }
+}
+
+const drains: Record<Mode, Array<{ rate: number; cpu: number[] }>> = { fenced: [], unfenced: [] };
+const ladders: Record<Mode, number[]> = { fenced: [], unfenced: [] };
+try {
+  // The first ladder on a fresh broker runs against a cold JVM: one untimed round of each mode first.
+  say('warming the broker: one untimed drain of each mode…');
+  for (const mode of ['fenced', 'unfenced'] as const) await drain(mode);
+  for (let round = 0; round < rounds; round++) {
+    const order: Mode[] = round % 2 === 0 ? ['fenced', 'unfenced'] : ['unfenced', 'fenced'];
+    for (const mode of order) {
+      const result = await drain(mode);
+      drains[mode].push(result);
+      say(
+        `round ${round + 1}, ${mode}: drained ${orders} orders at ${result.rate.toFixed(0)}/s; CPU-ms per order validation ${result.cpu[0]!.toFixed(2)}, kitchen ${result.cpu[1]!.toFixed(2)}, broker ${result.cpu[2]!.toFixed(2)}`,
+      );
+    }
+    for (const mode of order) {
+      ladders[mode].push(await ladder(mode));
+      say(`round ${round + 1}, ${mode}: ${ladders[mode].at(-1)} orders/s sustained`);
+    }
+  }
+} finally {
+  await sink.stop();
+  await broker.stop();
+}
+
+const ratios = drains.fenced.map((f, i) => f.rate / drains.unfenced[i]!.rate);
+const total = (d: { cpu: number[] }) => d.cpu.reduce((a, b) => a + b, 0);
+for (const mode of ['fenced', 'unfenced'] as const) {
+  const d = drains[mode];
+  say(
+    `${mode}: drain ${showSpread(d.map((r) => r.rate))} orders/s, ${showSpread(d.map(total), 2)} CPU-ms per order (validation ${showSpread(
+      d.map((r) => r.cpu[0]!),
+      2,
+    )}, kitchen ${showSpread(
+      d.map((r) => r.cpu[1]!),
+      2,
+    )}, broker ${showSpread(
+      d.map((r) => r.cpu[2]!),
+      2,
+    )}); ladder ${ladders[mode].join(', ')} orders/s`,
+  );
+}
+say(`fenced drain rate ${showSpread(ratios, 2)}× unfenced (round by round); target: within 10 %`);
