@@ -81,7 +81,7 @@ const sizeOf = (part: Buffer | string | null | undefined) =>
   part == null ? 0 : typeof part === 'string' ? Buffer.byteLength(part) : part.length;
 
 /** About what a message takes in a record batch: key, value, headers and a record's own fields. */
-export function outgoingBytes({ message }: Outgoing): number {
+function outgoingBytes({ message }: Outgoing): number {
   let bytes = 32 + sizeOf(message.key) + sizeOf(message.value);
   for (const [name, value] of Object.entries(message.headers ?? {}))
     for (const part of Array.isArray(value) ? value : [value]) bytes += name.length + sizeOf(part);
