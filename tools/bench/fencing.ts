@@ -194,3 +194,9 @@ for (const mode of ['fenced', 'unfenced'] as const) {
   );
 }
 say(`fenced drain rate ${showSpread(ratios, 2)}× unfenced (round by round); target: within 10 %`);
+say(
+  `fenced ladder ${showSpread(ladders.fenced)} against unfenced ${showSpread(ladders.unfenced)} orders/s sustained: ${showSpread(
+    ladders.fenced.map((rate, i) => rate / Math.max(1, ladders.unfenced[i]!)),
+    2,
+  )}× round by round`,
+);
