@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { it } from 'node:test';
 import { handledRecord } from '../../workers/handled-orders.ts';
+import { retainedMb } from '../support/memory.ts';
 
 const deferred = () => {
   let resolve!: () => void;
@@ -14,26 +16,45 @@ const deferred = () => {
 
 it('When an order is delivered again while its work is still being committed, then the answer waits for the commit: handled if it holds, not if it fails', async () => {
   const record = handledRecord(100);
+  const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
   const [holds, fails] = [deferred(), deferred()];
-  record.add('a', holds.promise);
-  record.add('b', fails.promise);
-  const [a, b] = [record.has('a'), record.has('b')];
-  assert.ok(a instanceof Promise && b instanceof Promise, 'no answer before the commits end');
+  record.add(a, holds.promise);
+  record.add(b, fails.promise);
+  const [hasA, hasB] = [record.has(a), record.has(b)];
+  assert.ok(hasA instanceof Promise && hasB instanceof Promise, 'no answer before the commits end');
   holds.resolve();
   fails.reject(new Error('the broker went away'));
-  assert.deepEqual(await Promise.all([a, b]), [true, false]);
-  assert.equal(record.has('a'), true);
-  assert.equal(record.has('b'), false, 'a failed commit takes the order back: it will be handled again');
-  record.add('c');
-  assert.equal(record.has('c'), true, 'known from orders.status: no commit to wait for');
+  assert.deepEqual(await Promise.all([hasA, hasB]), [true, false]);
+  assert.equal(record.has(a), true);
+  assert.equal(record.has(b), false, 'a failed commit takes the order back: it will be handled again');
+  record.add(c);
+  assert.equal(record.has(c), true, 'known from orders.status: no commit to wait for');
+  assert.equal(record.size, 2);
 });
 
 it('When more orders were handled than the record keeps, then the oldest are forgotten first', () => {
   const record = handledRecord(3);
-  for (const id of ['1', '2', '3', '4']) record.add(id);
+  const ids = Array.from({ length: 5 }, () => randomUUID());
+  for (const id of ids.slice(0, 4)) record.add(id);
+  record.add(ids[1]!); // handled again: it keeps its place
+  record.add(ids[4]!);
   assert.deepEqual(
-    ['1', '2', '3', '4'].map((id) => record.has(id)),
-    [false, true, true, true],
+    ids.map((id) => record.has(id)),
+    [false, false, true, true, true],
   );
   assert.equal(record.size, 3);
+  assert.equal(record.has(ids[2]!.toUpperCase()), true, 'an id in capitals is the same order');
+});
+
+it('When it holds 100 000 orders, then it takes under 4 MB', () => {
+  // A Set of the id strings took about 10 MB: what a worker keeps at start with a full history window.
+  const { value: record, mb } = retainedMb(() => {
+    const record = handledRecord(100_000);
+    const hex = (i: number, length: number) => i.toString(16).padStart(length, '0');
+    for (let i = 0; i < 100_000; i++) record.add(`${hex(i, 8)}-0000-4000-8000-${hex(i, 12)}`);
+    return record;
+  });
+  assert.equal(record.size, 100_000);
+  console.log(`handled orders: 100 000 orders in ${mb.toFixed(1)} MB`);
+  assert.ok(mb < 4, `100 000 orders took ${mb.toFixed(1)} MB`);
 });
