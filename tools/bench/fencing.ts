@@ -5,12 +5,11 @@ import { outgoing } from '../../common/kafka/publish.ts';
 import { createLogger } from '../../common/logger.ts';
 import { ALL_TOPICS, ordersPlaced } from '../../common/topics/index.ts';
 import { exampleOnlineOrder } from '../../gateway/schemas.ts';
-import { runLoad } from '../../load/runner.ts';
 import { startLocalBroker } from '../local-kafka/cluster.ts';
 import { spawnService } from '../start/spawn-service.ts';
 import type { ServiceName } from '../start/spawn-service.ts';
 import { cpuSnapshot, emptyTopics, exitOnProblems, showSpread, startReceiver, wholeNumberProblem } from './measure.ts';
-import { PIPELINE_ENV, fixedRate, warmUp, watchReady } from './pipeline.ts';
+import { PIPELINE_ENV, ladderStep, warmUp, watchReady } from './pipeline.ts';
 
 // `npm run bench:fencing [-- --rounds 3] [--orders 20000] [--rates 300,400,500,600,700,800]`: what fencing the workers
 // with Kafka transactions (the default) costs against `ITUNA_*_FENCING=off`, on one warm broker, the two alternating:
@@ -129,20 +128,13 @@ async function ladder(mode: Mode): Promise<number> {
     let sustained = 0;
     for (const rate of rates) {
       const before = await cpuSnapshot(run.pids, new Set([broker.pid]));
-      const load = await runLoad({ baseUrl: run.url!, scenario: fixedRate(rate, 4), runId: `fencing-${mode}-${rate}` });
-      const ended = Date.now();
-      const readyAt = await run.ready.settle(
-        load.accepted.map((a) => a.orderId),
-        10_000,
-      );
+      const step = await ladderStep(run.url!, run.ready, rate, 4, `fencing-${mode}-${rate}`);
       const after = await cpuSnapshot(run.pids, new Set([broker.pid]));
-      const perOrder = after.ms.map((ms, i) => (ms - before.ms[i]!) / Math.max(1, load.accepted.length));
-      const lastMs = (readyAt.size > 0 ? Math.max(...readyAt.values()) : Number.POSITIVE_INFINITY) - ended;
-      const ok = readyAt.size === load.accepted.length && load.accepted.length >= load.sent * 0.99 && lastMs < 1000;
+      const perOrder = after.ms.map((ms, i) => (ms - before.ms[i]!) / Math.max(1, step.accepted));
       say(
-        `  ${mode} at ${rate}/s: last order ready ${lastMs} ms after the load${ok ? '' : ' — backlog'}; CPU-ms per order validation ${perOrder[0]!.toFixed(2)}, kitchen ${perOrder[1]!.toFixed(2)}, gateway ${perOrder[2]!.toFixed(2)}, broker ${perOrder[3]!.toFixed(2)}`,
+        `  ${mode} at ${rate}/s: last order ready ${step.lastReadyMs} ms after the load${step.held ? '' : ' — backlog'}; CPU-ms per order validation ${perOrder[0]!.toFixed(2)}, kitchen ${perOrder[1]!.toFixed(2)}, gateway ${perOrder[2]!.toFixed(2)}, broker ${perOrder[3]!.toFixed(2)}`,
       );
-      if (!ok) break;
+      if (!step.held) break;
       sustained = rate;
     }
     return sustained;

@@ -80,3 +80,19 @@ export async function watchReady(kafka: Kafka): Promise<ReadyWatch> {
     stop: () => follower.stop(),
   };
 }
+
+/**
+ * One step of the ladder: `rate` orders a second for `seconds`, then when each order was ready. The step holds when
+ * nearly every order was accepted and every accepted one was ready within 1 s of the load's end.
+ */
+export async function ladderStep(gatewayUrl: string, ready: ReadyWatch, rate: number, seconds: number, runId: string) {
+  const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(rate, seconds), runId });
+  const loadEnded = Date.now();
+  const readyAt = await ready.settle(
+    run.accepted.map((a) => a.orderId),
+    10_000,
+  );
+  const lastReadyMs = (readyAt.size > 0 ? Math.max(...readyAt.values()) : Number.POSITIVE_INFINITY) - loadEnded;
+  const held = readyAt.size === run.accepted.length && run.accepted.length >= run.sent * 0.99 && lastReadyMs < 1000;
+  return { accepted: run.accepted.length, sent: run.sent, ready: readyAt.size, lastReadyMs, held };
+}

@@ -25,7 +25,7 @@ import {
   spread,
   startReceiver,
 } from './measure.ts';
-import { PIPELINE_ENV, fixedRate, settle, warmUp, watchReady } from './pipeline.ts';
+import { PIPELINE_ENV, fixedRate, ladderStep, settle, warmUp, watchReady } from './pipeline.ts';
 
 // `npm run bench [-- --quick]`: what tracing costs each service, and how close the pipeline runs to its parts' limits,
 // measured in one run on this machine. Every ratio is printed with its spread over the rounds.
@@ -511,25 +511,14 @@ try {
   let sustained = 0;
   for (const rate of quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200]) {
     const stepStart = await cpuSnapshot(ladderPids, brokerPids);
-    const run = await runLoad({
-      baseUrl: gatewayUrl,
-      scenario: fixedRate(rate, quick ? 1 : 4),
-      runId: `bench-ladder-${rate}`,
-    });
-    const loadEnded = Date.now();
-    const readyAt = await ready.settle(
-      run.accepted.map((a) => a.orderId),
-      10_000,
-    );
-    const backlogMs = (readyAt.size > 0 ? Math.max(...readyAt.values()) : Infinity) - loadEnded;
-    const ok = readyAt.size === run.accepted.length && run.accepted.length >= run.sent * 0.99 && backlogMs < 1000;
+    const step = await ladderStep(gatewayUrl, ready, rate, quick ? 1 : 4, `bench-ladder-${rate}`);
     say(
-      `pipeline at ${rate}/s: ${run.accepted.length}/${run.sent} accepted, ${readyAt.size} ready, last ready ${backlogMs} ms after the load ended${ok ? '' : ' — backlog'}`,
+      `pipeline at ${rate}/s: ${step.accepted}/${step.sent} accepted, ${step.ready} ready, last ready ${step.lastReadyMs} ms after the load ended${step.held ? '' : ' — backlog'}`,
     );
-    if (!ok) break;
+    if (!step.held) break;
     sustained = rate;
     const stepEnd = await cpuSnapshot(ladderPids, brokerPids);
-    const perOrder = aboveIdle(floor.pair, [stepStart, stepEnd]).map((ms) => ms / run.accepted.length);
+    const perOrder = aboveIdle(floor.pair, [stepStart, stepEnd]).map((ms) => ms / step.accepted);
     curve.push({ rate, perOrder, total: sum(perOrder) });
   }
   const half = Math.max(50, Math.round(sustained / 2));

@@ -84,30 +84,39 @@ it('When a handler fails now and then, then it is retried with backoff; when it 
   assert.deepEqual(codes, { broken: 'handler_failed', 'no-rice': 'out_of_rice' });
 });
 
-it('When a worker works through a backlog, then its committed offset follows the orders it finished within about a second, not at the end of the fetched batch', async () => {
-  const backlog = defineTopic({
-    name: `test.worker.backlog.${randomUUID().slice(0, 8)}`,
+/** A topic of the test's own, one partition (and its dead-letter topic), holding `{ id }` for ids 0 to `count` − 1. */
+async function backlogTopic(kafka: ReturnType<typeof createKafka>, name: string, count: number) {
+  const topic = defineTopic({
+    name: `test.worker.${name}.${randomUUID().slice(0, 8)}`,
     partitions: 1,
     schema: Type.Object({ id: Type.Integer() }),
     key: (v) => String(v.id),
   });
-  const groupId = `worker-test-backlog-${randomUUID()}`;
-  const kafka = createKafka('worker-test-backlog', brokers, pino({ level: 'silent' }));
   await ensureTopics(kafka, [
-    { name: backlog.name, partitions: 1 },
-    { name: deadLetterTopicOf(backlog.name), partitions: 1 },
+    { name: topic.name, partitions: 1 },
+    { name: deadLetterTopicOf(topic.name), partitions: 1 },
   ]);
   const producer = new Kafka({
-    clientId: 'worker-test-backlog-producer',
+    clientId: `worker-test-${name}-producer`,
     brokers,
     logLevel: logLevel.NOTHING,
   }).producer();
   await producer.connect();
-  await producer.send({
-    topic: backlog.name,
-    messages: Array.from({ length: 80 }, (_, id) => ({ key: String(id), value: JSON.stringify({ id }) })),
-  });
-  await producer.disconnect();
+  try {
+    await producer.send({
+      topic: topic.name,
+      messages: Array.from({ length: count }, (_, id) => ({ key: String(id), value: JSON.stringify({ id }) })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  return topic;
+}
+
+it('When a worker works through a backlog, then its committed offset follows the orders it finished within about a second, not at the end of the fetched batch', async () => {
+  const kafka = createKafka('worker-test-backlog', brokers, pino({ level: 'silent' }));
+  const backlog = await backlogTopic(kafka, 'backlog', 80);
+  const groupId = `worker-test-backlog-${randomUUID()}`;
 
   // 80 messages of 50 ms each arrive in one fetch: 4 s of work before kafkajs would commit by itself.
   let finished = 0;
@@ -142,31 +151,10 @@ it('When a worker works through a backlog, then its committed offset follows the
 });
 
 it('When a fenced worker works through a backlog whose output is larger than one record batch, then its transactions split it and every message gets through once', async () => {
-  const suffix = randomUUID().slice(0, 8);
-  const input = defineTopic({
-    name: `test.worker.fenced.${suffix}`,
-    partitions: 1,
-    schema: Type.Object({ id: Type.Integer() }),
-    key: (v) => String(v.id),
-  });
-  const output = `test.worker.fenced-out.${suffix}`;
   const kafka = createKafka('worker-test-fenced', brokers, pino({ level: 'silent' }));
-  await ensureTopics(kafka, [
-    { name: input.name, partitions: 1 },
-    { name: deadLetterTopicOf(input.name), partitions: 1 },
-    { name: output, partitions: 1 },
-  ]);
-  const producer = new Kafka({
-    clientId: 'worker-test-fenced-producer',
-    brokers,
-    logLevel: logLevel.NOTHING,
-  }).producer();
-  await producer.connect();
-  await producer.send({
-    topic: input.name,
-    messages: Array.from({ length: 24 }, (_, id) => ({ key: String(id), value: JSON.stringify({ id }) })),
-  });
-  await producer.disconnect();
+  const input = await backlogTopic(kafka, 'fenced', 24);
+  const output = `${input.name}.out`;
+  await ensureTopics(kafka, [{ name: output, partitions: 1 }]);
 
   // Each message's output is 300 KB: the ones staged while a transaction commits add up to more than the 1 MiB a
   // broker takes in one partition's record batch, as a validation worker's tickets do after a backlog of orders.
