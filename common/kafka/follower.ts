@@ -5,6 +5,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { FETCH_WAIT_MS, partitionOffsets, untilKafkaAnswers } from './client.ts';
+import { tightHeapUntil } from './catch-up-heap.ts';
 import {
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
@@ -136,6 +137,7 @@ export async function followTopic<T>(
 
   let markCaughtUp: () => void = () => {};
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
+  tightHeapUntil(caughtUp);
   // Callers of catchUp() waiting for some partitions to reach some offsets.
   let waiters: Array<{ ends: Array<{ partition: number; end: number }>; resolve(): void }> = [];
   const reached = (ends: Array<{ partition: number; end: number }>) =>

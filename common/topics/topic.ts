@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import './date-time.ts';
 
 /** Why a message could not be read: stable codes, as they appear on dead letters. */
 export const DECODE_ERRORS = ['invalid_json', 'schema_mismatch'] as const;

@@ -140,8 +140,9 @@ it('When orders.status holds a million messages, then every service is ready wit
 
   for (const [name, ms] of Object.entries(readyIn))
     assert.ok(ms <= 5000, `${name} took ${(ms / 1000).toFixed(2)} s to be ready`);
-  // Bounded by the window's caps, not by the topic: without them the gateway would hold 250 000 orders.
-  for (const [name, mb] of Object.entries(peaks)) assert.ok(mb < 512, `${name} peaked at ${mb.toFixed(0)} MB`);
+  // Bounded by the window's caps, not by the topic (without them the gateway would hold 250 000 orders), and by V8's
+  // heap growth held tight while reading history: 130–150 MB measured, 190–250 MB without (the target is 150 MB).
+  for (const [name, mb] of Object.entries(peaks)) assert.ok(mb <= 180, `${name} peaked at ${mb.toFixed(0)} MB`);
   for (const line of caughtUp)
     assert.ok(Number(/"orders":(\d+)/.exec(line)?.[1]) <= historyWindow(3_600_000).maxOrders, line);
   // The window's 105 000 orders are more than a view keeps: a restarted gateway holds the newest 100 000.
