@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { createKafka, createProducer, ensureTopics } from '../../common/kafka/client.ts';
-import { outgoing } from '../../common/kafka/publish.ts';
+import { createKafka, ensureTopics } from '../../common/kafka/client.ts';
 import { createLogger } from '../../common/logger.ts';
-import { ALL_TOPICS, ordersPlaced } from '../../common/topics/index.ts';
-import { exampleOnlineOrder } from '../../gateway/schemas.ts';
+import { ALL_TOPICS } from '../../common/topics/index.ts';
 import { startLocalBroker } from '../local-kafka/cluster.ts';
 import { spawnService } from '../start/spawn-service.ts';
 import type { ServiceName } from '../start/spawn-service.ts';
 import { cpuSnapshot, emptyTopics, exitOnProblems, showSpread, startReceiver, wholeNumberProblem } from './measure.ts';
-import { PIPELINE_ENV, ladderStep, warmUp, watchReady } from './pipeline.ts';
+import { PIPELINE_ENV, ladderStep, placeBacklog, warmUp, watchReady } from './pipeline.ts';
 
 // `npm run bench:fencing [-- --rounds 3] [--orders 20000] [--rates 300,400,500,600,700,800]`: what fencing the workers
 // with Kafka transactions (the default) costs against `ITUNA_*_FENCING=off`, on one warm broker, the two alternating:
@@ -73,35 +70,10 @@ async function pipeline(mode: Mode, names: ServiceName[]) {
   };
 }
 
-/** Places `orders` valid online orders in orders.placed, as the gateway would, before any worker runs. */
-async function placeBacklog(): Promise<string[]> {
-  const ids: string[] = [];
-  const producer = createProducer(kafka);
-  await producer.connect();
-  try {
-    for (let placed = 0; placed < orders; placed += 1000) {
-      const messages = Array.from({ length: Math.min(1000, orders - placed) }, () => {
-        const order = {
-          orderId: randomUUID(),
-          channel: 'online' as const,
-          placedAt: new Date().toISOString(),
-          ...exampleOnlineOrder,
-        };
-        ids.push(order.orderId);
-        return outgoing(ordersPlaced, order).message;
-      });
-      await producer.send({ topic: ordersPlaced.name, acks: -1, messages });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-  return ids;
-}
-
 /** Orders drained per second, start of the workers to the last order ready, and CPU-ms per order of each process. */
 async function drain(mode: Mode): Promise<{ rate: number; cpu: number[] }> {
   await emptied();
-  const ids = await placeBacklog();
+  const ids = await placeBacklog(kafka, orders);
   const run = await pipeline(mode, ['validation', 'kitchen']);
   try {
     const started = Date.now();

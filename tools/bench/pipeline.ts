@@ -1,11 +1,49 @@
+import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { createProducer } from '../../common/kafka/client.ts';
 import { followTopic } from '../../common/kafka/follower.ts';
-import { ordersStatus } from '../../common/topics/index.ts';
+import { outgoing } from '../../common/kafka/publish.ts';
+import { ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
+import { exampleOnlineOrder } from '../../gateway/schemas.ts';
 import { runLoad } from '../../load/runner.ts';
 import { pause } from './measure.ts';
 
 /** The whole pipeline with no simulated work and chefs enough that no ticket waits for one: what the services cost. */
 export const PIPELINE_ENV = { ITUNA_DELAYS: 'address=0,name=0,inventory=0,cook=0', ITUNA_KITCHEN_CHEFS: '64' };
+
+/**
+ * Places `count` valid online orders in orders.placed as the gateway would (same contract, same key), 500 a request, and
+ * returns their ids: a backlog for the workers. `partitionOf` puts the i-th order on a partition of its choosing
+ * instead of its key's.
+ */
+export async function placeBacklog(
+  kafka: Kafka,
+  count: number,
+  partitionOf?: (index: number) => number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  const producer = createProducer(kafka);
+  await producer.connect();
+  try {
+    for (let placed = 0; placed < count; placed += 500) {
+      const messages = Array.from({ length: Math.min(500, count - placed) }, (_, i) => {
+        const order = {
+          orderId: randomUUID(),
+          channel: 'online' as const,
+          placedAt: new Date().toISOString(),
+          ...exampleOnlineOrder,
+        };
+        ids.push(order.orderId);
+        const { message } = outgoing(ordersPlaced, order);
+        return partitionOf ? { ...message, partition: partitionOf(placed + i) } : message;
+      });
+      await producer.send({ topic: ordersPlaced.name, acks: -1, messages });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return ids;
+}
 
 /** A load scenario: `rate` orders/s, open model, for `seconds`. */
 export const fixedRate = (rate: number, seconds: number) => ({

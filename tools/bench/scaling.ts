@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
-import { createProducer, untilKafkaAnswers } from '../../common/kafka/client.ts';
-import { outgoing } from '../../common/kafka/publish.ts';
+import { untilKafkaAnswers } from '../../common/kafka/client.ts';
 import { ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
-import { exampleOnlineOrder } from '../../gateway/schemas.ts';
 import { readConsumerGroups } from '../traces/consumer-groups.ts';
 import type { GroupLag, GroupTopic } from '../traces/consumer-groups.ts';
 import { renderConsumerGroupsText } from '../bottlenecks/text.ts';
@@ -12,6 +9,7 @@ import { shortMemberId } from '../traces/wording.ts';
 import { spawnService } from '../start/spawn-service.ts';
 import type { ServiceProcess } from '../start/spawn-service.ts';
 import { CONSUMER_GROUPS } from '../../workers/consumer-groups.ts';
+import { placeBacklog } from './pipeline.ts';
 
 /** How a scaling measurement runs: worker counts in the order they are reached, the window measured, each order's work. */
 export interface ScalingOptions {
@@ -68,30 +66,6 @@ export function backlogPerPartition({
 }: Pick<ScalingOptions, 'counts' | 'windowMs' | 'workMs'>): number {
   const roundMs = windowMs + 20_000; // start-up, rebalance and settling before each window
   return Math.ceil((roundMs / workMs) * counts.length);
-}
-
-/** Places `perPartition` valid online orders on every partition of orders.placed, as the gateway would (same contract, same key). */
-async function placeBacklog(kafka: Kafka, perPartition: number, partitions: number): Promise<void> {
-  const producer = createProducer(kafka);
-  await producer.connect();
-  try {
-    for (let sent = 0; sent < perPartition; sent += 500) {
-      const messages = Array.from({ length: partitions }, (_, partition) =>
-        Array.from({ length: Math.min(500, perPartition - sent) }, () => {
-          const order = {
-            orderId: randomUUID(),
-            channel: 'online' as const,
-            placedAt: new Date().toISOString(),
-            ...exampleOnlineOrder,
-          };
-          return { ...outgoing(ordersPlaced, order).message, partition };
-        }),
-      ).flat();
-      await producer.send({ topic: ordersPlaced.name, acks: -1, messages });
-    }
-  } finally {
-    await producer.disconnect();
-  }
 }
 
 /**
@@ -175,7 +149,8 @@ export async function measureScaling(options: ScalingOptions): Promise<ScalingRe
   say(
     `placing a backlog of ${perPartition * partitions} orders in ${ordersPlaced.name} (${perPartition} a partition)…`,
   );
-  await placeBacklog(kafka, perPartition, partitions);
+  // The same number on every partition: none runs dry before the others.
+  await placeBacklog(kafka, perPartition * partitions, (i) => i % partitions);
   const workers: ServiceProcess[] = [];
   const env = {
     ...options.env,
