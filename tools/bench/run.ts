@@ -62,6 +62,8 @@ const pct = (traced: number, untraced: number) =>
 
 const broker = await startLocalBroker();
 say(`broker ${broker.brokers}; ${rounds} round(s), ${seconds} s per measurement`);
+// The untraced side of the pipeline's measurements (steps 4 and 5) has a broker of its own, started when needed.
+let secondBroker: Awaited<ReturnType<typeof startLocalBroker>> | undefined;
 // Spans go to a counting sink in its own process: the services are measured, not a backend.
 const sink = await startReceiver('count');
 const running: ServiceProcess[] = [];
@@ -376,11 +378,11 @@ try {
   const latency: number[] = [];
   const names = ['validation', 'kitchen', 'gateway', 'broker'];
   const idle: Record<'traced' | 'untraced', number[]> = { traced: [], untraced: [] };
-  const secondBroker = await startLocalBroker();
+  secondBroker = await startLocalBroker();
   brokerPids.add(secondBroker.pid);
   try {
     for (let round = 1; round <= rounds; round++) {
-      const brokers = round % 2 === 1 ? [broker, secondBroker] : [secondBroker, broker];
+      const brokers = round % 2 === 1 ? [broker, secondBroker!] : [secondBroker!, broker];
       await Promise.all(brokers.map((b) => emptyTopics(b.brokers)));
       const startedAt = Date.now();
       const sides = (['traced', 'untraced'] as const).map((which, i) => {
@@ -437,8 +439,6 @@ try {
     }
   } finally {
     await stopAll();
-    brokerPids.delete(secondBroker.pid);
-    await secondBroker.stop();
   }
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const servicesOf = (perOrder: number[]) => sum(perOrder.slice(0, 3));
@@ -497,29 +497,69 @@ try {
     quick ? 100 : 2000,
     ORDER_BODY.length + 150,
   );
-  await emptyTopics(broker.brokers);
-  const services = [start('validation', PIPELINE_ENV), start('kitchen', PIPELINE_ENV), start('gateway', PIPELINE_ENV)];
-  const gatewayUrl = (await Promise.all(services.map((s) => s.ready)))[2]!;
-  await warmUp(gatewayUrl, true, WARM_UP_SECONDS);
+  // The ladder runs on two pipelines side by side, traced (on the first broker) and untraced (on the second), one
+  // after the other at each rate, who goes first taking turns, so that the machine's drift hits both alike.
+  const untracedBroker = secondBroker!;
+  await Promise.all([broker, untracedBroker].map((b) => emptyTopics(b.brokers)));
+  const ladderSides = (['traced', 'untraced'] as const).map((which) => {
+    const env = {
+      ...PIPELINE_ENV,
+      ...(which === 'untraced' ? { ...untracedEnv, KAFKA_BROKERS: untracedBroker.brokers } : {}),
+    };
+    const services = [start('validation', env), start('kitchen', env), start('gateway', env)];
+    const brokerOfSide = which === 'traced' ? broker : untracedBroker;
+    return { which, services, brokerOfSide, pids: [...services.map((s) => s.child.pid!), brokerOfSide.pid] };
+  });
+  const ladderUrls = await Promise.all(
+    ladderSides.map(async (side) => (await Promise.all(side.services.map((s) => s.ready)))[2]!),
+  );
+  await Promise.all(ladderUrls.map((url) => warmUp(url, true, WARM_UP_SECONDS)));
   // From here on the bench learns when orders are ready from orders.status, not from a GET per order to the gateway.
-  const ready = await watchReady(createKafka('bench-ready', [broker.brokers], createLogger('bench', 'warn')));
-  readers.push(ready);
+  const watches = await Promise.all(
+    ladderSides.map((side) =>
+      watchReady(createKafka(`bench-ready-${side.which}`, [side.brokerOfSide.brokers], createLogger('bench', 'warn'))),
+    ),
+  );
+  readers.push(...watches);
+  const [gatewayUrl, ready] = [ladderUrls[0]!, watches[0]!];
   // The cost curve: each process's CPU over each step of the ladder (load and settling), against its idle floor.
-  const ladderPids = [...services.map((s) => s.child.pid!), broker.pid];
-  const floor = await idleCpu(ladderPids, brokerPids, IDLE_SECONDS);
-  const curve: Array<{ rate: number; perOrder: number[]; total: number }> = [];
+  const floor = await idleCpu(
+    ladderSides.flatMap((side) => side.pids),
+    brokerPids,
+    IDLE_SECONDS,
+  );
+  const floorOf = (i: number) =>
+    floor.pair.map((snapshot) => ({ ...snapshot, ms: snapshot.ms.slice(i * 4, i * 4 + 4) })) as typeof floor.pair;
+  const curve: Record<'traced' | 'untraced', Array<{ rate: number; perOrder: number[]; total: number }>> = {
+    traced: [],
+    untraced: [],
+  };
   let sustained = 0;
-  for (const rate of quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200]) {
-    const stepStart = await cpuSnapshot(ladderPids, brokerPids);
-    const step = await ladderStep(gatewayUrl, ready, rate, quick ? 1 : 4, `bench-ladder-${rate}`);
-    say(
-      `pipeline at ${rate}/s: ${step.accepted}/${step.sent} accepted, ${step.ready} ready, last ready ${step.lastReadyMs} ms after the load ended${step.held ? '' : ' — backlog'}`,
-    );
-    if (!step.held) break;
-    sustained = rate;
-    const stepEnd = await cpuSnapshot(ladderPids, brokerPids);
-    const perOrder = aboveIdle(floor.pair, [stepStart, stepEnd]).map((ms) => ms / step.accepted);
-    curve.push({ rate, perOrder, total: sum(perOrder) });
+  const rates = quick ? [50, 100] : [50, 100, 200, 400, 600, 800, 1000, 1200];
+  ladder: for (const [r, rate] of rates.entries()) {
+    const sidesInTurn = [...ladderSides.entries()];
+    for (const [i, side] of r % 2 === 0 ? sidesInTurn : sidesInTurn.reverse()) {
+      const stepStart = await cpuSnapshot(side.pids, brokerPids);
+      const step = await ladderStep(
+        ladderUrls[i]!,
+        watches[i]!,
+        rate,
+        quick ? 1 : 4,
+        `bench-ladder-${side.which}-${rate}`,
+      );
+      say(
+        `pipeline ${side.which} at ${rate}/s: ${step.accepted}/${step.sent} accepted, ${step.ready} ready, last ready ${step.lastReadyMs} ms after the load ended${step.held ? '' : ' — backlog'}`,
+      );
+      // The traced pipeline's sustained rate ends the ladder; the untraced one is measured up to it.
+      if (!step.held) {
+        if (side.which === 'traced') break ladder;
+        continue;
+      }
+      if (side.which === 'traced') sustained = rate;
+      const stepEnd = await cpuSnapshot(side.pids, brokerPids);
+      const perOrder = aboveIdle(floorOf(i), [stepStart, stepEnd]).map((ms) => ms / step.accepted);
+      curve[side.which].push({ rate, perOrder, total: sum(perOrder) });
+    }
   }
   const half = Math.max(50, Math.round(sustained / 2));
   // The last step's backlog (if it broke the ladder) drains before latency is measured.
@@ -532,7 +572,7 @@ try {
   const e2eLatency = percentiles(
     run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt),
   );
-  const droppedInPipeline = services
+  const droppedInPipeline = ladderSides[0]!.services
     .filter((s) => s.lines.some((line) => line.includes('spans dropped')))
     .map((s) => s.name);
   await stopAll();
@@ -544,18 +584,38 @@ try {
   );
   // Marginal cost: the slope of the pipeline's CPU-ms per order × rate against the rate, a least-squares line through
   // the steps sustained; what is left at rate 0 is the floor.
-  const xs = curve.map((c) => c.rate);
-  const ys = curve.map((c) => c.rate * c.total);
-  const [meanX, meanY] = [sum(xs) / xs.length, sum(ys) / ys.length];
-  const slope =
-    xs.length < 2
-      ? Number.NaN
-      : sum(xs.map((x, i) => (x - meanX) * (ys[i]! - meanY))) / sum(xs.map((x) => (x - meanX) ** 2));
+  const marginal = (steps: typeof curve.traced) => {
+    const xs = steps.map((c) => c.rate);
+    const ys = steps.map((c) => c.rate * c.total);
+    const [meanX, meanY] = [sum(xs) / xs.length, sum(ys) / ys.length];
+    const slope =
+      xs.length < 2
+        ? Number.NaN
+        : sum(xs.map((x, i) => (x - meanX) * (ys[i]! - meanY))) / sum(xs.map((x) => (x - meanX) ** 2));
+    return Number.isNaN(slope)
+      ? 'marginal not measured (one rate sustained)'
+      : `marginal ${slope.toFixed(2)} CPU-ms per order (slope over ${xs.length} rates)`;
+  };
+  const stepsOf = (steps: typeof curve.traced) =>
+    steps.map((c) => `${c.rate}/s ${c.total.toFixed(2)} ms (broker ${c.perOrder[3]!.toFixed(2)})`).join(', ');
+  const floorPercent = (i: number) => sum(floor.percent.slice(i * 4, i * 4 + 4)).toFixed(1);
   row(
     'pipeline CPU per order along the ladder, traced (validation + kitchen + gateway + broker, above idle)',
-    curve.map((c) => `${c.rate}/s ${c.total.toFixed(2)} ms (broker ${c.perOrder[3]!.toFixed(2)})`).join(', '),
-    `idle floor of the four processes ${sum(floor.percent).toFixed(1)} % of a core`,
-    `${Number.isNaN(slope) ? 'marginal not measured (one rate sustained)' : `marginal ${slope.toFixed(2)} CPU-ms per order (slope over ${xs.length} rates)`}; target ≤ 4 at 400/s`,
+    stepsOf(curve.traced),
+    `idle floor of the four processes ${floorPercent(0)} % of a core (untraced ${floorPercent(1)} %); untraced, on a broker of its own: ${stepsOf(curve.untraced)}, ${marginal(curve.untraced)}`,
+    `${marginal(curve.traced)}; target ≤ 4 at 400/s`,
+  );
+  // Tracing's share at each rate: the services only (each side's broker is its own, started at another time).
+  const services = (step: (typeof curve.traced)[number]) => sum(step.perOrder.slice(0, 3));
+  const paired = curve.traced.flatMap((t) => {
+    const u = curve.untraced.find((c) => c.rate === t.rate);
+    return u ? [{ rate: t.rate, traced: services(t), untraced: services(u) }] : [];
+  });
+  row(
+    "services' CPU per order along the ladder (validation + kitchen + gateway), traced",
+    paired.map((p) => `${p.rate}/s ${p.traced.toFixed(2)} ms`).join(', '),
+    `untraced, beside each traced step (who goes first takes turns): ${paired.map((p) => `${p.rate}/s ${p.untraced.toFixed(2)} ms`).join(', ')}`,
+    `traced ${paired.map((p) => `${pct(p.traced, p.untraced)} at ${p.rate}/s`).join(', ')}; target ≤ +15 % at every rate`,
   );
   const kafkaP99 = e2e.p99Ms * 3;
   row(
@@ -569,7 +629,7 @@ try {
   await stopAll();
   await Promise.all(readers.splice(0).map((r) => r.stop()));
   await sink.stop();
-  await broker.stop();
+  await Promise.all([broker, secondBroker].map((b) => b?.stop()));
 }
 
 console.log(

@@ -78,6 +78,15 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
     of('pipeline CPU per order along the ladder')[3]!,
     /^marginal (-?[\d.]+ CPU-ms per order \(slope over \d+ rates\)|not measured)/,
   );
+  assert.match(
+    of('pipeline CPU per order along the ladder')[2]!,
+    /untraced, on a broker of its own: 50\/s [\d.]+ ms \(broker [\d.]+\)(, \d+\/s [\d.]+ ms \(broker [\d.]+\))*, marginal/,
+  );
+  // Tracing's share at every rate of the ladder, traced against untraced.
+  const perRate = of("services' CPU per order along the ladder");
+  assert.match(perRate[1]!, /^50\/s [\d.]+ ms(, \d+\/s [\d.]+ ms)*$/);
+  assert.match(perRate[2]!, /^untraced, .*: 50\/s [\d.]+ ms(, \d+\/s [\d.]+ ms)*$/);
+  assert.match(perRate[3]!, /^traced [+-]\d+ % at 50\/s(, [+-]\d+ % at \d+\/s)*; target ≤ \+15 % at every rate$/);
   assert.match(of('pipeline, HTTP call → ready')[2]!, /ProducerPerformance [1-9]\d* records\/s/);
   assert.match(of('end-to-end latency')[2]!, /EndToEndLatency × 3 hops: p50 \d+ ms, p99 \d+ ms/);
   assert.match(
