@@ -19,7 +19,7 @@ import type { WorkerDefinition } from '../kafka/worker.ts';
 import { serveHealth } from './health.ts';
 import { createLogger, logLevel } from '../logger.ts';
 import type { Logger } from '../logger.ts';
-import { stopTelemetry } from '../telemetry/sdk.ts';
+import { stopPatchingModules, stopTelemetry } from '../telemetry/sdk.ts';
 import { ALL_TOPICS } from '../topics/index.ts';
 import type { ControlChange } from '../topics/index.ts';
 import { followSettings } from './settings.ts';
@@ -125,6 +125,8 @@ export async function runService(
   });
   await untilKafkaAnswers('creating the topics', () => ensureTopics(kafka, ALL_TOPICS), { log });
   running = await setup({ kafka, brokers: config.KAFKA_BROKERS, log, sendMode: config.ITUNA_KAFKA_SEND });
+  // Running, the service has loaded every module it uses: the instrumentations have patched what they patch.
+  stopPatchingModules();
 }
 
 /**

@@ -314,6 +314,34 @@ async function traceExporter(protocol: (typeof PROTOCOLS)[number]): Promise<Span
 }
 
 /**
+ * `require` and `process.getBuiltinModule` as they were before the instrumentations hooked them, and as hooked: the
+ * hook is needed while the instrumented modules load, and only then (see `stopPatchingModules`).
+ */
+let moduleLoading: { before: ModuleLoading; hooked: ModuleLoading } | undefined;
+type ModuleLoading = {
+  require: (typeof module.prototype)['require'];
+  getBuiltinModule: typeof process.getBuiltinModule;
+};
+const moduleLoadingNow = (): ModuleLoading => ({
+  require: module.prototype.require,
+  getBuiltinModule: process.getBuiltinModule,
+});
+
+/**
+ * The kafkajs instrumentation also records every Kafka request's duration as a metric, from a listener it adds to
+ * each producer and consumer. This SDK exports no metrics, yet that listener makes kafkajs build an event object for
+ * every request: 3–5 % of a worker's CPU in a profile. The instrumentation has no option for it, so its (private)
+ * method that adds the listener is replaced on this instance; should a later version rename it, the listener stays
+ * and nothing else changes.
+ */
+function withoutRequestMetrics(instrumentation: KafkaJsInstrumentation): KafkaJsInstrumentation {
+  const addsListener = '_setKafkaEventListeners';
+  if (typeof (instrumentation as unknown as Record<string, unknown>)[addsListener] === 'function')
+    Object.defineProperty(instrumentation, addsListener, { value: () => {} });
+  return instrumentation;
+}
+
+/**
  * Starts tracing for one service. Must run, and be awaited, before fastify, kafkajs, pino or http are imported, which
  * is why each process loads it with `node --import` through its own `instrument.ts`.
  *
@@ -330,6 +358,7 @@ export async function startTelemetry(
   const config = loadConfigLeniently(telemetryConfigSchema, env, (problem) => say(service, 40, problem));
   if (config.OTEL_SDK_DISABLED) return;
 
+  const before = moduleLoadingNow();
   // ESM imports bypass require(), so the instrumentations need the import hook to see kafkajs, pino and http.
   if (supportsSyncHooks()) registerImportHooks({ include: INSTRUMENTED_MODULES });
   else
@@ -411,19 +440,37 @@ export async function startTelemetry(
         },
       }),
       ...(fastifyInstrumentation ? [fastifyInstrumentation] : []),
-      new KafkaJsInstrumentation({
-        // As the messaging conventions ask: a process span is linked to the creation context of its message (the
-        // producer span) as well as parented by it, and the offset is an integer.
-        consumerHook: (span, { message }) => {
-          const producer = (span as unknown as ReadableSpan).parentSpanContext;
-          if (producer) span.addLink({ context: producer });
-          const { offset } = message as { offset?: string };
-          if (offset !== undefined) span.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, Number(offset));
-        },
-      }),
+      withoutRequestMetrics(
+        new KafkaJsInstrumentation({
+          // As the messaging conventions ask: a process span is linked to the creation context of its message (the
+          // producer span) as well as parented by it, and the offset is an integer.
+          consumerHook: (span, { message }) => {
+            const producer = (span as unknown as ReadableSpan).parentSpanContext;
+            if (producer) span.addLink({ context: producer });
+            const { offset } = message as { offset?: string };
+            if (offset !== undefined) span.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, Number(offset));
+          },
+        }),
+      ),
       new PinoInstrumentation({ disableLogSending: true }),
     ],
   });
+  moduleLoading = { before, hooked: moduleLoadingNow() };
+}
+
+/**
+ * Takes the instrumentations' `require` hook off once the service has loaded its modules. The instrumentations patch
+ * a module as it loads, through a hook that resolves the path of every `require()` call again, and kafkajs
+ * `require`s its protocol modules on every request: about 2 % of a worker's CPU for nothing once every instrumented
+ * module is loaded. A module first required after this is not instrumented; the import hook (for ESM) stays. Left
+ * alone if something else has hooked `require` since.
+ */
+export function stopPatchingModules(): void {
+  if (!moduleLoading) return;
+  const { before, hooked } = moduleLoading;
+  moduleLoading = undefined;
+  if (module.prototype.require === hooked.require) module.prototype.require = before.require;
+  if (process.getBuiltinModule === hooked.getBuiltinModule) process.getBuiltinModule = before.getBuiltinModule;
 }
 
 /**
