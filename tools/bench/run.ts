@@ -377,6 +377,8 @@ try {
   const rss: Record<string, number[]> = {};
   const latency: number[] = [];
   const names = ['validation', 'kitchen', 'gateway', 'broker'];
+  // With several sides measured at once, side i's four processes in a list of every side's.
+  const ofSide = <T>(values: T[], i: number) => values.slice(i * names.length, (i + 1) * names.length);
   const idle: Record<'traced' | 'untraced', number[]> = { traced: [], untraced: [] };
   secondBroker = await startLocalBroker();
   brokerPids.add(secondBroker.pid);
@@ -410,8 +412,7 @@ try {
           IDLE_SECONDS,
           { quietMs: 10, windowMs: 2000, limitMs: quick ? 6000 : 20_000 },
         );
-        for (const [i, side] of sides.entries())
-          idle[side.which] = percent.slice(i * names.length, (i + 1) * names.length);
+        for (const [i, side] of sides.entries()) idle[side.which] = ofSide(percent, i);
       }
       await Promise.all(urls.map((url) => warmUp(url, true, WARM_UP_SECONDS)));
       const results = await cpuPerOrder(
@@ -529,7 +530,7 @@ try {
     IDLE_SECONDS,
   );
   const floorOf = (i: number) =>
-    floor.pair.map((snapshot) => ({ ...snapshot, ms: snapshot.ms.slice(i * 4, i * 4 + 4) })) as typeof floor.pair;
+    floor.pair.map((snapshot) => ({ ...snapshot, ms: ofSide(snapshot.ms, i) })) as typeof floor.pair;
   const curve: Record<'traced' | 'untraced', Array<{ rate: number; perOrder: number[]; total: number }>> = {
     traced: [],
     untraced: [],
@@ -598,7 +599,7 @@ try {
   };
   const stepsOf = (steps: typeof curve.traced) =>
     steps.map((c) => `${c.rate}/s ${c.total.toFixed(2)} ms (broker ${c.perOrder[3]!.toFixed(2)})`).join(', ');
-  const floorPercent = (i: number) => sum(floor.percent.slice(i * 4, i * 4 + 4)).toFixed(1);
+  const floorPercent = (i: number) => sum(ofSide(floor.percent, i)).toFixed(1);
   row(
     'pipeline CPU per order along the ladder, traced (validation + kitchen + gateway + broker, above idle)',
     stepsOf(curve.traced),
