@@ -62,8 +62,9 @@ const pct = (traced: number, untraced: number) =>
 
 const broker = await startLocalBroker();
 say(`broker ${broker.brokers}; ${rounds} round(s), ${seconds} s per measurement`);
+type LocalBroker = Awaited<ReturnType<typeof startLocalBroker>>;
 // The untraced side of the pipeline's measurements (steps 4 and 5) has a broker of its own, started when needed.
-let secondBroker: Awaited<ReturnType<typeof startLocalBroker>> | undefined;
+let secondBroker: LocalBroker | undefined;
 // Spans go to a counting sink in its own process: the services are measured, not a backend.
 const sink = await startReceiver('count');
 const running: ServiceProcess[] = [];
@@ -80,6 +81,21 @@ const start = (name: ServiceName, env: Record<string, string> = {}) => {
   return service;
 };
 const stopAll = async () => void (await Promise.all(running.splice(0).map((s) => s.stop())));
+
+/**
+ * A traced and an untraced pipeline with no simulated work, on `brokers` (the traced one's first): each side's
+ * services, its processes' pids (the broker's last) and its gateway's URL once all three services are ready.
+ */
+async function startSides(brokers: [LocalBroker, LocalBroker], tracedEnv: Record<string, string> = {}) {
+  const sides = (['traced', 'untraced'] as const).map((which, i) => {
+    const broker = brokers[i]!;
+    const env = { ...PIPELINE_ENV, KAFKA_BROKERS: broker.brokers, ...(which === 'untraced' ? untracedEnv : tracedEnv) };
+    const services = [start('validation', env), start('kitchen', env), start('gateway', env)];
+    return { which, broker, services, pids: [...services.map((s) => s.child.pid!), broker.pid] };
+  });
+  const urls = await Promise.all(sides.map(async (side) => (await Promise.all(side.services.map((s) => s.ready)))[2]!));
+  return sides.map((side, i) => ({ ...side, url: urls[i]! }));
+}
 /** What else must stop before the broker does (the bench's own readers). */
 const readers: Array<{ stop(): Promise<void> }> = [];
 const untracedEnv = { OTEL_SDK_DISABLED: 'true' };
@@ -380,47 +396,30 @@ try {
   // With several sides measured at once, side i's four processes in a list of every side's.
   const ofSide = <T>(values: T[], i: number) => values.slice(i * names.length, (i + 1) * names.length);
   const idle: Record<'traced' | 'untraced', number[]> = { traced: [], untraced: [] };
-  secondBroker = await startLocalBroker();
-  brokerPids.add(secondBroker.pid);
+  const untracedBroker = await startLocalBroker();
+  secondBroker = untracedBroker;
+  brokerPids.add(untracedBroker.pid);
   try {
     for (let round = 1; round <= rounds; round++) {
-      const brokers = round % 2 === 1 ? [broker, secondBroker!] : [secondBroker!, broker];
+      const brokers: [LocalBroker, LocalBroker] = round % 2 === 1 ? [broker, untracedBroker] : [untracedBroker, broker];
       await Promise.all(brokers.map((b) => emptyTopics(b.brokers)));
       const startedAt = Date.now();
-      const sides = (['traced', 'untraced'] as const).map((which, i) => {
-        const env = {
-          ...PIPELINE_ENV,
-          KAFKA_BROKERS: brokers[i]!.brokers,
-          ...(which === 'untraced' ? untracedEnv : { OTEL_BSP_SCHEDULE_DELAY: '1000' }),
-        };
-        return {
-          which,
-          brokerPid: brokers[i]!.pid,
-          services: [start('validation', env), start('kitchen', env), start('gateway', env)],
-        };
-      });
-      const urls = await Promise.all(
-        sides.map(async (side) => (await Promise.all(side.services.map((s) => s.ready)))[2]!),
-      );
+      const sides = await startSides(brokers, { OTEL_BSP_SCHEDULE_DELAY: '1000' });
       if (round === 1) {
         // Idle: each process's CPU with nothing to do yet (heartbeats, fetch polls, timers), both sides at once, once
         // started and connected: at most 10 ms of CPU in 2 s (0.5 %) for each service.
         await pause(Math.max(0, startedAt + IDLE_AFTER_START_MS - Date.now()));
         const { percent } = await idleCpu(
-          sides.flatMap((side) => [...side.services.map((s) => s.child.pid!), side.brokerPid]),
+          sides.flatMap((side) => side.pids),
           brokerPids,
           IDLE_SECONDS,
           { quietMs: 10, windowMs: 2000, limitMs: quick ? 6000 : 20_000 },
         );
         for (const [i, side] of sides.entries()) idle[side.which] = ofSide(percent, i);
       }
-      await Promise.all(urls.map((url) => warmUp(url, true, WARM_UP_SECONDS)));
+      await Promise.all(sides.map((side) => warmUp(side.url, true, WARM_UP_SECONDS)));
       const results = await cpuPerOrder(
-        sides.map((side, i) => ({
-          url: urls[i]!,
-          pids: [...side.services.map((s) => s.child.pid!), side.brokerPid],
-          runId: `bench-pipeline-${side.which}-${round}`,
-        })),
+        sides.map((side) => ({ url: side.url, pids: side.pids, runId: `bench-pipeline-${side.which}-${round}` })),
         PIPELINE_RATE,
         true,
       );
@@ -500,29 +499,17 @@ try {
   );
   // The ladder runs on two pipelines side by side, traced (on the first broker) and untraced (on the second), one
   // after the other at each rate, who goes first taking turns, so that the machine's drift hits both alike.
-  const untracedBroker = secondBroker!;
   await Promise.all([broker, untracedBroker].map((b) => emptyTopics(b.brokers)));
-  const ladderSides = (['traced', 'untraced'] as const).map((which) => {
-    const env = {
-      ...PIPELINE_ENV,
-      ...(which === 'untraced' ? { ...untracedEnv, KAFKA_BROKERS: untracedBroker.brokers } : {}),
-    };
-    const services = [start('validation', env), start('kitchen', env), start('gateway', env)];
-    const brokerOfSide = which === 'traced' ? broker : untracedBroker;
-    return { which, services, brokerOfSide, pids: [...services.map((s) => s.child.pid!), brokerOfSide.pid] };
-  });
-  const ladderUrls = await Promise.all(
-    ladderSides.map(async (side) => (await Promise.all(side.services.map((s) => s.ready)))[2]!),
-  );
-  await Promise.all(ladderUrls.map((url) => warmUp(url, true, WARM_UP_SECONDS)));
+  const ladderSides = await startSides([broker, untracedBroker]);
+  await Promise.all(ladderSides.map((side) => warmUp(side.url, true, WARM_UP_SECONDS)));
   // From here on the bench learns when orders are ready from orders.status, not from a GET per order to the gateway.
   const watches = await Promise.all(
     ladderSides.map((side) =>
-      watchReady(createKafka(`bench-ready-${side.which}`, [side.brokerOfSide.brokers], createLogger('bench', 'warn'))),
+      watchReady(createKafka(`bench-ready-${side.which}`, [side.broker.brokers], createLogger('bench', 'warn'))),
     ),
   );
   readers.push(...watches);
-  const [gatewayUrl, ready] = [ladderUrls[0]!, watches[0]!];
+  const [gatewayUrl, ready] = [ladderSides[0]!.url, watches[0]!];
   // The cost curve: each process's CPU over each step of the ladder (load and settling), against its idle floor.
   const floor = await idleCpu(
     ladderSides.flatMap((side) => side.pids),
@@ -541,13 +528,7 @@ try {
     const sidesInTurn = [...ladderSides.entries()];
     for (const [i, side] of r % 2 === 0 ? sidesInTurn : sidesInTurn.reverse()) {
       const stepStart = await cpuSnapshot(side.pids, brokerPids);
-      const step = await ladderStep(
-        ladderUrls[i]!,
-        watches[i]!,
-        rate,
-        quick ? 1 : 4,
-        `bench-ladder-${side.which}-${rate}`,
-      );
+      const step = await ladderStep(side.url, watches[i]!, rate, quick ? 1 : 4, `bench-ladder-${side.which}-${rate}`);
       say(
         `pipeline ${side.which} at ${rate}/s: ${step.accepted}/${step.sent} accepted, ${step.ready} ready, last ready ${step.lastReadyMs} ms after the load ended${step.held ? '' : ' — backlog'}`,
       );
