@@ -317,7 +317,8 @@ async function traceExporter(protocol: (typeof PROTOCOLS)[number]): Promise<Span
  * `require` and `process.getBuiltinModule` as they were before the instrumentations hooked them, and as hooked: the
  * hook is needed while the instrumented modules load, and only then (see `stopPatchingModules`).
  */
-let moduleLoading: { before: ModuleLoading; hooked: ModuleLoading } | undefined;
+let moduleLoading: { before: ModuleLoading; hooked: ModuleLoading; importHooks?: ModuleHooks } | undefined;
+type ModuleHooks = ReturnType<typeof module.registerHooks>;
 type ModuleLoading = {
   require: (typeof module.prototype)['require'];
   getBuiltinModule: typeof process.getBuiltinModule;
@@ -360,7 +361,8 @@ export async function startTelemetry(
 
   const before = moduleLoadingNow();
   // ESM imports bypass require(), so the instrumentations need the import hook to see kafkajs, pino and http.
-  if (supportsSyncHooks()) registerImportHooks({ include: INSTRUMENTED_MODULES });
+  let importHooks: ModuleHooks | undefined;
+  if (supportsSyncHooks()) importHooks = registeringImportHooks();
   else
     module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
       data: { include: INSTRUMENTED_MODULES },
@@ -455,22 +457,42 @@ export async function startTelemetry(
       new PinoInstrumentation({ disableLogSending: true }),
     ],
   });
-  moduleLoading = { before, hooked: moduleLoadingNow() };
+  moduleLoading = { before, hooked: moduleLoadingNow(), importHooks };
 }
 
 /**
- * Takes the instrumentations' `require` hook off once the service has loaded its modules. The instrumentations patch
- * a module as it loads, through a hook that resolves the path of every `require()` call again, and kafkajs
- * `require`s its protocol modules on every request: about 2 % of a worker's CPU for nothing once every instrumented
- * module is loaded. A module first required after this is not instrumented; the import hook (for ESM) stays. Left
- * alone if something else has hooked `require` since.
+ * Takes the instrumentations' module hooks off once the service has loaded its modules. The instrumentations patch
+ * a module as it loads, through a `require` hook and an import hook that each resolve every `require()` call again,
+ * and kafkajs `require`s its protocol modules on every request: a few per cent of a worker's CPU, busy or idle, for
+ * nothing once every instrumented module is loaded. A module first loaded after this is not instrumented. The
+ * `require` hook is left alone if something else has hooked `require` since.
  */
 export function stopPatchingModules(): void {
   if (!moduleLoading) return;
-  const { before, hooked } = moduleLoading;
+  const { before, hooked, importHooks } = moduleLoading;
   moduleLoading = undefined;
   if (module.prototype.require === hooked.require) module.prototype.require = before.require;
   if (process.getBuiltinModule === hooked.getBuiltinModule) process.getBuiltinModule = before.getBuiltinModule;
+  importHooks?.deregister();
+}
+
+/**
+ * Registers import-in-the-middle's import hook and returns its handle, which its `register` drops: the call it makes
+ * to `module.registerHooks` is caught on the way (its `import * as module` sees the swap once the builtin's exports
+ * are synced). Should a later version register otherwise, there is no handle and the hook stays.
+ */
+function registeringImportHooks(): ModuleHooks | undefined {
+  const { registerHooks } = module;
+  let handle: ModuleHooks | undefined;
+  module.registerHooks = (hooks) => (handle = registerHooks(hooks));
+  module.syncBuiltinESMExports();
+  try {
+    registerImportHooks({ include: INSTRUMENTED_MODULES });
+  } finally {
+    module.registerHooks = registerHooks;
+    module.syncBuiltinESMExports();
+  }
+  return handle;
 }
 
 /**

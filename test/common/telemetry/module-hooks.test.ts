@@ -52,14 +52,17 @@ after(async () => {
   receiver.close();
 });
 
-it('When a service has loaded its modules, then the require hook is off, its Kafka sends are still traced, and no request is timed for a metric', async () => {
+it('When a service has loaded its modules, then the require and import hooks are off, its Kafka sends are still traced, and no request is timed for a metric', async () => {
   assert.notEqual(module.prototype.require, nodeRequire, 'the instrumentations hook require() while modules load');
+  // The import hook resolves an instrumented module to a wrapper of it.
+  assert.match(import.meta.resolve('kafkajs'), /iitm/, 'the import hook is on while modules load');
   const { createKafka, ensureTopics } = await import('../../../common/kafka/client.ts');
   const { createLogger } = await import('../../../common/logger.ts');
   const { testBrokers } = await import('../../support/broker.ts');
 
   stopPatchingModules();
   assert.equal(module.prototype.require, nodeRequire, "Node's own require() is back");
+  assert.doesNotMatch(import.meta.resolve('kafkajs'), /iitm/, 'the import hook is off');
 
   const topic = 'module-hooks.test';
   const kafka = createKafka('module-hooks-test', [await testBrokers()], createLogger('module-hooks-test', 'warn'));
