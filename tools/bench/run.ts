@@ -44,7 +44,8 @@ const GATEWAY_RATE = 300;
 // Per pipeline, two of which run side by side: below saturation on two shared cores (at 200/s one pipeline needed
 // 1.7–2.3 cores and queued).
 const PIPELINE_RATE = 50;
-// CPU time is counted in 10 ms ticks: 8 s of idle reads to 0.13 % of a core.
+// Idle CPU is read from the scheduler's nanosecond counters (the 10 ms ticks of the other figures would read 8 s of
+// idle to 0.13 % of a core).
 const IDLE_SECONDS = quick ? 2 : 8;
 // Idle is measured from 30 s after the services start: before, a just-started process still compiles in the
 // background and V8's memory reducer runs its first collections (0.87-1.00 % against 0.37-0.50 % 25 s later).
