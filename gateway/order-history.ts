@@ -194,6 +194,7 @@ export async function followOrderHistory(
   log.info(
     {
       orders: history.size,
+      messages: follower.historyRead,
       ms: Math.round(performance.now() - started),
       rssMb: Math.round(process.memoryUsage.rss() / 1e6),
     },

@@ -59,7 +59,12 @@ export async function followHandledOrders(
   });
   await follower.caughtUp;
   log.info(
-    { handledOrders: record.size, statuses: done, ms: Math.round(performance.now() - started) },
+    {
+      handledOrders: record.size,
+      statuses: done,
+      messages: follower.historyRead,
+      ms: Math.round(performance.now() - started),
+    },
     'caught up with the orders already handled',
   );
   return {

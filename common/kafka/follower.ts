@@ -42,6 +42,8 @@ export interface Follower {
   catchUpTo(partition: number, offset: number, timeoutMs?: number): Promise<void>;
   /** Where reading began in each partition (its first offset read). */
   startOffsets: ReadonlyMap<number, number>;
+  /** How many messages of history (in the topic when the follower started) have been handed over so far. */
+  readonly historyRead: number;
   /** Leaves the topic and deletes the follower's consumer group, so no group is left behind. */
   stop(): Promise<void>;
 }
@@ -191,7 +193,9 @@ export async function followTopic<T>(
     { log },
   );
 
+  let historyRead = 0;
   const handle = (partition: number, message: KafkaMessage, parentOf: () => Context, history: boolean) => {
+    if (history) historyRead++;
     // The trace id is read from the headers only if asked for: a view that does not keep it spares the parsing.
     const meta = {
       partition,
@@ -306,6 +310,9 @@ export async function followTopic<T>(
     catchUp,
     catchUpTo: (partition, offset, timeoutMs = 30_000) => waitFor([{ partition, end: offset + 1 }], timeoutMs),
     startOffsets: starts,
+    get historyRead() {
+      return historyRead;
+    },
     async stop() {
       await consumer.disconnect();
       await admin?.disconnect();
