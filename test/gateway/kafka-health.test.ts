@@ -23,7 +23,8 @@ async function listener() {
   return { hostPort: `127.0.0.1:${(server.address() as AddressInfo).port}`, server, connections: () => connections };
 }
 
-const timing = { intervalMs: 20, idleIntervalMs: 400, idleAfterMs: 100 };
+// The slow timer is far slower than a probe takes, even on a loaded machine, so "at once" cannot be the slow timer.
+const timing = { intervalMs: 20, idleIntervalMs: 2000, idleAfterMs: 100 };
 
 it('Given a reachable broker, when someone keeps asking, then it is probed every interval; unasked, far less', async () => {
   const broker = await listener();
@@ -42,13 +43,14 @@ it('Given a reachable broker, when someone keeps asking, then it is probed every
     await sleep(600);
     const whileIdle = broker.connections() - unasked;
     assert.ok(whileAsked >= 4, `${whileAsked} probes in 200 ms of questions`);
-    assert.ok(whileIdle <= 2, `${whileIdle} probes in 600 ms with nobody asking`);
+    assert.ok(whileIdle <= 1, `${whileIdle} probes in 600 ms with nobody asking`);
 
     // The first question after a quiet spell probes at once instead of waiting for the slow timer.
     const before = broker.connections();
+    const asked = performance.now();
     watch.isUp();
-    await sleep(15);
-    assert.equal(broker.connections(), before + 1);
+    while (broker.connections() === before && performance.now() - asked < 1000) await sleep(5);
+    assert.equal(broker.connections(), before + 1, 'probed within a second of the question');
   } finally {
     watch.stop();
   }
@@ -67,7 +69,7 @@ it('Given a broker that goes away while nobody asks, then the first question aft
     while (watch.isUp() && performance.now() - started < 1000) await sleep(5);
     assert.equal(watch.isUp(), false);
     assert.deepEqual(changes, [true, false]);
-    assert.ok(performance.now() - started < 100, `the news took ${(performance.now() - started).toFixed(0)} ms`);
+    assert.ok(performance.now() - started < 1000, `the news took ${(performance.now() - started).toFixed(0)} ms`);
   } finally {
     watch.stop();
   }
