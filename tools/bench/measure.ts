@@ -20,39 +20,51 @@ export async function cpuMs(pid: number): Promise<number> {
   return statCpuMs(await readFile(`/proc/${pid}/stat`, 'utf8'));
 }
 
+/** A JVM's JIT compiler threads, by their name. */
+const isJitThread = (comm: string) => /^C\d CompilerThre/.test(comm);
+
+/**
+ * The sum of `cpuMsOf` over the live threads of a process whose name `counts`, each read from its file `file` in
+ * `/proc/<pid>/task/<tid>/`. A thread that ended meanwhile took its time with it: it counts in neither reading.
+ */
+async function threadsCpuMs(
+  pid: number,
+  file: 'stat' | 'schedstat',
+  cpuMsOf: (text: string) => number,
+  counts: (comm: string) => boolean,
+): Promise<number> {
+  let ms = 0;
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+    const [comm, text] = await Promise.all(
+      ['comm', file].map((f) => readFile(`/proc/${pid}/task/${tid}/${f}`, 'utf8').catch(() => '')),
+    );
+    if (text && counts(comm!)) ms += cpuMsOf(text);
+  }
+  return ms;
+}
+
 /**
  * CPU milliseconds a JVM has used so far, less what its JIT compiler threads used: compiling is what a freshly
  * started broker does for its first minutes, not work per order, and a broker started for a measurement would
  * otherwise count it.
  */
 async function cpuMsWithoutJit(pid: number): Promise<number> {
-  let jit = 0;
-  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
-    // A thread that ended meanwhile took its time with it: it counts in neither reading.
-    const [comm, stat] = await Promise.all(
-      [`comm`, `stat`].map((f) => readFile(`/proc/${pid}/task/${tid}/${f}`, 'utf8').catch(() => '')),
-    );
-    if (/^C\d CompilerThre/.test(comm!) && stat) jit += statCpuMs(stat);
-  }
-  return (await cpuMs(pid)) - jit;
+  return (await cpuMs(pid)) - (await threadsCpuMs(pid, 'stat', statCpuMs, isJitThread));
 }
 
 /**
  * CPU milliseconds the live threads of a process have used so far, from the scheduler's nanosecond counters
- * (`/proc/…/task/…/schedstat`), less a JVM's JIT compiler threads when `withoutJit`. The 10 ms ticks of
- * `/proc/…/stat` are too coarse for a process that is nearly idle: 0.5 % of a core over 8 s is four of them. A thread
- * that ends takes its time with it, so this suits a window in which no thread comes or goes, as when idle.
+ * (`schedstat`), less a JVM's JIT compiler threads when `withoutJit`. The 10 ms ticks of `/proc/…/stat` are too
+ * coarse for a process that is nearly idle: 0.5 % of a core over 8 s is four of them. A thread that ends takes its
+ * time with it, so this suits a window in which no thread comes or goes, as when idle.
  */
-async function schedCpuMs(pid: number, withoutJit: boolean): Promise<number> {
-  let ns = 0;
-  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
-    const [comm, schedstat] = await Promise.all(
-      [`comm`, `schedstat`].map((f) => readFile(`/proc/${pid}/task/${tid}/${f}`, 'utf8').catch(() => '')),
-    );
-    if (schedstat && !(withoutJit && /^C\d CompilerThre/.test(comm!))) ns += Number(schedstat.split(' ')[0]);
-  }
-  return ns / 1e6;
-}
+const schedCpuMs = (pid: number, withoutJit: boolean) =>
+  threadsCpuMs(
+    pid,
+    'schedstat',
+    (schedstat) => Number(schedstat.split(' ')[0]) / 1e6,
+    (comm) => !(withoutJit && isJitThread(comm)),
+  );
 
 /** Peak resident set (VmHWM) of a process, in MB. */
 export async function peakRssMb(pid: number): Promise<number> {

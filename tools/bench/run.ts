@@ -6,6 +6,7 @@ import { createKafka, ensureTopics } from '../../common/kafka/client.ts';
 import { createLogger } from '../../common/logger.ts';
 import { percentile, percentiles } from '../traces/percentiles.ts';
 import { startLocalBroker } from '../local-kafka/cluster.ts';
+import type { LocalBroker } from '../local-kafka/cluster.ts';
 import { runLoad } from '../../load/runner.ts';
 import { NODE_FLAGS, spawnService } from '../start/spawn-service.ts';
 import type { ServiceName, ServiceProcess } from '../start/spawn-service.ts';
@@ -63,7 +64,6 @@ const pct = (traced: number, untraced: number) =>
 
 const broker = await startLocalBroker();
 say(`broker ${broker.brokers}; ${rounds} round(s), ${seconds} s per measurement`);
-type LocalBroker = Awaited<ReturnType<typeof startLocalBroker>>;
 // The untraced side of the pipeline's measurements (steps 4 and 5) has a broker of its own, started when needed.
 let secondBroker: LocalBroker | undefined;
 // Spans go to a counting sink in its own process: the services are measured, not a backend.
