@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { oneOf } from '../common/config.ts';
+import { FOLLOWER_IDLE_FETCH } from '../common/kafka/client.ts';
 import { followTopic } from '../common/kafka/follower.ts';
 import { isUuid, orderIdIndex } from '../common/restaurant/order-ids.ts';
 import type { Logger } from '../common/logger.ts';
@@ -50,6 +51,7 @@ export async function followHandledOrders(
     // A worker reads every status of every order only to learn which it finished itself: a span per status message
     // would tell the order's trace nothing new (the gateway's order history shows when each status arrived).
     traced: false,
+    fetchWait: FOLLOWER_IDLE_FETCH,
     log,
     onMessage: (change) => {
       if ((done as readonly string[]).includes(change.status)) record.add(change.orderId);

@@ -124,6 +124,13 @@ export function createKafka(
 export const FETCH_WAIT_MS = 1000;
 
 /**
+ * The fetch of a worker's followers (its handled orders, its settings). An idle fetch wakes the process, and a worker
+ * is idle most of the day: theirs wait twice as long (a message still comes back at once). A worker stops them beside
+ * its consumer, so the longer wait does not lengthen its stop.
+ */
+export const FOLLOWER_IDLE_FETCH = { minBytes: 1, maxWaitMs: 2 * FETCH_WAIT_MS };
+
+/**
  * How many copies of each partition a cluster of `brokers` brokers keeps, and how many must have a message before
  * it is acknowledged (producers send with acks=all): three and two from three brokers on, so any one broker may
  * fail without losing an acknowledged message or refusing writes; one and one on a single broker.

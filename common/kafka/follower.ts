@@ -103,9 +103,10 @@ export async function followTopic<T>(
     from?: FollowFrom;
     historyLimit?: number;
     /**
-     * How long a fetch may wait for how many bytes; by default a fetch returns as soon as one message is there. A
-     * reader that need not see each message at once (a benchmark's, that must not load the broker it measures)
-     * fetches less often.
+     * How long a fetch may wait for how many bytes; by default a fetch returns as soon as one message is there, or
+     * after FETCH_WAIT_MS. A reader that need not see each message at once (a benchmark's, that must not load the
+     * broker it measures) fetches less often; one that is mostly idle (a worker's) may wait longer. The
+     * heartbeat goes with the fetches, so the wait must stay well under the session's 6 s.
      */
     fetchWait?: { minBytes: number; maxWaitMs: number };
     /** False: no span for any message, live or not. */
@@ -141,7 +142,10 @@ export async function followTopic<T>(
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   tightHeapUntil(caughtUp);
   // Callers of catchUp() waiting for some partitions to reach some offsets.
-  let waiters: Array<{ ends: Array<{ partition: number; end: number }>; resolve(): void }> = [];
+  let waiters: Array<{ ends: Array<{ partition: number; end: number }>; resolve(): void; reject(e: Error): void }> = [];
+  // Once stopping, no batch is handed over any more: whoever waits for one is told at once rather than at its timeout.
+  let stopping = false;
+  const stopped = () => new Error(`${topic.name}: the follower has stopped`);
   const reached = (ends: Array<{ partition: number; end: number }>) =>
     ends.every((p) => (positions.get(p.partition) ?? 0) >= p.end);
   const advance = (partition: number, next: number) => {
@@ -279,9 +283,10 @@ export async function followTopic<T>(
   /** Waits until every partition of `ends` has been read up to its offset; rejects after `timeoutMs`. */
   const waitFor = async (ends: Array<{ partition: number; end: number }>, timeoutMs: number) => {
     if (reached(ends)) return;
+    if (stopping) throw stopped();
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve, reject) => {
-      const waiter = { ends, resolve };
+      const waiter = { ends, resolve, reject };
       waiters.push(waiter);
       timer = setTimeout(() => {
         waiters = waiters.filter((w) => w !== waiter);
@@ -291,6 +296,7 @@ export async function followTopic<T>(
     }).finally(() => clearTimeout(timer));
   };
   const catchUp = async (timeoutMs = 30_000) => {
+    if (stopping) throw stopped();
     if (!admin) {
       admin = kafka.admin();
       await admin.connect().catch((error) => {
@@ -314,6 +320,8 @@ export async function followTopic<T>(
       return historyRead;
     },
     async stop() {
+      stopping = true;
+      for (const waiter of waiters.splice(0)) waiter.reject(stopped());
       await consumer.disconnect();
       await admin?.disconnect();
       await deleteGroup(kafka, groupId, log);

@@ -149,9 +149,10 @@ export function runWorkerService<S extends TSchema>(
     return {
       isReady: () => worker.isReady(),
       async stop() {
-        // The worker first: it finishes the messages in hand and commits; the followers only read.
-        await worker.stop();
-        await Promise.all([settings.stop(), stop?.()]);
+        // The followers beside the worker: each waits for its fetch in flight, and they only read. What the messages
+        // still in hand need of the handled orders was read when their partition was claimed; a claim still waiting
+        // fails, and its messages go to the next owner.
+        await Promise.all([worker.stop(), settings.stop(), stop?.()]);
       },
     };
   });

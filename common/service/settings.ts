@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { FOLLOWER_IDLE_FETCH } from '../kafka/client.ts';
 import { followTopic } from '../kafka/follower.ts';
 import type { Follower } from '../kafka/follower.ts';
 import type { Logger } from '../logger.ts';
@@ -16,6 +17,7 @@ export async function followSettings(
 ): Promise<Follower> {
   return followTopic(kafka, controlTopic, {
     from: 'end',
+    fetchWait: FOLLOWER_IDLE_FETCH,
     log,
     onMessage: (change) => {
       apply(change);

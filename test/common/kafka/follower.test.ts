@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { before, it } from 'node:test';
+import pino from 'pino';
+import { createKafka, ensureTopics } from '../../../common/kafka/client.ts';
+import { followTopic } from '../../../common/kafka/follower.ts';
+import { testBrokers } from '../../support/broker.ts';
+
+// A follower on a topic of the test's own, stopped while a caller waits for it to read further (a worker claiming a
+// partition while it stops): the wait must end with the stop, not at its timeout.
+const topicName = `test.follower.${randomUUID().slice(0, 8)}`;
+let kafka: ReturnType<typeof createKafka>;
+
+before(async () => {
+  kafka = createKafka('follower-test', (await testBrokers()).split(','), pino({ level: 'silent' }));
+  await ensureTopics(kafka, [{ name: topicName, partitions: 1 }]);
+});
+
+it('When a follower stops while a caller waits for it to read further, then the wait fails at once saying so, and so does any later catch-up', async () => {
+  const follower = await followTopic(kafka, { name: topicName, decode: (bytes) => bytes }, { onMessage: () => {} });
+  await follower.caughtUp;
+  const started = performance.now();
+  // Offset 10 of an empty partition: nothing will come within the 30 s this wait allows.
+  const waiting = follower.catchUpTo(0, 10, 30_000).then(
+    () => 'read',
+    (error: Error) => error.message,
+  );
+  await follower.stop();
+  assert.equal(await waiting, `${topicName}: the follower has stopped`);
+  const waitedMs = performance.now() - started;
+  assert.ok(waitedMs < 10_000, `the wait ended ${waitedMs.toFixed(0)} ms later, with the stop`);
+  await assert.rejects(follower.catchUp(), { message: `${topicName}: the follower has stopped` });
+});
