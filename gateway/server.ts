@@ -34,7 +34,6 @@ await runService('ituna-gateway', config, async ({ kafka, log, sendMode }) => {
   let producerConnected = false;
   producer.on(producer.events.CONNECT, () => (producerConnected = true));
   producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
-  await untilKafkaAnswers('connecting the producer', () => producer.connect(), { log });
   const brokerWatch = await watchBrokers(config.KAFKA_BROKERS, (up) =>
     up
       ? log.info('Kafka is reachable again')
@@ -43,9 +42,13 @@ await runService('ituna-gateway', config, async ({ kafka, log, sendMode }) => {
 
   const window = historyWindow(config.ITUNA_HISTORY_WINDOW);
   const orders = createOrderHistory(window.maxOrders, window.ms);
-  const history = await followOrderHistory(kafka, log, orders, window);
   const settings = createLiveSettings();
-  const settingsFollower = await followLiveSettings(kafka, log, settings);
+  // Reading the order history is most of a start; the producer and the settings wait for the broker meanwhile.
+  const [history, settingsFollower] = await Promise.all([
+    followOrderHistory(kafka, log, orders, window),
+    followLiveSettings(kafka, log, settings),
+    untilKafkaAnswers('connecting the producer', () => producer.connect(), { log }),
+  ]);
   const app = await buildApp({
     // Beyond this, a Kafka that does not keep up gets 503 at once rather than a queue that grows without bound.
     publish: createPublisher(producer, sendMode, {
