@@ -40,7 +40,11 @@ const TRACE_ID = /^[0-9a-f]{32}$/;
 
 /** The orders' current statuses, built from `orders.status`; holds the newest `limit` orders. */
 export interface OrderHistory {
-  apply(change: OrderStatusChange, traceId?: string): void;
+  /**
+   * Applies a status change. The order's trace id is kept from its first status that has one; as a function, it is
+   * asked for only then (a traced follower would otherwise parse the headers of every status for it).
+   */
+  apply(change: OrderStatusChange, traceId?: string | (() => string | undefined)): void;
   get(orderId: string): OrderRecord | undefined;
   /**
    * The claim that owns a keyed order not accepted yet: of the claims read in partition order, the first, unless it
@@ -140,9 +144,12 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
         if (!isUuid(change.orderId)) return;
         slot = newSlot(change.orderId, change.channel);
       }
-      if (traceId && !(has[slot]! & HAS_TRACE) && TRACE_ID.test(traceId)) {
-        traceIds.write(traceId, slot * 16, 'hex');
-        has[slot]! |= HAS_TRACE;
+      if (traceId && !(has[slot]! & HAS_TRACE)) {
+        const id = typeof traceId === 'function' ? traceId() : traceId;
+        if (id && TRACE_ID.test(id)) {
+          traceIds.write(id, slot * 16, 'hex');
+          has[slot]! |= HAS_TRACE;
+        }
       }
       const time = Date.parse(change.at);
       // Every station writes toISOString(); a time JavaScript cannot read (a leap second) is not one it wrote.
@@ -188,7 +195,7 @@ export async function followOrderHistory(
     // timeline in GET /orders/{id} shows when each status came). The trace id still comes from its headers.
     traced: false,
     log,
-    onMessage: (change, { traceId }) => history.apply(change, traceId),
+    onMessage: (change, meta) => history.apply(change, () => meta.traceId),
   });
   await follower.caughtUp;
   log.info(

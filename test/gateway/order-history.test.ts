@@ -29,6 +29,20 @@ describe('order history', () => {
     );
   });
 
+  it('When the trace id is given as a function, then it is asked for until the order has one, not once per status', () => {
+    const history = createOrderHistory();
+    const id = randomUUID();
+    const asked: OrderStatus[] = [];
+    for (const [i, status] of (['accepted', 'validated', 'cooking', 'ready'] as const).entries())
+      history.apply(change(id, status, i), () => {
+        asked.push(status);
+        // The first message came from an untraced producer: the next one's trace is kept.
+        return i === 0 ? undefined : TRACE;
+      });
+    assert.deepEqual(asked, ['accepted', 'validated']);
+    assert.equal(history.get(id)!.traceId, TRACE);
+  });
+
   it('When a status arrives late or twice, then the status never moves back and history has no duplicates', () => {
     const history = createOrderHistory();
     const id = randomUUID();
