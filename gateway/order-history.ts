@@ -41,10 +41,10 @@ const TRACE_ID = /^[0-9a-f]{32}$/;
 /** The orders' current statuses, built from `orders.status`; holds the newest `limit` orders. */
 export interface OrderHistory {
   /**
-   * Applies a status change. The order's trace id is kept from its first status that has one; as a function, it is
-   * asked for only then (a traced follower would otherwise parse the headers of every status for it).
+   * Applies a status change. The order's trace id is kept from its first status that has one: `trace.traceId` is read
+   * only until then (a followed message parses its headers when it is read, so not for every status).
    */
-  apply(change: OrderStatusChange, traceId?: string | (() => string | undefined)): void;
+  apply(change: OrderStatusChange, trace?: { readonly traceId?: string | undefined }): void;
   get(orderId: string): OrderRecord | undefined;
   /**
    * The claim that owns a keyed order not accepted yet: of the claims read in partition order, the first, unless it
@@ -134,7 +134,7 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
   };
 
   return {
-    apply(change, traceId) {
+    apply(change, trace) {
       if (change.status === 'claimed') return claim(change);
       claims.delete(change.orderId);
       const s = ORDER_STATUSES.indexOf(change.status);
@@ -144,8 +144,8 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
         if (!isUuid(change.orderId)) return;
         slot = newSlot(change.orderId, change.channel);
       }
-      if (traceId && !(has[slot]! & HAS_TRACE)) {
-        const id = typeof traceId === 'function' ? traceId() : traceId;
+      if (trace && !(has[slot]! & HAS_TRACE)) {
+        const id = trace.traceId;
         if (id && TRACE_ID.test(id)) {
           traceIds.write(id, slot * 16, 'hex');
           has[slot]! |= HAS_TRACE;
@@ -195,7 +195,7 @@ export async function followOrderHistory(
     // timeline in GET /orders/{id} shows when each status came). The trace id still comes from its headers.
     traced: false,
     log,
-    onMessage: (change, meta) => history.apply(change, () => meta.traceId),
+    onMessage: (change, meta) => history.apply(change, meta),
   });
   await follower.caughtUp;
   log.info(

@@ -193,7 +193,7 @@ async function acceptOrder(
     // Once Kafka has it, the order is in the history — also when that happens after its caller heard 503.
     return deps
       .publish([first(orderId, at), outgoing(ordersStatus, accepted)])
-      .then(() => deps.orders.apply(accepted, traceId));
+      .then(() => deps.orders.apply(accepted, { traceId }));
   };
   const work = withOrderBaggage(
     { orderId, channel },

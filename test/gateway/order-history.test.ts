@@ -19,7 +19,7 @@ describe('order history', () => {
     const history = createOrderHistory();
     const id = randomUUID();
     for (const [i, status] of (['accepted', 'validated', 'cooking', 'ready'] as const).entries())
-      history.apply(change(id, status, i), TRACE);
+      history.apply(change(id, status, i), { traceId: TRACE });
     const order = history.get(id)!;
     assert.equal(order.status, 'ready');
     assert.equal(order.traceId, TRACE);
@@ -29,15 +29,17 @@ describe('order history', () => {
     );
   });
 
-  it('When the trace id is given as a function, then it is asked for until the order has one, not once per status', () => {
+  it('When statuses come with a trace id to read, then it is read until the order has one, not once per status', () => {
     const history = createOrderHistory();
     const id = randomUUID();
     const asked: OrderStatus[] = [];
     for (const [i, status] of (['accepted', 'validated', 'cooking', 'ready'] as const).entries())
-      history.apply(change(id, status, i), () => {
-        asked.push(status);
-        // The first message came from an untraced producer: the next one's trace is kept.
-        return i === 0 ? undefined : TRACE;
+      history.apply(change(id, status, i), {
+        get traceId() {
+          asked.push(status);
+          // The first message came from an untraced producer: the next one's trace is kept.
+          return i === 0 ? undefined : TRACE;
+        },
       });
     assert.deepEqual(asked, ['accepted', 'validated']);
     assert.equal(history.get(id)!.traceId, TRACE);
@@ -93,7 +95,10 @@ describe('order history at its cap', () => {
   it('When an order is forgotten, then the order that takes its place starts clean', () => {
     const history = createOrderHistory(1);
     const [first, second] = [randomUUID(), randomUUID()];
-    history.apply({ ...change(first, 'rejected', 1), reasons: [{ check: 'name', message: 'placeholder' }] }, TRACE);
+    history.apply(
+      { ...change(first, 'rejected', 1), reasons: [{ check: 'name', message: 'placeholder' }] },
+      { traceId: TRACE },
+    );
     history.apply(change(second, 'accepted', 2));
     assert.equal(history.get(first), undefined);
     assert.deepEqual(history.get(second), {
@@ -117,7 +122,10 @@ describe('order history at its cap', () => {
         };
         const time = (ms: number) => new Date(at + i * 10 + ms).toISOString();
         const hash = i % 2 ? { requestHash: hex(i, 64) } : {};
-        history.apply({ orderId, channel: 'online', status: 'accepted', at: time(0), ...hash }, hex(i, 32));
+        history.apply(
+          { orderId, channel: 'online', status: 'accepted', at: time(0), ...hash },
+          { traceId: hex(i, 32) },
+        );
         history.apply({ orderId, channel: 'online', status: 'validated', at: time(20), startedAt: time(5) });
         history.apply({ orderId, channel: 'online', status: 'cooking', at: time(40), startedAt: time(30) });
         history.apply({ orderId, channel: 'online', status: 'ready', at: time(90), startedAt: time(40) });
