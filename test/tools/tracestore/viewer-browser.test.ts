@@ -31,6 +31,15 @@ before(async () => {
 });
 after(() => browser?.close());
 
+/** Each Kafka hop of a trace: a consumer span and the producer span it is the child of. */
+function kafkaHops(spans: FlatSpan[]): Array<{ producer: FlatSpan; consumer: FlatSpan }> {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  return spans.flatMap((consumer) => {
+    const producer = byId.get(consumer.parentSpanId ?? '');
+    return consumer.kind === 'consumer' && producer?.kind === 'producer' ? [{ producer, consumer }] : [];
+  });
+}
+
 function needBrowser(t: { skip(message: string): void }): boolean {
   if (browser) return true;
   if (process.env.CI) assert.fail('chromium is missing: .ci/run must install it (apt-get install -y chromium)');
@@ -127,21 +136,15 @@ describe('the trace viewer in Chromium', { timeout: 300_000 }, () => {
     // The broker may hand a committed ticket to the kitchen before validation has read its commit's answer, so a
     // kitchen span can start before the producer span that sent the ticket ends. The waits below need a ticket that
     // waited in Kafka: the first order whose ticket did.
-    const ticketWaited = (traceId: string) => {
-      const spans = store.trace(traceId);
-      return spans.some((consumer) => {
-        const producer = spans.find((s) => s.spanId === consumer.parentSpanId);
-        return consumer.kind === 'consumer' &&
-          producer?.kind === 'producer' &&
-          producer.name.includes('kitchen.tickets')
-          ? consumer.startMs > producer.endMs
-          : false;
-      });
-    };
-    const { orderId, traceId } = accepted.find((a) => ticketWaited(a.traceId)) ?? accepted[1]!;
+    const waited = accepted.filter(({ traceId }) =>
+      kafkaHops(store.trace(traceId)).some(
+        ({ producer, consumer }) => producer.name.includes('kitchen.tickets') && consumer.startMs > producer.endMs,
+      ),
+    );
+    const { orderId, traceId } = waited[0] ?? accepted[1]!;
     const spans = store.trace(traceId);
     t.diagnostic(
-      `live trace ${traceId}: ${spans.length} spans; orders whose ticket waited in Kafka: ${accepted.filter((a) => ticketWaited(a.traceId)).length} of ${accepted.length}`,
+      `live trace ${traceId}: ${spans.length} spans; orders whose ticket waited in Kafka: ${waited.length} of ${accepted.length}`,
     );
 
     const { page, problems } = await openPage(server.queryUrl);
@@ -181,10 +184,9 @@ describe('the trace viewer in Chromium', { timeout: 300_000 }, () => {
 
     // A Kafka wait segment for every producer → consumer pair, from the producer's end to the consumer's start.
     const waits = await geometry(page, '.wait');
-    const pairs = spans.filter((s) => s.kind === 'consumer' && byId.get(s.parentSpanId ?? '')?.kind === 'producer');
-    assert.equal(pairs.length, 2, 'both hops of the order: orders.placed and kitchen.tickets');
-    for (const consumer of pairs) {
-      const producer = byId.get(consumer.parentSpanId!)!;
+    const hops = kafkaHops(spans);
+    assert.equal(hops.length, 2, 'both hops of the order: orders.placed and kitchen.tickets');
+    for (const { producer, consumer } of hops) {
       const segment = waits.filter((w) => w.from === producer.spanId && w.to === consumer.spanId);
       assert.equal(segment.length, 1, `one wait segment for ${producer.name} → ${consumer.name}`);
       const expected = (Math.max(0, consumer.startMs - producer.endMs) / total) * segment[0]!.laneWidth;
