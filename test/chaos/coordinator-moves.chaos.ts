@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { createKafka, ensureTopics } from '../../common/kafka/client.ts';
 import { startLocalCluster } from '../../tools/local-kafka/cluster.ts';
+import { commitTransaction } from '../support/transactions.ts';
 import type { LocalCluster } from '../../tools/local-kafka/cluster.ts';
 
 // A transactional producer, as a worker's partition claim makes, keeps the coordinators it found (kafkajs alone asks
@@ -36,36 +37,22 @@ it('When the transaction coordinator moves to another node, then the next transa
   });
   await producer.connect();
   let offset = 0;
-  const transaction = async () => {
-    const txn = await producer.transaction();
-    try {
-      await txn.send({ topic: 'test.coordinator.out', messages: [{ key: 'k', value: `v${offset}` }] });
-      await txn.sendOffsets({
-        consumerGroupId: 'test.coordinator.group',
-        topics: [{ topic: 'test.coordinator.in', partitions: [{ partition: 0, offset: String(++offset) }] }],
-      });
-      await txn.commit();
-    } catch (error) {
-      await txn.abort().catch(() => {});
-      throw error;
-    }
-  };
+  // As a worker's claim does, a transaction that failed for a reason Kafka calls retriable (a fresh cluster's
+  // coordinators still loading, a coordinator gone) is aborted and tried again: `retryForMs`.
+  const transaction = (retryForMs = 0) =>
+    commitTransaction(
+      producer,
+      async (txn) => {
+        await txn.send({ topic: 'test.coordinator.out', messages: [{ key: 'k', value: `v${offset}` }] });
+        await txn.sendOffsets({
+          consumerGroupId: 'test.coordinator.group',
+          topics: [{ topic: 'test.coordinator.in', partitions: [{ partition: 0, offset: String(++offset) }] }],
+        });
+      },
+      retryForMs,
+    );
 
-  // As a worker does, a transaction that failed for a reason Kafka calls retriable (a fresh cluster's coordinators
-  // still loading, a coordinator gone) is aborted and tried again.
-  const commitWithin = async (limitMs: number) => {
-    const deadline = performance.now() + limitMs;
-    for (;;) {
-      try {
-        return await transaction();
-      } catch (error) {
-        if (!(error as { retriable?: boolean }).retriable || performance.now() > deadline) throw error;
-        await sleep(200);
-      }
-    }
-  };
-
-  await commitWithin(30_000);
+  await transaction(30_000);
   const lookupsFirst = lookups.length;
   for (let i = 0; i < 3; i++) await transaction();
   // Found with the first transaction, both coordinators stay known (kafkajs alone: four lookups a transaction).
@@ -101,7 +88,7 @@ it('When the transaction coordinator moves to another node, then the next transa
 
   // The producer must look for the coordinator again, not retry the old node.
   const began = performance.now();
-  await commitWithin(30_000);
+  await transaction(30_000);
   const tookMs = performance.now() - began;
   assert.notEqual(committedBy, coordinator.address, 'committed through the new coordinator');
   assert.ok(lookups.length > lookupsBefore, 'the coordinator was looked up again');

@@ -5,6 +5,7 @@ import pino from 'pino';
 import type { Producer } from 'kafkajs';
 import { createKafka, ensureTopics } from '../../../common/kafka/client.ts';
 import { testBrokers } from '../../support/broker.ts';
+import { commitTransaction } from '../../support/transactions.ts';
 
 // A transactional producer as a worker's partition claim makes one, on topics of the test's own. That the coordinator
 // is looked up again once it moved is `test/chaos/coordinator-moves.chaos.ts`, on a cluster of three.
@@ -30,14 +31,18 @@ it('When a transactional producer commits transaction after transaction, then it
   const count = (api: string, from = 0) => requests.slice(from).filter((name) => name === api).length;
   let afterFirst = 0;
   for (let offset = 1; offset <= 5; offset++) {
-    const transaction = await producer.transaction();
-    await transaction.send({ topic: output, messages: [{ key: 'k', value: String(offset) }] });
-    await transaction.sendOffsets({
-      consumerGroupId: `test.coordinators.${id}`,
-      topics: [{ topic: input, partitions: [{ partition: 0, offset: String(offset) }] }],
-    });
-    await transaction.commit();
-    // A fresh broker may answer the first lookups "not available" while it creates its internal topics.
+    // A fresh broker may answer the first transaction "not available" while it creates its internal topics.
+    await commitTransaction(
+      producer,
+      async (transaction) => {
+        await transaction.send({ topic: output, messages: [{ key: 'k', value: String(offset) }] });
+        await transaction.sendOffsets({
+          consumerGroupId: `test.coordinators.${id}`,
+          topics: [{ topic: input, partitions: [{ partition: 0, offset: String(offset) }] }],
+        });
+      },
+      offset === 1 ? 30_000 : 0,
+    );
     if (offset === 1) afterFirst = requests.length;
   }
   assert.equal(count('EndTxn'), 5);
