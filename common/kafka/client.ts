@@ -6,11 +6,10 @@ import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
 import type { ICustomPartitioner, ISocketFactory, KafkaConfig, KafkaMessage, Producer, SASLOptions } from 'kafkajs';
 import { ConfigError, flag, hostPortList, oneOf, text } from '../config.ts';
 import type { Logger } from '../logger.ts';
-// Loaded with the client: stops kafkajs's idle connections waking the process every millisecond, hides the
-// records of every aborted transaction from readers of committed messages, and keeps the coordinators found.
+// Loaded with the client: stops kafkajs's idle connections waking the process every millisecond, and hides the
+// records of every aborted transaction from readers of committed messages.
 import './idle-timer.ts';
 import './aborted-transactions.ts';
-import './coordinator-cache.ts';
 
 /** KAFKA_BROKERS: bootstrap servers; unset means the local broker that `npm start` runs. */
 export const kafkaBrokers = (raw: string | undefined) => hostPortList()(raw) ?? ['127.0.0.1:9092'];
