@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import type { Kafka, Producer } from 'kafkajs';
+import { ensureTopics } from '../../../common/kafka/client.ts';
+import { readTopic } from '../../../common/kafka/follower.ts';
+import { ClaimFailedError, createPartitionClaims } from '../../../common/kafka/partition-claims.ts';
+import type { PartitionClaims } from '../../../common/kafka/partition-claims.ts';
+import { createLogger } from '../../../common/logger.ts';
+import { testKafka } from '../../support/broker.ts';
+
+// The claims of a fenced worker against the test broker: what readers and the consumer group see of a partition's
+// transactions, and the fence a second replica's claim puts up.
+let kafka: Kafka;
+let producer: Producer;
+const running: PartitionClaims[] = [];
+const log = createLogger('partition-claims-test', 'silent');
+
+before(async () => {
+  ({ kafka, producer } = await testKafka('partition-claims-test'));
+});
+after(async () => {
+  await Promise.all([producer.disconnect(), ...running.map((claims) => claims.stop())]);
+});
+
+function claimsOf(groupId: string, topic: string): PartitionClaims {
+  const claims = createPartitionClaims(kafka, { groupId, topic, onClaimed: async () => {}, log });
+  running.push(claims);
+  return claims;
+}
+
+const message = (output: string, value: string) => [{ topic: output, message: { key: 'order', value } }];
+
+async function topics(partitions: number) {
+  const input = `claims-in-${randomUUID()}`;
+  const output = `claims-out-${randomUUID()}`;
+  await ensureTopics(kafka, [
+    { name: input, partitions },
+    { name: output, partitions: 1 },
+  ]);
+  return { input, output };
+}
+
+it('When a partition commits many transactions back to back, then readers see its messages in order and the group resumes after the last', async () => {
+  const { input, output } = await topics(1);
+  const groupId = `claims-${randomUUID()}`;
+  const claims = claimsOf(groupId, input);
+  const transactions = 10;
+  for (let offset = 0; offset < transactions; offset++)
+    await claims.stage(0, String(offset), message(output, `work of offset ${offset}`));
+
+  assert.deepEqual(
+    (await readTopic(kafka, output)).map((m) => m.value?.toString()),
+    Array.from({ length: transactions }, (_, offset) => `work of offset ${offset}`),
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
+  await admin.disconnect();
+  assert.deepEqual(committed!.partitions, [{ partition: 0, offset: String(transactions), metadata: null }]);
+});
+
+it('When another replica claims its partitions, then the first can commit on none of them, and what it had committed stays', async () => {
+  const { input, output } = await topics(2);
+  const groupId = `claims-${randomUUID()}`;
+  const first = claimsOf(groupId, input);
+  await first.stage(0, '0', message(output, 'first replica, partition 0'));
+  await first.stage(1, '0', message(output, 'first replica, partition 1'));
+  await first.stage(1, '1', message(output, 'first replica, partition 1 again'));
+
+  const second = claimsOf(groupId, input);
+  await Promise.all([second.claim(0), second.claim(1)]);
+  for (const partition of [0, 1])
+    await assert.rejects(first.stage(partition, '2', message(output, 'fenced')), ClaimFailedError);
+  await second.stage(0, '1', message(output, 'second replica, partition 0'));
+  await second.stage(1, '2', message(output, 'second replica, partition 1'));
+
+  assert.deepEqual((await readTopic(kafka, output)).map((m) => m.value?.toString()).sort(), [
+    'first replica, partition 0',
+    'first replica, partition 1',
+    'first replica, partition 1 again',
+    'second replica, partition 0',
+    'second replica, partition 1',
+  ]);
+});
