@@ -63,17 +63,33 @@ interface Claimed {
 }
 
 /**
- * Runs `operation` again while the coordinator still writes the markers of the partition's last transaction
- * (CONCURRENT_TRANSACTIONS): kafkajs retries that for sends but not for the offsets of a transaction. The Java client
- * retries it after 20 ms.
+ * Errors of a transaction's offsets (AddOffsetsToTxn, then TxnOffsetCommit) after which the same call succeeds, and
+ * how long to wait before it. The coordinator still writes the markers of the partition's last transaction
+ * (CONCURRENT_TRANSACTIONS); the group's coordinator moved to another broker or is still loading the group (a
+ * broker failed or restarted, a fresh cluster). kafkajs 2.2.4 means to retry the last three itself, but lists them
+ * under names its own errors do not carry (`NOT_COORDINATOR` for `NOT_COORDINATOR_FOR_GROUP`, …), so without this
+ * the transaction fails and the partition's work is done again. Each call looks both coordinators up anew.
  */
-async function whileConcurrent<T>(operation: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+const OFFSETS_RETRY_MS: Record<string, number> = {
+  CONCURRENT_TRANSACTIONS: 10,
+  NOT_COORDINATOR_FOR_GROUP: 100,
+  GROUP_COORDINATOR_NOT_AVAILABLE: 100,
+  GROUP_LOAD_IN_PROGRESS: 100,
+};
+
+/**
+ * Runs `sendOffsets` again after the errors of OFFSETS_RETRY_MS for up to `retryForMs`: the caller keeps that well
+ * inside the transaction's timeout, after which the broker aborts the transaction anyway.
+ */
+export async function retryingOffsets<T>(sendOffsets: () => Promise<T>, retryForMs: number): Promise<T> {
+  const deadline = performance.now() + retryForMs;
+  for (;;) {
     try {
-      return await operation();
+      return await sendOffsets();
     } catch (error) {
-      if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 100) throw error;
-      await sleep(10);
+      const waitMs = OFFSETS_RETRY_MS[(error as { type?: string }).type ?? ''];
+      if (waitMs === undefined || performance.now() + waitMs > deadline) throw error;
+      await sleep(waitMs);
     }
   }
 }
@@ -203,11 +219,14 @@ export function createPartitionClaims(
           messages.length > 0 ? sendAcknowledged((request) => transaction.sendBatch(request), messages) : [],
         );
         const next = Math.max(...batch.map((item) => item.offset)) + 1;
-        await whileConcurrent(() =>
-          transaction.sendOffsets({
-            consumerGroupId: groupId,
-            topics: [{ topic, partitions: [{ partition, offset: String(next) }] }],
-          }),
+        await retryingOffsets(
+          () =>
+            transaction.sendOffsets({
+              consumerGroupId: groupId,
+              topics: [{ topic, partitions: [{ partition, offset: String(next) }] }],
+            }),
+          // Two thirds of the timeout, so that the commit after still has time.
+          (transactionTimeoutMs * 2) / 3,
         );
         await transaction.commit();
         let at = 0;
