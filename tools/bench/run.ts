@@ -603,7 +603,7 @@ try {
   const kafkaP99 = e2e.p99Ms * 3;
   row(
     `end-to-end latency at ${half} orders/s, traced`,
-    `p50 ${e2eLatency.p50} ms, p99 ${e2eLatency.p99} ms (at ${PIPELINE_RATE}/s: p99 ${showSpread(latency)} ms)`,
+    `p50 ${e2eLatency.p50} ms, p99 ${e2eLatency.p99} ms (at ${PIPELINE_RATE}/s with two pipelines sharing the cores, early in the run: p99 ${showSpread(latency)} ms)`,
     `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${kafkaP99.toFixed(0)} ms`,
     `p99 ${(e2eLatency.p99 / Math.max(1, kafkaP99)).toFixed(1)}× the broker's (target ≤ 2×)`,
   );
