@@ -89,6 +89,10 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
   assert.match(perRate[3]!, /^traced [+-]\d+ % at 50\/s(, [+-]\d+ % at \d+\/s)*; target ≤ \+15 % at every rate$/);
   assert.match(of('pipeline, HTTP call → ready')[2]!, /ProducerPerformance [1-9]\d* records\/s/);
   assert.match(of('end-to-end latency')[2]!, /EndToEndLatency × 3 hops: p50 \d+ ms, p99 \d+ ms/);
+  // The pipeline's latency over the rounds, each round's figure printed as it goes.
+  assert.match(of('end-to-end latency')[1]!, /^p50 \d+ ms \(\d+–\d+, 1 rounds\), p99 \d+ ms \(\d+–\d+, 1 rounds\)/);
+  assert.match(of('end-to-end latency')[3]!, /^p99 [\d.]+× \([\d.]+–[\d.]+, 1 rounds\) the broker's \(target ≤ 2×\)$/);
+  assert.match(stderr, /end-to-end latency at \d+\/s, round 1: p50 \d+ ms, p99 \d+ ms/);
   assert.match(
     stderr,
     /\[bench +\d+ s\] gateway untraced at 300\/s, round 1/,
