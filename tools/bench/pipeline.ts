@@ -6,6 +6,7 @@ import { outgoing } from '../../common/kafka/publish.ts';
 import { ordersPlaced, ordersStatus } from '../../common/topics/index.ts';
 import { exampleOnlineOrder } from '../../gateway/schemas.ts';
 import { runLoad } from '../../load/runner.ts';
+import { percentiles } from '../traces/percentiles.ts';
 import { pause } from './measure.ts';
 
 /** The whole pipeline with no simulated work and chefs enough that no ticket waits for one: what the services cost. */
@@ -52,6 +53,11 @@ export const fixedRate = (rate: number, seconds: number) => ({
   stages: [{ seconds, target: rate }],
   maxInFlight: 2000,
 });
+
+/** The end-to-end latency of the accepted orders that became ready, from the request's sending to `ready`, in ms. */
+export function readyLatency(accepted: Array<{ orderId: string; sentAt: number }>, readyAt: Map<string, number>) {
+  return percentiles(accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt));
+}
 
 /** Polls GET /orders/{id} until each order is ready or `limitMs` passed; returns when each became ready (from its history). */
 export async function settle(gatewayUrl: string, orderIds: string[], limitMs: number): Promise<Map<string, number>> {

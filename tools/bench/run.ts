@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createKafka, ensureTopics } from '../../common/kafka/client.ts';
 import { createLogger } from '../../common/logger.ts';
-import { percentile, percentiles } from '../traces/percentiles.ts';
+import { percentile } from '../traces/percentiles.ts';
 import { startLocalBroker } from '../local-kafka/cluster.ts';
 import type { LocalBroker } from '../local-kafka/cluster.ts';
 import { runLoad } from '../../load/runner.ts';
@@ -26,7 +26,7 @@ import {
   spread,
   startReceiver,
 } from './measure.ts';
-import { PIPELINE_ENV, fixedRate, ladderStep, settle, warmUp, watchReady } from './pipeline.ts';
+import { PIPELINE_ENV, fixedRate, ladderStep, readyLatency, settle, warmUp, watchReady } from './pipeline.ts';
 
 // `npm run bench [-- --quick]`: what tracing costs each service, and how close the pipeline runs to its parts' limits,
 // measured in one run on this machine. Every ratio is printed with its spread over the rounds.
@@ -145,9 +145,7 @@ async function cpuPerOrder(
       perOrder: aboveIdle([idleStart[i]!, idleEnd[i]!], [idleEnd[i]!, loadEnd[i]!]).map((ms) => ms / orders),
       // Every side's spans reach the one sink: with several sides, only an untraced side's count is zero.
       spans: after.spans - before.spans,
-      latency: percentiles(
-        run.accepted.filter((a) => readyAt[i]!.has(a.orderId)).map((a) => readyAt[i]!.get(a.orderId)! - a.sentAt),
-      ),
+      latency: readyLatency(run.accepted, readyAt[i]!),
       ready: readyAt[i]!.size,
     };
   });
@@ -555,9 +553,7 @@ try {
       run.accepted.map((a) => a.orderId),
       15_000,
     );
-    const { p50, p99 } = percentiles(
-      run.accepted.filter((a) => readyAt.has(a.orderId)).map((a) => readyAt.get(a.orderId)! - a.sentAt),
-    );
+    const { p50, p99 } = readyLatency(run.accepted, readyAt);
     e2eRounds.push({ p50, p99 });
     say(`end-to-end latency at ${half}/s, round ${round}: p50 ${p50} ms, p99 ${p99} ms`);
   }
@@ -607,14 +603,10 @@ try {
     `traced ${paired.map((p) => `${pct(p.traced, p.untraced)} at ${p.rate}/s`).join(', ')}; target ≤ +15 % at every rate`,
   );
   const kafkaP99 = e2e.p99Ms * 3;
-  const p99s = e2eRounds.map((r) => r.p99);
+  const [p50s, p99s] = [e2eRounds.map((r) => r.p50), e2eRounds.map((r) => r.p99)];
   row(
     `end-to-end latency at ${half} orders/s, traced`,
-    `p50 ${showSpread(
-      e2eRounds.map((r) => r.p50),
-      0,
-      ' ms',
-    )}, p99 ${showSpread(p99s, 0, ' ms')} (at ${PIPELINE_RATE}/s with two pipelines sharing the cores, early in the run: p99 ${showSpread(latency)} ms)`,
+    `p50 ${showSpread(p50s, 0, ' ms')}, p99 ${showSpread(p99s, 0, ' ms')} (at ${PIPELINE_RATE}/s with two pipelines sharing the cores, early in the run: p99 ${showSpread(latency)} ms)`,
     `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${kafkaP99.toFixed(0)} ms`,
     `p99 ${showSpread(
       p99s.map((p99) => p99 / Math.max(1, kafkaP99)),
