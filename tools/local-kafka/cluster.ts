@@ -144,6 +144,12 @@ function serverProperties(node: NodeSpec, all: NodeSpec[]): string {
     // A broker that dies is fenced, and its partitions get new leaders, after 3 s instead of 9 s.
     'broker.session.timeout.ms': 3000,
     'broker.heartbeat.interval.ms': 500,
+    // Every node is also a controller. One that dies while it is the active controller must first be replaced: the
+    // others elect a new one after 1 s without word from it (2 s by default), and the new controller then waits a
+    // whole broker session before it fences the dead node, so its partitions move after about 4 s instead of 5-7 s.
+    'controller.quorum.fetch.timeout.ms': 1000,
+    'controller.quorum.election.timeout.ms': 500,
+    'controller.quorum.election.backoff.max.ms': 500,
   };
   return `${Object.entries(settings)
     .map(([key, value]) => `${key}=${value}`)
