@@ -6,26 +6,35 @@ import { startLocalBroker } from '../local-kafka/cluster.ts';
 import { spawnService } from '../start/spawn-service.ts';
 import type { ServiceName } from '../start/spawn-service.ts';
 import { cpuSnapshot, emptyTopics, exitOnProblems, showSpread, startReceiver, wholeNumberProblem } from './measure.ts';
-import { PIPELINE_ENV, ladderStep, placeBacklog, warmUp, watchReady } from './pipeline.ts';
+import { runLoad } from '../../load/runner.ts';
+import { ORDER_BODY } from './intake.ts';
+import { endToEndLatency } from './kafka-tools.ts';
+import { PIPELINE_ENV, fixedRate, ladderStep, placeBacklog, readyLatency, warmUp, watchReady } from './pipeline.ts';
 
-// `npm run bench:fencing [-- --rounds 3] [--orders 20000] [--rates 300,400,500,600,700,800]`: what fencing the workers
-// with Kafka transactions (the default) costs against `ITUNA_*_FENCING=off`, on one warm broker, the two alternating:
-// how fast validation and the kitchen drain a backlog of orders.placed (start to last order ready), and the highest
-// rate of the pipeline's ladder (gateway included) with no backlog, as `npm run bench` measures it.
+// `npm run bench:fencing [-- --rounds 3] [--orders 20000] [--rates 300,400,500,600,700,800] [--latency-rate 100]`: what
+// fencing the workers with Kafka transactions (the default) costs against `ITUNA_*_FENCING=off`, on one warm broker,
+// the two alternating: how fast validation and the kitchen drain a backlog of orders.placed (start to last order
+// ready), the end-to-end latency at a fixed rate, and the highest rate of the pipeline's ladder (gateway included)
+// with no backlog, as `npm run bench` measures it.
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     orders: { type: 'string', default: '20000' },
     rates: { type: 'string', default: '300,400,500,600,700,800' },
+    'latency-rate': { type: 'string', default: '100' },
   },
 });
 const rounds = Number(values.rounds);
 const orders = Number(values.orders);
 const rates = values.rates.split(',').map(Number);
+const latencyRate = Number(values['latency-rate']);
+/** How long each end-to-end latency run lasts, at `latencyRate`. */
+const LATENCY_SECONDS = 5;
 exitOnProblems([
   ...wholeNumberProblem('rounds', rounds, 1, 10),
   ...wholeNumberProblem('orders', orders, 1000, 200_000),
   ...rates.flatMap((rate) => wholeNumberProblem('rates', rate, 10, 5000)),
+  ...wholeNumberProblem('latency-rate', latencyRate, 10, 5000),
 ]);
 
 const MODES = {
@@ -91,12 +100,26 @@ async function drain(mode: Mode): Promise<{ rate: number; cpu: number[] }> {
   }
 }
 
-/** The highest rate of `rates` whose every order was ready within 1 s of the load's end, as `npm run bench` asks. */
-async function ladder(mode: Mode): Promise<number> {
+/**
+ * On one pipeline, warmed up: the end-to-end latency (HTTP call to ready) of orders at `latencyRate`, then the highest
+ * rate of `rates` whose every order was ready within 1 s of the load's end, as `npm run bench` asks.
+ */
+async function ladder(mode: Mode): Promise<{ sustained: number; p50: number; p99: number }> {
   await emptied();
   const run = await pipeline(mode, ['validation', 'kitchen', 'gateway']);
   try {
     await warmUp(run.url!, true);
+    const load = await runLoad({
+      baseUrl: run.url!,
+      scenario: fixedRate(latencyRate, LATENCY_SECONDS),
+      runId: `fencing-${mode}-latency`,
+    });
+    const readyAt = await run.ready.settle(
+      load.accepted.map((a) => a.orderId),
+      15_000,
+    );
+    const { p50, p99 } = readyLatency(load.accepted, readyAt);
+    say(`  ${mode} at ${latencyRate}/s: end-to-end p50 ${p50} ms, p99 ${p99} ms (${readyAt.size}/${load.sent} ready)`);
     let sustained = 0;
     for (const rate of rates) {
       const before = await cpuSnapshot(run.pids, new Set([broker.pid]));
@@ -109,7 +132,7 @@ async function ladder(mode: Mode): Promise<number> {
       if (!step.held) break;
       sustained = rate;
     }
-    return sustained;
+    return { sustained, p50, p99 };
   } finally {
     await run.stop();
   }
@@ -117,6 +140,8 @@ async function ladder(mode: Mode): Promise<number> {
 
 const drains: Record<Mode, Array<{ rate: number; cpu: number[] }>> = { fenced: [], unfenced: [] };
 const ladders: Record<Mode, number[]> = { fenced: [], unfenced: [] };
+const latencies: Record<Mode, Array<{ p50: number; p99: number }>> = { fenced: [], unfenced: [] };
+let kafkaHops: { p50: number; p99: number } | undefined;
 try {
   // The first ladder on a fresh broker runs against a cold JVM: one untimed round of each mode first.
   say('warming the broker: one untimed drain of each mode…');
@@ -131,10 +156,16 @@ try {
       );
     }
     for (const mode of order) {
-      ladders[mode].push(await ladder(mode));
-      say(`round ${round + 1}, ${mode}: ${ladders[mode].at(-1)} orders/s sustained`);
+      const { sustained, ...latency } = await ladder(mode);
+      ladders[mode].push(sustained);
+      latencies[mode].push(latency);
+      say(`round ${round + 1}, ${mode}: ${sustained} orders/s sustained`);
     }
   }
+  // The broker's own produce→consume latency, three times over (an order makes three hops), as `npm run bench` takes it.
+  await emptied();
+  const hop = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', 2000, ORDER_BODY.length + 150);
+  kafkaHops = { p50: hop.p50Ms * 3, p99: hop.p99Ms * 3 };
 } finally {
   await sink.stop();
   await broker.stop();
@@ -164,3 +195,15 @@ say(
     2,
   )}× round by round`,
 );
+for (const mode of ['fenced', 'unfenced'] as const) {
+  const p99s = latencies[mode].map((l) => l.p99);
+  say(
+    `${mode}: end-to-end at ${latencyRate}/s p50 ${showSpread(latencies[mode].map((l) => l.p50))} ms, p99 ${showSpread(p99s)} ms` +
+      (kafkaHops
+        ? `: p99 ${showSpread(
+            p99s.map((p99) => p99 / kafkaHops!.p99),
+            1,
+          )}× Kafka EndToEndLatency × 3 hops (p50 ${kafkaHops.p50.toFixed(0)} ms, p99 ${kafkaHops.p99.toFixed(0)} ms); target ≤ 2×`
+        : ''),
+  );
+}
