@@ -565,7 +565,7 @@ try {
     'pipeline, HTTP call → ready, no simulated work, traced',
     `${sustained} orders/s sustained with no backlog${droppedInPipeline.length ? ` (spans dropped by ${droppedInPipeline.join(', ')})` : ', no span dropped'}`,
     `Kafka ProducerPerformance ${pp.recordsPerSec.toFixed(0)} records/s`,
-    'target 1000 orders/s',
+    'target 2000 orders/s',
   );
   // Marginal cost: the slope of the pipeline's CPU-ms per order × rate against the rate, a least-squares line through
   // the steps sustained; what is left at rate 0 is the floor.
