@@ -6,10 +6,8 @@ import { startLocalBroker } from '../local-kafka/cluster.ts';
 import { spawnService } from '../start/spawn-service.ts';
 import type { ServiceName } from '../start/spawn-service.ts';
 import { cpuSnapshot, emptyTopics, exitOnProblems, showSpread, startReceiver, wholeNumberProblem } from './measure.ts';
-import { runLoad } from '../../load/runner.ts';
-import { ORDER_BODY } from './intake.ts';
-import { endToEndLatency } from './kafka-tools.ts';
-import { PIPELINE_ENV, fixedRate, ladderStep, placeBacklog, readyLatency, warmUp, watchReady } from './pipeline.ts';
+import { orderHopsLatency } from './kafka-tools.ts';
+import { PIPELINE_ENV, ladderStep, latencyRun, placeBacklog, warmUp, watchReady } from './pipeline.ts';
 
 // `npm run bench:fencing [-- --rounds 3] [--orders 20000] [--rates 300,400,500,600,700,800] [--latency-rate 100]`: what
 // fencing the workers with Kafka transactions (the default) costs against `ITUNA_*_FENCING=off`, on one warm broker,
@@ -109,17 +107,14 @@ async function ladder(mode: Mode): Promise<{ sustained: number; p50: number; p99
   const run = await pipeline(mode, ['validation', 'kitchen', 'gateway']);
   try {
     await warmUp(run.url!, true);
-    const load = await runLoad({
-      baseUrl: run.url!,
-      scenario: fixedRate(latencyRate, LATENCY_SECONDS),
-      runId: `fencing-${mode}-latency`,
-    });
-    const readyAt = await run.ready.settle(
-      load.accepted.map((a) => a.orderId),
-      15_000,
+    const { p50, p99, ready, sent } = await latencyRun(
+      run.url!,
+      run.ready,
+      latencyRate,
+      LATENCY_SECONDS,
+      `fencing-${mode}-latency`,
     );
-    const { p50, p99 } = readyLatency(load.accepted, readyAt);
-    say(`  ${mode} at ${latencyRate}/s: end-to-end p50 ${p50} ms, p99 ${p99} ms (${readyAt.size}/${load.sent} ready)`);
+    say(`  ${mode} at ${latencyRate}/s: end-to-end p50 ${p50} ms, p99 ${p99} ms (${ready}/${sent} ready)`);
     let sustained = 0;
     for (const rate of rates) {
       const before = await cpuSnapshot(run.pids, new Set([broker.pid]));
@@ -141,7 +136,7 @@ async function ladder(mode: Mode): Promise<{ sustained: number; p50: number; p99
 const drains: Record<Mode, Array<{ rate: number; cpu: number[] }>> = { fenced: [], unfenced: [] };
 const ladders: Record<Mode, number[]> = { fenced: [], unfenced: [] };
 const latencies: Record<Mode, Array<{ p50: number; p99: number }>> = { fenced: [], unfenced: [] };
-let kafkaHops: { p50: number; p99: number } | undefined;
+let kafkaHops: { p50Ms: number; p99Ms: number };
 try {
   // The first ladder on a fresh broker runs against a cold JVM: one untimed round of each mode first.
   say('warming the broker: one untimed drain of each mode…');
@@ -162,9 +157,8 @@ try {
       say(`round ${round + 1}, ${mode}: ${sustained} orders/s sustained`);
     }
   }
-  // The broker's own produce→consume latency, three times over (an order makes three hops), as `npm run bench` takes it.
-  const hop = await endToEndLatency(broker.brokers, 'bench.end-to-end-latency', 2000, ORDER_BODY.length + 150);
-  kafkaHops = { p50: hop.p50Ms * 3, p99: hop.p99Ms * 3 };
+  // The broker's own produce→consume latency for an order's three hops, as `npm run bench` takes it.
+  kafkaHops = await orderHopsLatency(broker.brokers, 2000);
 } finally {
   await sink.stop();
   await broker.stop();
@@ -197,12 +191,9 @@ say(
 for (const mode of ['fenced', 'unfenced'] as const) {
   const p99s = latencies[mode].map((l) => l.p99);
   say(
-    `${mode}: end-to-end at ${latencyRate}/s p50 ${showSpread(latencies[mode].map((l) => l.p50))} ms, p99 ${showSpread(p99s)} ms` +
-      (kafkaHops
-        ? `: p99 ${showSpread(
-            p99s.map((p99) => p99 / kafkaHops!.p99),
-            1,
-          )}× Kafka EndToEndLatency × 3 hops (p50 ${kafkaHops.p50.toFixed(0)} ms, p99 ${kafkaHops.p99.toFixed(0)} ms); target ≤ 2×`
-        : ''),
+    `${mode}: end-to-end at ${latencyRate}/s p50 ${showSpread(latencies[mode].map((l) => l.p50))} ms, p99 ${showSpread(p99s)} ms: p99 ${showSpread(
+      p99s.map((p99) => p99 / kafkaHops.p99Ms),
+      1,
+    )}× Kafka EndToEndLatency × 3 hops (p50 ${kafkaHops.p50Ms.toFixed(0)} ms, p99 ${kafkaHops.p99Ms.toFixed(0)} ms); target ≤ 2×`,
   );
 }

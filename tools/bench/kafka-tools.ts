@@ -4,7 +4,12 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { ORDER_BODY } from './intake.ts';
+
 const run = promisify(execFile);
+
+/** About what one order's message takes on the wire: the benchmarks' order, with key, headers and a record's own fields. */
+export const ORDER_RECORD_BYTES = ORDER_BODY.length + 150;
 const toolsDir = join(import.meta.dirname, '..', 'local-kafka', 'perf-tools');
 const cache = join(import.meta.dirname, '..', '..', '.cache', 'kafka-tools');
 
@@ -72,7 +77,7 @@ export async function producerPerformance(
 }
 
 /** EndToEndLatency: produce→consume latency of one message at a time through the broker, acks=all. */
-export async function endToEndLatency(
+async function endToEndLatency(
   brokers: string,
   topic: string,
   messages: number,
@@ -88,4 +93,13 @@ export async function endToEndLatency(
   const match = /50th = ([\d.]+), 99th = ([\d.]+)/.exec(out);
   if (!match) throw new Error(`unexpected EndToEndLatency output: ${out.slice(-400)}`);
   return { p50Ms: Number(match[1]), p99Ms: Number(match[2]) };
+}
+
+/**
+ * Kafka's own produce→consume latency for the three hops an order makes (the gateway to validation, validation to the
+ * kitchen, the kitchen to `ready`): EndToEndLatency of `messages` order-sized messages, × 3.
+ */
+export async function orderHopsLatency(brokers: string, messages: number): Promise<{ p50Ms: number; p99Ms: number }> {
+  const hop = await endToEndLatency(brokers, 'bench.end-to-end-latency', messages, ORDER_RECORD_BYTES);
+  return { p50Ms: hop.p50Ms * 3, p99Ms: hop.p99Ms * 3 };
 }

@@ -126,6 +126,20 @@ export async function watchReady(kafka: Kafka): Promise<ReadyWatch> {
 }
 
 /**
+ * The end-to-end latency (HTTP call to ready) of `rate` orders a second for `seconds`, each order settled: its p50 and
+ * p99 in ms, and how many of those sent became ready.
+ */
+export async function latencyRun(gatewayUrl: string, ready: ReadyWatch, rate: number, seconds: number, runId: string) {
+  const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(rate, seconds), runId });
+  const readyAt = await ready.settle(
+    run.accepted.map((a) => a.orderId),
+    15_000,
+  );
+  const { p50, p99 } = readyLatency(run.accepted, readyAt);
+  return { p50, p99, ready: readyAt.size, sent: run.sent };
+}
+
+/**
  * One step of the ladder: `rate` orders a second for `seconds`, then when each order was ready. The step holds when
  * nearly every order was accepted and every accepted one was ready within 1 s of the load's end.
  */

@@ -11,8 +11,8 @@ import { runLoad } from '../../load/runner.ts';
 import { NODE_FLAGS, spawnService } from '../start/spawn-service.ts';
 import type { ServiceName, ServiceProcess } from '../start/spawn-service.ts';
 import { measureIngest, measureMonitorCost, spread as ingestSpread } from './ingest.ts';
-import { ORDER_BODY, postOrders } from './intake.ts';
-import { endToEndLatency, producerPerformance } from './kafka-tools.ts';
+import { postOrders } from './intake.ts';
+import { ORDER_RECORD_BYTES, orderHopsLatency, producerPerformance } from './kafka-tools.ts';
 import {
   aboveIdle,
   cpuMs,
@@ -26,7 +26,16 @@ import {
   spread,
   startReceiver,
 } from './measure.ts';
-import { PIPELINE_ENV, fixedRate, ladderStep, readyLatency, settle, warmUp, watchReady } from './pipeline.ts';
+import {
+  PIPELINE_ENV,
+  fixedRate,
+  ladderStep,
+  latencyRun,
+  readyLatency,
+  settle,
+  warmUp,
+  watchReady,
+} from './pipeline.ts';
 
 // `npm run bench [-- --quick]`: what tracing costs each service, and how close the pipeline runs to its parts' limits,
 // measured in one run on this machine. Every ratio is printed with its spread over the rounds.
@@ -488,14 +497,9 @@ try {
     broker.brokers,
     'bench.producer-performance',
     quick ? 5000 : 100_000,
-    ORDER_BODY.length + 150,
+    ORDER_RECORD_BYTES,
   );
-  const e2e = await endToEndLatency(
-    broker.brokers,
-    'bench.end-to-end-latency',
-    quick ? 100 : 2000,
-    ORDER_BODY.length + 150,
-  );
+  const kafkaHops = await orderHopsLatency(broker.brokers, quick ? 100 : 2000);
   // The ladder runs on two pipelines side by side, traced (on the first broker) and untraced (on the second), one
   // after the other at each rate, who goes first taking turns, so that the machine's drift hits both alike.
   await Promise.all([broker, untracedBroker].map((b) => emptyTopics(b.brokers)));
@@ -548,12 +552,7 @@ try {
   // A p99 of one short run is its few slowest orders: the latency is taken over the rounds, each settled before the next.
   const e2eRounds: Array<{ p50: number; p99: number }> = [];
   for (let round = 1; round <= rounds; round++) {
-    const run = await runLoad({ baseUrl: gatewayUrl, scenario: fixedRate(half, seconds), runId: 'bench-latency' });
-    const readyAt = await ready.settle(
-      run.accepted.map((a) => a.orderId),
-      15_000,
-    );
-    const { p50, p99 } = readyLatency(run.accepted, readyAt);
+    const { p50, p99 } = await latencyRun(gatewayUrl, ready, half, seconds, 'bench-latency');
     e2eRounds.push({ p50, p99 });
     say(`end-to-end latency at ${half}/s, round ${round}: p50 ${p50} ms, p99 ${p99} ms`);
   }
@@ -602,14 +601,13 @@ try {
     `untraced, beside each traced step (who goes first takes turns): ${paired.map((p) => `${p.rate}/s ${p.untraced.toFixed(2)} ms`).join(', ')}`,
     `traced ${paired.map((p) => `${pct(p.traced, p.untraced)} at ${p.rate}/s`).join(', ')}; target ≤ +15 % at every rate`,
   );
-  const kafkaP99 = e2e.p99Ms * 3;
   const [p50s, p99s] = [e2eRounds.map((r) => r.p50), e2eRounds.map((r) => r.p99)];
   row(
     `end-to-end latency at ${half} orders/s, traced`,
     `p50 ${showSpread(p50s, 0, ' ms')}, p99 ${showSpread(p99s, 0, ' ms')} (at ${PIPELINE_RATE}/s with two pipelines sharing the cores, early in the run: p99 ${showSpread(latency)} ms)`,
-    `Kafka EndToEndLatency × 3 hops: p50 ${(e2e.p50Ms * 3).toFixed(0)} ms, p99 ${kafkaP99.toFixed(0)} ms`,
+    `Kafka EndToEndLatency × 3 hops: p50 ${kafkaHops.p50Ms.toFixed(0)} ms, p99 ${kafkaHops.p99Ms.toFixed(0)} ms`,
     `p99 ${showSpread(
-      p99s.map((p99) => p99 / Math.max(1, kafkaP99)),
+      p99s.map((p99) => p99 / Math.max(1, kafkaHops.p99Ms)),
       1,
       '×',
     )} the broker's (target ≤ 2×)`,
