@@ -26,7 +26,7 @@ const config = configOrExit(() =>
   ),
 );
 
-await runService('ituna-gateway', config, async ({ kafka, log, sendMode }) => {
+await runService('ituna-gateway', config, async ({ kafka, log, sendMode, lingerMs }) => {
   if (config.ITUNA_DIRECT_ORDER_TOKEN) {
     log.warn('ITUNA_DIRECT_ORDER_TOKEN is deprecated: it is the management token, name it ITUNA_MANAGEMENT_TOKEN');
   }
@@ -54,6 +54,7 @@ await runService('ituna-gateway', config, async ({ kafka, log, sendMode }) => {
     publish: createPublisher(producer, sendMode, {
       maxQueued: 20_000,
       server: messagingServerOf(config.KAFKA_BROKERS),
+      lingerMs,
     }),
     orders,
     readBack: ({ partition, offset }) => history.catchUpTo(partition, offset, 5000),

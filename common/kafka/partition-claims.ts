@@ -101,9 +101,6 @@ export async function retryingOffsets<T>(sendOffsets: () => Promise<T>, retryFor
  */
 const untraced = <T>(operation: () => T): T => context.with(suppressTracing(context.active()), operation);
 
-/** How long staged work waits for more to share its transaction; work staged during a commit waits for that commit. */
-const BATCH_WINDOW_MS = 5;
-
 /**
  * Fencing by partition with Kafka transactions. Each partition of the consumed topic has one transactional id;
  * claiming it (InitProducerId) bumps the id's epoch, which aborts whatever the partition's previous owner left open
@@ -126,6 +123,7 @@ export function createPartitionClaims(
     server,
     onFailed,
     transactionTimeoutMs = 3000,
+    lingerMs = 5,
   }: {
     groupId: string;
     topic: string;
@@ -137,6 +135,11 @@ export function createPartitionClaims(
     onFailed?(partition: number, offset: number): void;
     /** How long a transaction left open by a crashed replica holds back readers before the broker aborts it. */
     transactionTimeoutMs?: number;
+    /**
+     * How long staged work waits for more to share its transaction (ITUNA_KAFKA_LINGER_MS); work staged during a
+     * commit waits for that commit.
+     */
+    lingerMs?: number;
   },
 ): PartitionClaims {
   const claims = new Map<number, Claimed>();
@@ -270,7 +273,7 @@ export function createPartitionClaims(
       return new Promise<Delivery[]>((resolve, reject) => {
         claimed.staged.push({ offset: Number(offset), messages, sends, resolve, reject });
         if (!claimed.committing && !claimed.timer)
-          claimed.timer = setTimeout(() => commit(partition, claimed), BATCH_WINDOW_MS);
+          claimed.timer = setTimeout(() => commit(partition, claimed), lingerMs);
       });
     },
     rewindTo: (partition) => rewinds.get(partition),

@@ -94,7 +94,7 @@ function deadLetter(payload: EachMessagePayload, code: string, error: Error): Ou
  */
 export async function runWorker<S extends TSchema>(
   definition: WorkerDefinition<S>,
-  deps: { kafka: Kafka; log: Logger; sendMode?: KafkaSendMode; brokers?: string[] },
+  deps: { kafka: Kafka; log: Logger; sendMode?: KafkaSendMode; lingerMs?: number; brokers?: string[] },
 ): Promise<RunningWorker> {
   const { topic, groupId } = definition;
   const retryDelaysMs = definition.retryDelaysMs ?? [100, 400, 1600];
@@ -110,7 +110,7 @@ export async function runWorker<S extends TSchema>(
   await untilKafkaAnswers('connecting the producer', () => producer.connect(), { log: deps.log });
   // Handlers of different partitions run at once; batched, their sends share produce requests.
   const server = messagingServerOf(deps.brokers ?? []);
-  const send = createPublisher(producer, deps.sendMode ?? 'batched', { server });
+  const send = createPublisher(producer, deps.sendMode ?? 'batched', { server, lingerMs: deps.lingerMs });
   const claims = definition.onPartitionClaimed
     ? createPartitionClaims(deps.kafka, {
         groupId,
@@ -118,6 +118,7 @@ export async function runWorker<S extends TSchema>(
         onClaimed: definition.onPartitionClaimed,
         log: deps.log,
         server,
+        lingerMs: deps.lingerMs,
         // While the consumer restarts (it then reads from the committed offsets, before the lost work) a seek throws:
         // the messages past the lost work are then skipped in eachMessage until it is back.
         onFailed: (partition, offset) => consumer.seek({ topic: topic.name, partition, offset: String(offset) }),

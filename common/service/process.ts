@@ -12,7 +12,7 @@ import {
   untilKafkaAnswers,
 } from '../kafka/client.ts';
 import type { KafkaSecurityConfig } from '../kafka/client.ts';
-import { kafkaSendMode } from '../kafka/publish.ts';
+import { kafkaLingerMs, kafkaSendMode } from '../kafka/publish.ts';
 import type { KafkaSendMode } from '../kafka/publish.ts';
 import { runWorker } from '../kafka/worker.ts';
 import type { WorkerDefinition } from '../kafka/worker.ts';
@@ -61,6 +61,7 @@ export const serviceConfigSchema = {
   ...kafkaSecuritySchema,
   LOG_LEVEL: logLevel,
   ITUNA_KAFKA_SEND: kafkaSendMode,
+  ITUNA_KAFKA_LINGER_MS: kafkaLingerMs,
 };
 
 /** A service once set up: how it stops, and (for the probes) whether it is ready. */
@@ -82,6 +83,7 @@ export interface ServiceConfig extends KafkaSecurityConfig {
   KAFKA_BROKERS: string[];
   LOG_LEVEL: string;
   ITUNA_KAFKA_SEND: KafkaSendMode;
+  ITUNA_KAFKA_LINGER_MS: number;
 }
 
 /** What a service's setup gets: its logger, its Kafka client (topics already created) and its configuration. */
@@ -91,6 +93,8 @@ export interface ServiceDeps {
   brokers: string[];
   log: Logger;
   sendMode: KafkaSendMode;
+  /** How long a send that finds nothing in flight waits for company (ITUNA_KAFKA_LINGER_MS). */
+  lingerMs: number;
 }
 
 /**
@@ -124,7 +128,13 @@ export async function runService(
     await health?.close();
   });
   await untilKafkaAnswers('creating the topics', () => ensureTopics(kafka, ALL_TOPICS), { log });
-  running = await setup({ kafka, brokers: config.KAFKA_BROKERS, log, sendMode: config.ITUNA_KAFKA_SEND });
+  running = await setup({
+    kafka,
+    brokers: config.KAFKA_BROKERS,
+    log,
+    sendMode: config.ITUNA_KAFKA_SEND,
+    lingerMs: config.ITUNA_KAFKA_LINGER_MS,
+  });
   // Running, the service has loaded every module it uses: the instrumentations have patched what they patch.
   stopPatchingModules();
 }

@@ -47,3 +47,30 @@ it('When more is queued than one produce request may carry, then the publisher s
     Array.from({ length: 9 }, (_, i) => `k${i}`),
   );
 });
+
+it('When sends come a few milliseconds apart to an idle publisher, then they wait out its linger and share one produce request', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const requests: string[][] = [];
+  const recording = {
+    sendBatch: async ({ topicMessages }: { topicMessages: Array<{ topic: string; messages: Message[] }> }) => {
+      const keys = topicMessages.flatMap((t) => t.messages).map((m) => String(m.key));
+      requests.push(keys);
+      return [{ topicName: 'orders.placed', partition: 0, baseOffset: '0', errorCode: 0 }];
+    },
+  } as unknown as Producer;
+  const lingering = createPublisher(recording, 'batched', { lingerMs: 5 });
+  const first = lingering([message(0)]);
+  t.mock.timers.tick(3);
+  const second = lingering([message(1)]);
+  await Promise.resolve();
+  assert.deepEqual(requests, [], 'nothing is sent within the linger');
+  t.mock.timers.tick(2);
+  await Promise.all([first, second]);
+  assert.deepEqual(requests, [['k0', 'k1']]);
+
+  // Without a linger, the first send goes at once, alone.
+  const atOnce = createPublisher(recording, 'batched');
+  const third = atOnce([message(2)]);
+  assert.deepEqual(requests.at(-1), ['k2']);
+  await third;
+});

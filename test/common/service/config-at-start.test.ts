@@ -21,6 +21,7 @@ const cases: Array<[ServiceName, Record<string, string>, RegExp[]]> = [
     { ITUNA_KAFKA_SEND: 'eventually' },
     [/ITUNA_KAFKA_SEND must be one of batched, single \(got "eventually"\)/],
   ],
+  ['gateway', { ITUNA_KAFKA_LINGER_MS: 'soon' }, [/ITUNA_KAFKA_LINGER_MS must be a whole number from 0 to 1000/]],
   [
     'kitchen',
     { ITUNA_TRUST_INCOMING_TRACE_CONTEXT: 'maybe' },
