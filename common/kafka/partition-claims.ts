@@ -4,7 +4,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { recordingPartitioner } from './client.ts';
-import { sendAcknowledged, startSends, takeFitting } from './publish.ts';
+import { DEFAULT_LINGER_MS, sendAcknowledged, startSends, takeFitting } from './publish.ts';
 import type { Delivery, MessagingServer, Outgoing, TracedSends } from './publish.ts';
 
 /**
@@ -123,7 +123,7 @@ export function createPartitionClaims(
     server,
     onFailed,
     transactionTimeoutMs = 3000,
-    lingerMs = 5,
+    lingerMs = DEFAULT_LINGER_MS,
   }: {
     groupId: string;
     topic: string;

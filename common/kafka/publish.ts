@@ -226,12 +226,13 @@ export function groupCommit(
     queued += messages.length;
     return new Promise<Delivery[]>((resolve, reject) => {
       queue.push({ messages, spans: startProducerSpans(messages, server), resolve, reject });
-      if (lingerMs > 0 && queue.length === 1 && !inFlight && !lingering)
+      // The first message to an idle publisher waits for company; the others join it, or the request in flight.
+      if (lingerMs > 0 && queue.length === 1 && !inFlight)
         lingering = setTimeout(() => {
           lingering = undefined;
           void flush();
         }, lingerMs);
-      void flush();
+      else void flush();
     });
   };
 }
@@ -321,7 +322,8 @@ export type KafkaSendMode = ReturnType<typeof kafkaSendMode>;
  * ITUNA_KAFKA_LINGER_MS: how long a send that finds nothing in flight waits for more to share its produce request (or
  * a fenced worker's transaction). Kafka's producer defaults its `linger.ms` to 5 as well; 0 sends at once.
  */
-export const kafkaLingerMs = integer(5, 0, 1000);
+export const DEFAULT_LINGER_MS = 5;
+export const kafkaLingerMs = integer(DEFAULT_LINGER_MS, 0, 1000);
 
 export interface PublisherOptions {
   /** A batching publisher refuses a send (PublisherFullError) when this many messages already wait. */
