@@ -158,8 +158,10 @@ export async function ensureTopics(
     const missing = topics.filter((t) => !existing.has(t.name));
     if (missing.length > 0) {
       const { replicationFactor, minInSyncReplicas } = replicationFor((await admin.describeCluster()).brokers.length);
+      // kafkajs's own wait for leaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker may still answer for a
+      // moment after creating the topic; the loop below waits for the leaders instead.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((t) => ({
           topic: t.name,
           numPartitions: t.partitions,

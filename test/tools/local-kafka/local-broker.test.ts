@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { ensureTopics } from '../../../common/kafka/client.ts';
 import { ensureKafkaJars, startLocalBroker } from '../../../tools/local-kafka/cluster.ts';
 
 const alive = (pid: number) => {
@@ -22,10 +23,9 @@ describe('the local Kafka broker', () => {
 
     const first = await startLocalBroker({ dataDir });
     try {
-      const admin = new Kafka({ brokers: [first.brokers], logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: 'kept', numPartitions: 3 }], waitForLeaders: true });
-      await admin.disconnect();
+      await ensureTopics(new Kafka({ brokers: [first.brokers], logLevel: logLevel.NOTHING }), [
+        { name: 'kept', partitions: 3 },
+      ]);
     } finally {
       await first.stop();
     }
