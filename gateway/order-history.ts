@@ -6,6 +6,7 @@ import { isUuid, orderIdIndex } from '../common/restaurant/order-ids.ts';
 import type { Follower } from '../common/kafka/follower.ts';
 import type { Logger } from '../common/logger.ts';
 import { ordersStatus } from '../common/topics/index.ts';
+import { instantMs } from '../common/topics/date-time.ts';
 import type { HistoryWindow, OrderStatusChange } from '../common/topics/index.ts';
 
 /** What the gateway knows of one order: its status, when it reached each status, and its trace. */
@@ -151,12 +152,12 @@ export function createOrderHistory(limit = 100_000, windowMs?: number): OrderHis
           has[slot]! |= HAS_TRACE;
         }
       }
-      const time = Date.parse(change.at);
+      const time = instantMs(change.at);
       // Every station writes toISOString(); a time JavaScript cannot read (a leap second) is not one it wrote.
       if (reached[slot]! & (1 << s) || Number.isNaN(time)) return;
       reached[slot]! |= 1 << s;
       at[cell(slot, s)] = time;
-      startedAt[cell(slot, s)] = change.startedAt ? Date.parse(change.startedAt) : Number.NaN;
+      startedAt[cell(slot, s)] = change.startedAt ? instantMs(change.startedAt) : Number.NaN;
       if (STATUS_RANK[change.status] >= STATUS_RANK[ORDER_STATUSES[status[slot]!]!]) status[slot] = s;
       if (change.reasons) reasonsOf.set(slot, change.reasons);
       // The first `accepted` names the order's request; a late one (after its claim had timed out) does not replace it.

@@ -91,9 +91,9 @@ export function handledRecord(maxOrders: number): Pick<HandledOrders, 'has' | 'a
   return {
     has: (orderId) => pending.get(orderId) ?? handled.slotOf(orderId) !== undefined,
     add(orderId, committing) {
-      // The topics' contract makes every order id a UUID: anything else was never handled, nor can be.
-      if (!isUuid(orderId)) return;
       if (handled.slotOf(orderId) === undefined) {
+        // The topics' contract makes every order id a UUID: anything else was never handled, nor can be.
+        if (!isUuid(orderId)) return;
         handled.set(next, orderId);
         next = (next + 1) % maxOrders;
       }

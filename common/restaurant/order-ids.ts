@@ -6,6 +6,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The hex digit a character code stands for (the caller has checked it is one). */
 const nibble = (code: number) => (code <= 57 ? code - 48 : (code | 32) - 87);
+/** The hex digit a character code stands for, or -1. */
+const hexValue = (code: number) =>
+  code >= 48 && code <= 57 ? code - 48 : (code | 32) >= 97 && (code | 32) <= 102 ? (code | 32) - 87 : -1;
 
 /**
  * The order ids of a ring of `limit` slots, each kept as its 16 bytes, and found again through an open-addressing
@@ -14,14 +17,18 @@ const nibble = (code: number) => (code <= 57 ? code - 48 : (code | 32) - 87);
  * the workers' handled orders). Ids come back in lower case.
  */
 export function orderIdIndex(limit: number) {
-  const bytes = Buffer.alloc(limit * 16);
+  // The ids' bytes, and the same memory as four 32-bit words an id: hashing and comparing read words, in JavaScript,
+  // where Buffer.compare with offsets is a call into C++ for each probe.
+  const words = new Int32Array(limit * 4);
+  const bytes = Buffer.from(words.buffer);
   const used = new Uint8Array(limit);
   const capacity = 2 ** Math.ceil(Math.log2(limit * 2 + 1));
   const mask = capacity - 1;
   /** slot + 1 at each position; 0 is empty. */
   const table = new Int32Array(capacity);
   /** Where a lookup puts the id it looks for. */
-  const probe = Buffer.alloc(16);
+  const probeWords = new Int32Array(4);
+  const probe = Buffer.from(probeWords.buffer);
   let size = 0;
 
   const write = (id: string, into: Buffer, at: number) => {
@@ -30,29 +37,50 @@ export function orderIdIndex(limit: number) {
       into[b++] = (nibble(id.charCodeAt(i)) << 4) | nibble(id.charCodeAt(++i));
     }
   };
+  /** `write` for an id not checked yet: false, and nothing to rely on in `into`, when `id` is not a UUID. */
+  const writeChecked = (id: string, into: Buffer, at: number) => {
+    if (id.length !== 36) return false;
+    for (let i = 0, b = at; i < 36; i++) {
+      if (i === 8 || i === 13 || i === 18 || i === 23) {
+        if (id.charCodeAt(i) !== 45) return false;
+        continue;
+      }
+      const high = hexValue(id.charCodeAt(i));
+      const low = hexValue(id.charCodeAt(++i));
+      if ((high | low) < 0) return false;
+      into[b++] = (high << 4) | low;
+    }
+    return true;
+  };
   /** Where an id's probe starts: all 16 bytes mixed (murmur3's finalizer), as ids need not be random (tests' are not). */
-  const home = (from: Buffer, at: number) => {
+  const home = (from: Int32Array, at: number) => {
     let h = 0;
-    for (let w = 0; w < 16; w += 4) h = Math.imul(h ^ from.readInt32LE(at + w), 0x9e3779b1);
+    for (let w = at; w < at + 4; w++) h = Math.imul(h ^ from[w]!, 0x9e3779b1);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     return (h ^ (h >>> 16)) & mask;
   };
-  /** The table position of the id in the 16 bytes of `from` at `at`; -1 when the table does not hold it. */
-  const positionOf = (from: Buffer, at: number) => {
+  /** The table position of the id in the four words of `from` at `at`; -1 when the table does not hold it. */
+  const positionOf = (from: Int32Array, at: number) => {
     for (let i = home(from, at); table[i] !== 0; i = (i + 1) & mask) {
-      const slot = table[i]! - 1;
-      if (bytes.compare(from, at, at + 16, slot * 16, slot * 16 + 16) === 0) return i;
+      const w = (table[i]! - 1) * 4;
+      if (
+        words[w] === from[at] &&
+        words[w + 1] === from[at + 1] &&
+        words[w + 2] === from[at + 2] &&
+        words[w + 3] === from[at + 3]
+      )
+        return i;
     }
     return -1;
   };
   const remove = (slot: number) => {
-    let hole = positionOf(bytes, slot * 16);
+    let hole = positionOf(words, slot * 4);
     // Backward-shift deletion: every entry after the hole that could sit in it moves up, so no probe stops early.
     for (let j = (hole + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const k = home(bytes, (table[j]! - 1) * 16);
+      const k = home(words, (table[j]! - 1) * 4);
       const stays = hole <= j ? hole < k && k <= j : hole < k || k <= j;
       if (stays) continue;
       table[hole] = table[j]!;
@@ -69,9 +97,8 @@ export function orderIdIndex(limit: number) {
     },
     /** The slot of an order id, if it holds one. */
     slotOf(id: string): number | undefined {
-      if (!isUuid(id)) return undefined;
-      write(id, probe, 0);
-      const i = positionOf(probe, 0);
+      if (!writeChecked(id, probe, 0)) return undefined;
+      const i = positionOf(probeWords, 0);
       return i === -1 ? undefined : table[i]! - 1;
     },
     /** Empties `slot`: the id it held is forgotten. */
@@ -82,7 +109,7 @@ export function orderIdIndex(limit: number) {
     set(slot: number, id: string) {
       if (used[slot]) remove(slot);
       write(id, bytes, slot * 16);
-      let i = home(bytes, slot * 16);
+      let i = home(words, slot * 4);
       while (table[i] !== 0) i = (i + 1) & mask;
       table[i] = slot + 1;
       used[slot] = 1;

@@ -37,6 +37,24 @@ export function isIsoInstant(text: string): boolean {
   return day <= days && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59;
 }
 
+/**
+ * The epoch milliseconds of a date-time: read in place when `toISOString` wrote it (about a third of `Date.parse`'s
+ * time, for the services that read a long history at start), with `Date.parse` otherwise. NaN when neither can read it.
+ */
+export function instantMs(text: string): number {
+  // Date.UTC reads the years 0 to 99 as 1900 to 1999.
+  if (!isIsoInstant(text) || (text.charCodeAt(0) === 48 && text.charCodeAt(1) === 48)) return Date.parse(text);
+  return Date.UTC(
+    digits(text, 0, 4),
+    digits(text, 5, 2) - 1,
+    digits(text, 8, 2),
+    digits(text, 11, 2),
+    digits(text, 14, 2),
+    digits(text, 17, 2),
+    digits(text, 20, 3),
+  );
+}
+
 // Schemas compiled after this module loads check `date-time` in place first, and any other form as RFC 3339 does.
 const general = Format.Get('date-time');
 if (general) Format.Set('date-time', (value: string) => isIsoInstant(value) || general(value));

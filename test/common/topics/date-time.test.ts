@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IsDateTime } from 'typebox/format';
-import { isIsoInstant } from '../../../common/topics/date-time.ts';
+import { instantMs, isIsoInstant } from '../../../common/topics/date-time.ts';
 import { ordersPlaced } from '../../../common/topics/index.ts';
 import { placedOrder } from '../../support/fixtures.ts';
 
@@ -56,5 +56,27 @@ describe('the in-place date-time check', () => {
     }
     const impossible = { ...placedOrder(orderId), placedAt: '2026-02-29T00:00:00.000Z' };
     assert.throws(() => ordersPlaced.encode(impossible), /orders.placed contract/);
+  });
+});
+
+describe('reading a date-time as epoch milliseconds', () => {
+  it('gives what Date.parse gives, for what toISOString writes and for every other form', () => {
+    // From the year 1 to 2401, every 97 days, 7 h 37 min 11.123 s: the years 1 to 99 too, which Date.UTC reads as 19xx.
+    const from = Date.parse('0001-01-01T00:00:00.000Z');
+    for (let at = from; at < Date.UTC(2401, 2, 5); at += 97 * 86_400_000 + 27_431_123) {
+      const text = new Date(at).toISOString();
+      assert.equal(instantMs(text), at, text);
+    }
+    for (const text of [
+      '2026-12-05T23:59:59Z',
+      '2026-12-05T23:59:59.5+01:00',
+      '2026-12-05t23:59:59z',
+      '0050-06-01T00:00:00.000Z',
+    ])
+      assert.equal(instantMs(text), Date.parse(text), text);
+  });
+
+  it('gives NaN for what Date.parse cannot read', () => {
+    for (const text of ['2016-12-31T23:59:60.000Z', 'yesterday', '']) assert.ok(Number.isNaN(instantMs(text)), text);
   });
 });
