@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+// Before the fetch modules below load kafkajs's record batch decoder, which takes its record decoder when it loads.
+import './record-decoding.ts';
 
 /** A record as kafkajs decodes it from a fetch response (not in its public types). */
 export interface FetchedRecord {

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Message } from 'kafkajs';
 import { ensureTopics } from '../../common/kafka/client.ts';
+import { outgoing } from '../../common/kafka/publish.ts';
 import { ALL_TOPICS, historyWindow, ordersStatus } from '../../common/topics/index.ts';
 import type { OrderStatusChange } from '../../common/topics/index.ts';
 import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
+import { startTraceReceiver } from '../support/trace-receiver.ts';
+import type { TraceReceiver } from '../support/trace-receiver.ts';
 import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
 import { spawnService } from '../../tools/start/spawn-service.ts';
 import type { ServiceName, ServiceProcess } from '../../tools/start/spawn-service.ts';
@@ -20,23 +23,35 @@ const RECENT = 420_000;
 const STATUSES = ['accepted', 'validated', 'cooking', 'ready'] as const;
 
 let broker: LocalBroker;
+let receiver: TraceReceiver | undefined;
 let kafka: Kafka;
 const services: ServiceProcess[] = [];
 const oldOrder = randomUUID();
 const recentOrder = randomUUID();
 
-/** `count` status messages, four per order, timestamped `at`; `orderId` is the first order's id. */
+/**
+ * `count` status messages, four per order, timestamped `at`; `orderId` is the first order's id. Each as a service
+ * sends it: the topic's encoding and `content-type` header (`outgoing`), the station's `startedAt`, and a
+ * `traceparent` in the order's trace — kafkajs decodes every header of every record, so header-less messages
+ * would make the start look quicker than it is.
+ */
 function statusMessages(count: number, at: number, orderId: string = randomUUID()): Message[] {
   const messages: Message[] = [];
-  for (let i = 0, id: string = orderId; i < count; i++) {
+  const time = new Date(at).toISOString();
+  for (let i = 0, id: string = orderId, traceId = ''; i < count; i++) {
     if (i > 0 && i % STATUSES.length === 0) id = randomUUID();
+    if (i % STATUSES.length === 0) traceId = randomBytes(16).toString('hex');
+    const status = STATUSES[i % STATUSES.length]!;
     const change: OrderStatusChange = {
       orderId: id,
       channel: 'online',
-      status: STATUSES[i % STATUSES.length]!,
-      at: new Date(at).toISOString(),
+      status,
+      at: time,
+      ...(status === 'accepted' ? {} : { startedAt: time }),
     };
-    messages.push({ key: id, value: JSON.stringify(change), timestamp: String(at) });
+    const { message } = outgoing(ordersStatus, change);
+    const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+    messages.push({ ...message, headers: { ...message.headers, traceparent }, timestamp: String(at) });
   }
   return messages;
 }
@@ -50,8 +65,9 @@ async function fill(
   const producer = kafka.producer();
   await producer.connect();
   try {
-    for (let sent = 0; sent < count; sent += 20_000) {
-      const size = Math.min(20_000, count - sent);
+    // 10 000 at a time: a partition's share of a send must stay under the broker's 1 MB message limit.
+    for (let sent = 0; sent < count; sent += 10_000) {
+      const size = Math.min(10_000, count - sent);
       const last = sent + size >= count;
       const messages = statusMessages(
         size - (last && lastOrder ? STATUSES.length : 0),
@@ -82,6 +98,7 @@ const memoryMb = async (pid: number) => {
 };
 
 before(async () => {
+  receiver = await startTraceReceiver();
   broker = await startLocalBroker();
   kafka = new Kafka({ clientId: 'history-window-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
   await ensureTopics(kafka, ALL_TOPICS);
@@ -95,6 +112,7 @@ before(async () => {
 after(async () => {
   await Promise.all(services.map((s) => s.stop()));
   await broker?.stop();
+  await receiver?.close();
 });
 
 it('When orders.status holds a million messages, then every service reads only the window and is ready with bounded memory, an order older than the window is a 404 that says so, and no follower group remains after they stop', {
@@ -102,7 +120,9 @@ it('When orders.status holds a million messages, then every service reads only t
 }, async () => {
   const env = {
     KAFKA_BROKERS: broker.brokers,
-    OTEL_SDK_DISABLED: 'true',
+    // Traced, as the services run: tracing loads its SDK and hooks at start, and the gateway reads each order's trace
+    // id from its statuses' headers.
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver!.url,
     PORT: '0',
     LOG_LEVEL: 'info',
     ITUNA_HISTORY_WINDOW: '1h',
@@ -167,7 +187,10 @@ it('When orders.status holds a million messages, then every service reads only t
   assert.match(error.message, /keeps the last 1 h of orders \(ITUNA_HISTORY_WINDOW\)/);
   const recent = await fetch(`${gatewayUrl}/orders/${recentOrder}`);
   assert.equal(recent.status, 200);
-  assert.equal(((await recent.json()) as { status: string }).status, 'ready');
+  const order = (await recent.json()) as { status: string; traceId?: string };
+  assert.equal(order.status, 'ready');
+  // Read from the messages' traceparent headers, as the history does at start.
+  assert.match(order.traceId ?? '', /^[0-9a-f]{32}$/);
 
   assert.ok((await followerGroups()).length >= 3, 'the running services follow orders.status and ituna.control');
   const codes = await Promise.all(services.splice(0).map((s) => s.stop()));

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Module, createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { it } from 'node:test';
+import { decodeRecord, recordDecoderInstalled } from '../../../common/kafka/record-decoding.ts';
+
+// The record decoder put in kafkajs's place, held to kafkajs's own on the same bytes: every field, header and
+// prototype alike.
+const require = createRequire(import.meta.url);
+const Encoder = require('kafkajs/src/protocol/encoder.js');
+const Decoder = require('kafkajs/src/protocol/decoder.js');
+const Long = require('kafkajs/src/utils/long.js');
+const encodeHeader = require('kafkajs/src/protocol/recordBatch/header/v0/index.js');
+
+/** kafkajs's own record decoder, compiled from its file apart from the module cache (where ours stands). */
+const kafkajsRecordDecoder: typeof decodeRecord = (() => {
+  const filename = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
+  const original = new Module(filename) as Module & { _compile(code: string, filename: string): void };
+  original.filename = filename;
+  original.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
+    dirname(filename),
+  );
+  original._compile(readFileSync(filename, 'utf8'), filename);
+  return original.exports;
+})();
+
+type Header = { key: string; value: Buffer | null };
+
+/** A record's bytes as a batch holds them after its length. */
+function recordBytes(
+  timestampDelta: unknown,
+  offsetDelta: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: Header[],
+) {
+  return new Encoder()
+    .writeInt8(0)
+    .writeVarLong(timestampDelta)
+    .writeVarInt(offsetDelta)
+    .writeVarIntBytes(key)
+    .writeVarIntBytes(value)
+    .writeVarIntArray(headers.map(encodeHeader)).buffer as Buffer;
+}
+
+const both = (bytes: Buffer, context: object) => {
+  const ours = decodeRecord(new Decoder(bytes), context as never);
+  const theirs = kafkajsRecordDecoder(new Decoder(bytes), context as never);
+  return { ours, theirs };
+};
+
+it('When this module loads before kafkajs fetches, then kafkajs decodes records with it', () => {
+  assert.equal(recordDecoderInstalled, true);
+  assert.equal(require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js'), decodeRecord);
+  assert.notEqual(kafkajsRecordDecoder, decodeRecord);
+});
+
+it('When records carry headers, repeated keys, nulls and keys of Object.prototype, then both decoders return the same', () => {
+  const value = (text: string) => Buffer.from(text);
+  const cases: Header[][] = [
+    [],
+    [{ key: 'content-type', value: value('application/json') }],
+    [
+      { key: 'content-type', value: value('application/json') },
+      { key: 'traceparent', value: value('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') },
+    ],
+    [
+      { key: 'a', value: value('1') },
+      { key: 'a', value: null },
+      { key: 'a', value: value('3') },
+      { key: 'b', value: value('') },
+    ],
+    [{ key: '__proto__', value: value('x') }],
+    [
+      { key: '__proto__', value: value('x') },
+      { key: '__proto__', value: value('y') },
+    ],
+    [
+      { key: 'toString', value: value('x') },
+      { key: 'constructor', value: null },
+    ],
+  ];
+  const context = {
+    firstOffset: '41',
+    firstTimestamp: '1733440000000',
+    magicByte: 2,
+    isControlBatch: false,
+    timestampType: 0,
+  };
+  for (const headers of cases) {
+    for (const [key, body] of [
+      [value('order-1'), value('{"a":1}')],
+      [null, null],
+    ] as const) {
+      const { ours, theirs } = both(recordBytes(3, 2, key, body, headers), context);
+      assert.deepStrictEqual(ours, theirs, JSON.stringify(headers));
+    }
+  }
+});
+
+it('When offsets and timestamps are near or past 2^53, or deltas need long varints, then both decoders return the same', () => {
+  const firsts = ['0', '-1', '12345', '9007199254740990', '9007199254740993', '9223372036854775000'];
+  const deltas = [0, 1, -1, 5, 1_000_000, 2 ** 31 - 1, -(2 ** 31), 2 ** 48, -(2 ** 48), 2 ** 52 + 1];
+  for (const first of firsts) {
+    for (const delta of deltas) {
+      for (const timestampType of [0, 1]) {
+        const context = {
+          firstOffset: first,
+          firstTimestamp: first,
+          maxTimestamp: '1733440000999',
+          isControlBatch: timestampType === 1,
+          timestampType,
+        };
+        const offsetDelta = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, delta));
+        for (const timestampDelta of [
+          delta,
+          Long.fromString('72057594037927936'),
+          Long.fromString('-4611686018427387904'),
+        ]) {
+          const { ours, theirs } = both(recordBytes(timestampDelta, offsetDelta, null, null, []), context);
+          assert.deepStrictEqual(ours, theirs, `${first} ${String(timestampDelta)} ${timestampType}`);
+        }
+      }
+    }
+  }
+});
+
+it('When many records are decoded one after another from one buffer, then each leaves the decoder where kafkajs does', () => {
+  const records = Array.from({ length: 200 }, (_, i) =>
+    recordBytes(
+      i * 997,
+      i,
+      Buffer.from(`k${i}`),
+      Buffer.from('v'.repeat(i)),
+      i % 3 ? [] : [{ key: 'h', value: Buffer.from(String(i)) }],
+    ),
+  );
+  const all = Buffer.concat(records);
+  const ours = new Decoder(all);
+  const theirs = new Decoder(all);
+  const context = { firstOffset: '1000', firstTimestamp: '1733440000000', timestampType: 0 };
+  for (let i = 0; i < records.length; i++) {
+    assert.deepStrictEqual(decodeRecord(ours, context as never), kafkajsRecordDecoder(theirs, context as never));
+    assert.equal(ours.offset, theirs.offset);
+  }
+});
