@@ -1,14 +1,31 @@
 // Order ids as the services keep them in memory: 16 bytes each instead of a 36-character string.
 
-/** Whether `id` is a UUID in its usual form (8-4-4-4-12 hex digits, either case). */
-export const isUuid = (id: string) => UUID.test(id);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The hex digit a character code stands for (the caller has checked it is one). */
-const nibble = (code: number) => (code <= 57 ? code - 48 : (code | 32) - 87);
 /** The hex digit a character code stands for, or -1. */
 const hexValue = (code: number) =>
   code >= 48 && code <= 57 ? code - 48 : (code | 32) >= 97 && (code | 32) <= 102 ? (code | 32) - 87 : -1;
+
+/**
+ * Reads `id` as a UUID in its usual form (8-4-4-4-12 hex digits, either case) into its 16 bytes at `at` of `into`:
+ * false, and nothing to rely on in `into`, when it is not one. The form is checked while the digits are read.
+ */
+function readUuid(id: string, into: Uint8Array, at: number): boolean {
+  if (id.length !== 36) return false;
+  for (let i = 0, b = at; i < 36; i++) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (id.charCodeAt(i) !== 45) return false;
+      continue;
+    }
+    const high = hexValue(id.charCodeAt(i));
+    const low = hexValue(id.charCodeAt(++i));
+    if ((high | low) < 0) return false;
+    into[b++] = (high << 4) | low;
+  }
+  return true;
+}
+
+const scratch = new Uint8Array(16);
+/** Whether `id` is a UUID in its usual form (8-4-4-4-12 hex digits, either case). */
+export const isUuid = (id: string) => readUuid(id, scratch, 0);
 
 /**
  * The order ids of a ring of `limit` slots, each kept as its 16 bytes, and found again through an open-addressing
@@ -28,30 +45,9 @@ export function orderIdIndex(limit: number) {
   const table = new Int32Array(capacity);
   /** Where a lookup puts the id it looks for. */
   const probeWords = new Int32Array(4);
-  const probe = Buffer.from(probeWords.buffer);
+  const probe = new Uint8Array(probeWords.buffer);
   let size = 0;
 
-  const write = (id: string, into: Buffer, at: number) => {
-    for (let i = 0, b = at; i < 36; i++) {
-      if (i === 8 || i === 13 || i === 18 || i === 23) continue;
-      into[b++] = (nibble(id.charCodeAt(i)) << 4) | nibble(id.charCodeAt(++i));
-    }
-  };
-  /** `write` for an id not checked yet: false, and nothing to rely on in `into`, when `id` is not a UUID. */
-  const writeChecked = (id: string, into: Buffer, at: number) => {
-    if (id.length !== 36) return false;
-    for (let i = 0, b = at; i < 36; i++) {
-      if (i === 8 || i === 13 || i === 18 || i === 23) {
-        if (id.charCodeAt(i) !== 45) return false;
-        continue;
-      }
-      const high = hexValue(id.charCodeAt(i));
-      const low = hexValue(id.charCodeAt(++i));
-      if ((high | low) < 0) return false;
-      into[b++] = (high << 4) | low;
-    }
-    return true;
-  };
   /** Where an id's probe starts: all 16 bytes mixed (murmur3's finalizer), as ids need not be random (tests' are not). */
   const home = (from: Int32Array, at: number) => {
     let h = 0;
@@ -97,7 +93,7 @@ export function orderIdIndex(limit: number) {
     },
     /** The slot of an order id, if it holds one. */
     slotOf(id: string): number | undefined {
-      if (!writeChecked(id, probe, 0)) return undefined;
+      if (!readUuid(id, probe, 0)) return undefined;
       const i = positionOf(probeWords, 0);
       return i === -1 ? undefined : table[i]! - 1;
     },
@@ -105,10 +101,11 @@ export function orderIdIndex(limit: number) {
     free(slot: number) {
       if (used[slot]) remove(slot);
     },
-    /** Gives `slot` to `id`, forgetting the id it held. */
+    /** Gives `slot` to `id` (a UUID; anything else is refused), forgetting the id it held. */
     set(slot: number, id: string) {
+      if (!readUuid(id, probe, 0)) throw new RangeError(`not an order id: ${id}`);
       if (used[slot]) remove(slot);
-      write(id, bytes, slot * 16);
+      words.set(probeWords, slot * 4);
       let i = home(words, slot * 4);
       while (table[i] !== 0) i = (i + 1) & mask;
       table[i] = slot + 1;
