@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { Context, TextMapGetter } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import { TRACE_PARENT_HEADER, parseTraceParent, suppressTracing } from '@opentelemetry/core';
 import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { FETCH_WAIT_MS, partitionOffsets, untilKafkaAnswers } from './client.ts';
@@ -60,21 +60,23 @@ export interface FollowedMessage {
 
 /**
  * A FollowedMessage whose trace id is read from the headers only if asked for: a view that does not keep it spares
- * the parsing. A class, so that the getter is not defined anew on each of a long history's messages.
+ * the parsing. A class, so that the getter is not defined anew on each of a long history's messages. The id is read
+ * straight from `traceparent`, with OpenTelemetry's parser, rather than through the propagators: a context and a
+ * baggage read for every order would be a few percent of the gateway's start (docs/benchmarks-history.md, tuning 26).
  */
 class Followed implements FollowedMessage {
   readonly partition: number;
   readonly message: KafkaMessage;
   readonly history: boolean;
-  readonly #parentOf: () => Context;
-  constructor(partition: number, message: KafkaMessage, history: boolean, parentOf: () => Context) {
+  constructor(partition: number, message: KafkaMessage, history: boolean) {
     this.partition = partition;
     this.message = message;
     this.history = history;
-    this.#parentOf = parentOf;
   }
   get traceId() {
-    return trace.getSpanContext(this.#parentOf())?.traceId;
+    const header = this.message.headers?.[TRACE_PARENT_HEADER];
+    const value = Array.isArray(header) ? header[0] : header;
+    return value ? parseTraceParent(value.toString())?.traceId : undefined;
   }
 }
 
@@ -218,9 +220,9 @@ export async function followTopic<T>(
   );
 
   let historyRead = 0;
-  const handle = (partition: number, message: KafkaMessage, parentOf: () => Context, history: boolean) => {
+  const handle = (partition: number, message: KafkaMessage, history: boolean) => {
     if (history) historyRead++;
-    const meta = new Followed(partition, message, history, parentOf);
+    const meta = new Followed(partition, message, history);
     try {
       onMessage(topic.decode(message.value), meta);
     } catch (error) {
@@ -241,7 +243,7 @@ export async function followTopic<T>(
     const parentOf = () => (extracted ??= propagation.extract(ROOT_CONTEXT, message.headers ?? {}, headerGetter));
     // A message whose producer was not traced has no trace for a span to join: a span of its own would be a lone root.
     if (historyEnd.has(partition) || !traced || !trace.getSpanContext(parentOf())) {
-      handle(partition, message, parentOf, historyEnd.has(partition));
+      handle(partition, message, historyEnd.has(partition));
       advance(partition, offset + 1);
       return;
     }
@@ -268,7 +270,7 @@ export async function followTopic<T>(
         parent,
       );
       try {
-        context.with(trace.setSpan(parent, span), () => handle(partition, message, parentOf, false));
+        context.with(trace.setSpan(parent, span), () => handle(partition, message, false));
       } finally {
         span.end();
         advance(partition, offset + 1);
@@ -388,7 +390,10 @@ export async function readTopic(kafka: Kafka, topicName: string): Promise<Array<
     { name: topicName, decode: (bytes) => bytes },
     {
       onMessage: (_bytes, { partition, message, history }) =>
-        void (history && messages.push({ ...message, partition })),
+        // `headers` is a getter of kafkajs's records here (common/kafka/record-decoding.ts): a spread leaves it out.
+        void (
+          history && messages.push({ ...message, headers: message.headers, partition } as (typeof messages)[number])
+        ),
     },
   );
   await follower.caughtUp;

@@ -6,8 +6,8 @@ import { Module, createRequire } from 'node:module';
 // reader builds a Long for every byte). With the `content-type` and `traceparent` headers every message carries, a
 // service's catch-up took about 60 % longer than with header-less records. This module puts in kafkajs's place a
 // record decoder that returns the same records with plain numbers where they are exact (below 2^53, as offsets and
-// millisecond timestamps are) and one header object per record: a fifth to a quarter off each service's catch-up
-// (docs/benchmarks-history.md, tuning 25).
+// millisecond timestamps are), and reads a record's headers only when they are asked for: together, about half of
+// each service's catch-up (docs/benchmarks-history.md, tunings 25 and 26).
 
 const require = createRequire(import.meta.url);
 
@@ -44,10 +44,6 @@ type Headers = Record<string, Buffer | null | Array<Buffer | null>>;
 const RECORD_DECODER = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
 const BATCH_DECODER = 'kafkajs/src/protocol/recordBatch/v0/decoder.js';
 const Long = require('kafkajs/src/utils/long.js') as LongClass;
-const readHeader = require('kafkajs/src/protocol/recordBatch/header/v0/decoder.js') as (decoder: KafkaDecoder) => {
-  key: string;
-  value: Buffer | null;
-};
 const { LOG_APPEND_TIME } = require('kafkajs/src/protocol/timestampTypes.js') as { LOG_APPEND_TIME: number };
 
 /**
@@ -92,12 +88,115 @@ const offsetPlus = adder();
 const timestampPlus = adder();
 
 /**
- * One record, as kafkajs 2.2.4's `recordBatch/record/v0/decoder.js` returns it: the same fields in the same order,
- * and the same header object, a repeated key gathering its values in an array (and a key that names one of
- * Object.prototype's properties read through it, as kafkajs's spread does).
+ * A zigzag varint from `buffer` at `at`, read as kafkajs's `readVarInt` reads it; where it ends is left in
+ * `varIntEnd` (a second return value without an object for each of a history's million reads).
  */
-export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext = {} as BatchContext) {
-  const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
+let varIntEnd = 0;
+function varIntAt(buffer: Buffer, at: number): number {
+  let result = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = buffer[at++]!;
+    result += (byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte >= 0x80);
+  varIntEnd = at;
+  return (result >>> 1) ^ -(result & 1);
+}
+
+/** Where the headers that start at `at` end, read without building them. */
+function headersEnd(bytes: Buffer, at: number): number {
+  const count = varIntAt(bytes, at);
+  at = varIntEnd;
+  for (let i = 0; i < count; i++) {
+    const keyLength = varIntAt(bytes, at);
+    at = varIntEnd + Math.max(keyLength, 0);
+    const valueLength = varIntAt(bytes, at);
+    at = varIntEnd + Math.max(valueLength, 0);
+  }
+  return at;
+}
+
+/**
+ * The headers that start at `at`, as kafkajs builds them: a repeated key gathers its values in an array, and a key
+ * that names one of Object.prototype's properties is read through it, as kafkajs's spread does.
+ */
+function readHeaders(bytes: Buffer, at: number): Headers {
+  const headers: Headers = {};
+  const count = varIntAt(bytes, at);
+  at = varIntEnd;
+  for (let i = 0; i < count; i++) {
+    const keyLength = varIntAt(bytes, at);
+    at = varIntEnd;
+    // kafkajs reads a null key (length -1) as null, which names the property "null".
+    const key = keyLength < 0 ? 'null' : bytes.toString('utf8', at, at + keyLength);
+    const valueLength = varIntAt(bytes, at + Math.max(keyLength, 0));
+    at = varIntEnd;
+    const value = valueLength < 0 ? null : bytes.subarray(at, at + valueLength);
+    at += Math.max(valueLength, 0);
+    const earlier = headers[key];
+    const next = earlier === undefined ? value : Array.isArray(earlier) ? earlier.concat([value]) : [earlier, value];
+    // An own property whatever the key, as an object literal's computed key makes it (assigning `__proto__` would
+    // set the prototype instead).
+    if (key === '__proto__')
+      Object.defineProperty(headers, key, { value: next, enumerable: true, writable: true, configurable: true });
+    else headers[key] = next;
+  }
+  return headers;
+}
+
+/**
+ * One record as kafkajs 2.2.4's `recordBatch/record/v0/decoder.js` returns it, the same fields in the same order, but
+ * for `headers`: read from the record's bytes when first asked for, a getter rather than an own property (so a spread
+ * copy of a record leaves them out). A view reading its history asks for one message's headers in four at most, and a
+ * record's headers were most of what a record held: 8 of its 13 objects with `content-type` and `traceparent`.
+ */
+class DecodedRecord {
+  readonly magicByte: number | undefined;
+  readonly attributes: number;
+  readonly timestamp: string;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly isControlRecord: boolean;
+  readonly batchContext: BatchContext;
+  readonly #bytes: Buffer;
+  readonly #headersAt: number;
+  #headers: Headers | undefined;
+  constructor(
+    batchContext: BatchContext,
+    attributes: number,
+    timestamp: string,
+    offset: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    bytes: Buffer,
+    headersAt: number,
+  ) {
+    this.magicByte = batchContext.magicByte;
+    this.attributes = attributes;
+    this.timestamp = timestamp;
+    this.offset = offset;
+    this.key = key;
+    this.value = value;
+    this.isControlRecord = batchContext.isControlBatch ?? false;
+    this.batchContext = batchContext;
+    this.#bytes = bytes;
+    this.#headersAt = headersAt;
+  }
+  get headers(): Headers {
+    this.#headers ??= readHeaders(this.#bytes, this.#headersAt);
+    return this.#headers;
+  }
+  set headers(headers: Headers) {
+    this.#headers = headers;
+  }
+}
+
+/** Decodes one record from `decoder` and leaves it where kafkajs's decoder would; its headers wait until asked for. */
+export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext = {} as BatchContext): DecodedRecord {
+  const { firstOffset, firstTimestamp, timestampType, maxTimestamp } = batchContext;
   const attributes = decoder.readInt8();
   const timestampDelta = readShortVarLong(decoder) ?? decoder.readVarLong();
   const timestamp =
@@ -105,32 +204,9 @@ export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext =
   const offset = offsetPlus(firstOffset, decoder.readVarInt());
   const key = decoder.readVarIntBytes();
   const value = decoder.readVarIntBytes();
-  const headers: Headers = {};
-  for (const header of decoder.readVarIntArray(readHeader)) {
-    const earlier = headers[header.key];
-    const next =
-      earlier === undefined
-        ? header.value
-        : Array.isArray(earlier)
-          ? earlier.concat([header.value])
-          : [earlier, header.value];
-    // An own property whatever the key, as an object literal's computed key makes it (assigning `__proto__` would
-    // set the prototype instead).
-    if (header.key === '__proto__')
-      Object.defineProperty(headers, header.key, { value: next, enumerable: true, writable: true, configurable: true });
-    else headers[header.key] = next;
-  }
-  return {
-    magicByte,
-    attributes,
-    timestamp,
-    offset,
-    key,
-    value,
-    headers,
-    isControlRecord: isControlBatch,
-    batchContext,
-  };
+  const headersAt = decoder.offset;
+  decoder.offset = headersEnd(decoder.buffer, headersAt);
+  return new DecodedRecord(batchContext, attributes, timestamp, offset, key, value, decoder.buffer, headersAt);
 }
 
 /**

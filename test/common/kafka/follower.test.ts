@@ -33,3 +33,35 @@ it('When a follower stops while a caller waits for it to read further, then the 
   await stopping;
   await assert.rejects(follower.catchUp(), { message: `${topicName}: the follower has stopped` });
 });
+
+it("When history messages carry traceparent headers, then the follower names each one's trace, and none for a missing, malformed or zero one", async () => {
+  const topic = `test.follower.traces.${randomUUID().slice(0, 8)}`;
+  await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const sent: Array<[string, Record<string, string | string[]>]> = [
+    ['plain', { traceparent: `00-${traceId}-00f067aa0ba902b7-01` }],
+    ['repeated', { traceparent: [`00-${traceId}-00f067aa0ba902b7-01`, '00-ffffffffffffffffffffffffffffffff-1-01'] }],
+    ['none', { 'content-type': 'application/json' }],
+    ['malformed', { traceparent: `00-${traceId}-00f067aa0ba902b7` }],
+    ['zero', { traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }],
+  ];
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: sent.map(([value, headers]) => ({ value, headers })) });
+  await producer.disconnect();
+  const seen = new Map<string, string | undefined>();
+  const follower = await followTopic(
+    kafka,
+    { name: topic, decode: (bytes) => bytes?.toString() },
+    { onMessage: (value, meta) => seen.set(value!, meta.traceId) },
+  );
+  await follower.caughtUp;
+  await follower.stop();
+  assert.deepEqual(Object.fromEntries(seen), {
+    plain: traceId,
+    repeated: traceId,
+    none: undefined,
+    malformed: undefined,
+    zero: undefined,
+  });
+});

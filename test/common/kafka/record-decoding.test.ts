@@ -14,7 +14,7 @@ const Long = require('kafkajs/src/utils/long.js');
 const encodeHeader = require('kafkajs/src/protocol/recordBatch/header/v0/index.js');
 
 /** kafkajs's own record decoder, compiled from its file apart from the module cache (where ours stands). */
-const kafkajsRecordDecoder: typeof decodeRecord = (() => {
+const kafkajsRecordDecoder: (...args: Parameters<typeof decodeRecord>) => ReturnType<typeof fields> = (() => {
   const filename = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
   const original = new Module(filename) as Module & { _compile(code: string, filename: string): void };
   original.filename = filename;
@@ -44,8 +44,21 @@ function recordBytes(
     .writeVarIntArray(headers.map(encodeHeader)).buffer as Buffer;
 }
 
+/** A record's fields in kafkajs's order, headers included (ours reads them when asked, through a getter). */
+const fields = (record: ReturnType<typeof decodeRecord>) => ({
+  magicByte: record.magicByte,
+  attributes: record.attributes,
+  timestamp: record.timestamp,
+  offset: record.offset,
+  key: record.key,
+  value: record.value,
+  headers: record.headers,
+  isControlRecord: record.isControlRecord,
+  batchContext: record.batchContext,
+});
+
 const both = (bytes: Buffer, context: object) => {
-  const ours = decodeRecord(new Decoder(bytes), context as never);
+  const ours = fields(decodeRecord(new Decoder(bytes), context as never));
   const theirs = kafkajsRecordDecoder(new Decoder(bytes), context as never);
   return { ours, theirs };
 };
@@ -141,7 +154,20 @@ it('When many records are decoded one after another from one buffer, then each l
   const theirs = new Decoder(all);
   const context = { firstOffset: '1000', firstTimestamp: '1733440000000', timestampType: 0 };
   for (let i = 0; i < records.length; i++) {
-    assert.deepStrictEqual(decodeRecord(ours, context as never), kafkajsRecordDecoder(theirs, context as never));
+    const record = decodeRecord(ours, context as never);
+    const expected = kafkajsRecordDecoder(theirs, context as never);
+    // Where the record ends is found before its headers are read, and nothing of it moves after.
     assert.equal(ours.offset, theirs.offset);
+    assert.deepStrictEqual(fields(record), expected);
   }
+});
+
+it("When a record's headers are asked for again or replaced, then it gives the same object, or the new one", () => {
+  const bytes = recordBytes(0, 0, null, Buffer.from('{}'), [{ key: 'traceparent', value: Buffer.from('00-ab-cd-01') }]);
+  const record = decodeRecord(new Decoder(bytes), { firstOffset: '0', firstTimestamp: '0' } as never);
+  assert.equal(record.headers, record.headers);
+  assert.equal(record.headers.traceparent?.toString(), '00-ab-cd-01');
+  const replaced = { other: Buffer.from('x') };
+  record.headers = replaced;
+  assert.equal(record.headers, replaced);
 });
