@@ -6,6 +6,7 @@ import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage }
 import type { Logger } from '../logger.ts';
 import { FETCH_WAIT_MS, partitionOffsets, untilKafkaAnswers } from './client.ts';
 import { tightHeapUntil } from './catch-up-heap.ts';
+import { headerOf } from './record-decoding.ts';
 import {
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
@@ -74,9 +75,8 @@ class Followed implements FollowedMessage {
     this.history = history;
   }
   get traceId() {
-    const header = this.message.headers?.[TRACE_PARENT_HEADER];
-    const value = Array.isArray(header) ? header[0] : header;
-    return value ? parseTraceParent(value.toString())?.traceId : undefined;
+    const header = headerOf(this.message, TRACE_PARENT_HEADER);
+    return header ? parseTraceParent(header.toString())?.traceId : undefined;
   }
 }
 
@@ -390,9 +390,16 @@ export async function readTopic(kafka: Kafka, topicName: string): Promise<Array<
     { name: topicName, decode: (bytes) => bytes },
     {
       onMessage: (_bytes, { partition, message, history }) =>
-        // `headers` is a getter of kafkajs's records here (common/kafka/record-decoding.ts): a spread leaves it out.
+        // A record's key, value and headers are getters here (common/kafka/record-decoding.ts): a spread leaves them out.
         void (
-          history && messages.push({ ...message, headers: message.headers, partition } as (typeof messages)[number])
+          history &&
+          messages.push({
+            ...message,
+            key: message.key,
+            value: message.value,
+            headers: message.headers,
+            partition,
+          } as (typeof messages)[number])
         ),
     },
   );

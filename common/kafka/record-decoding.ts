@@ -1,4 +1,5 @@
 import { Module, createRequire } from 'node:module';
+import type { IHeaders } from 'kafkajs';
 
 // kafkajs 2.2.4 decodes every record it fetches with work that a service reading its history at start does a
 // million times: each header is added by spreading the record's header object into a new one, and each record's
@@ -6,7 +7,7 @@ import { Module, createRequire } from 'node:module';
 // reader builds a Long for every byte). With the `content-type` and `traceparent` headers every message carries, a
 // service's catch-up took about 60 % longer than with header-less records. This module puts in kafkajs's place a
 // record decoder that returns the same records with plain numbers where they are exact (below 2^53, as offsets and
-// millisecond timestamps are), and reads a record's headers only when they are asked for: together, about half of
+// millisecond timestamps are), and reads a record's key, value and headers only when they are asked for: together, about half of
 // each service's catch-up (docs/benchmarks-history.md, tunings 25 and 26).
 
 const require = createRequire(import.meta.url);
@@ -146,55 +147,138 @@ function readHeaders(bytes: Buffer, at: number): Headers {
   return headers;
 }
 
+/** Where the bytes that start at `at` (a varint length, then that many bytes; -1 for null) end. */
+function bytesEnd(bytes: Buffer, at: number): number {
+  const length = varIntAt(bytes, at);
+  return varIntEnd + Math.max(length, 0);
+}
+
+/** The bytes that start at `at`, as kafkajs's `readVarIntBytes` reads them: a view of the fetched bytes, or null. */
+function bytesAt(bytes: Buffer, at: number): Buffer | null {
+  const length = varIntAt(bytes, at);
+  return length < 0 ? null : bytes.subarray(varIntEnd, varIntEnd + length);
+}
+
 /**
- * One record as kafkajs 2.2.4's `recordBatch/record/v0/decoder.js` returns it, the same fields in the same order, but
- * for `headers`: read from the record's bytes when first asked for, a getter rather than an own property (so a spread
- * copy of a record leaves them out). A view reading its history asks for one message's headers in four at most, and a
- * record's headers were most of what a record held: 8 of its 13 objects with `content-type` and `traceparent`.
+ * A Buffer over the whole of `source`. The records of a fetch share its bytes, so the last view is kept for the next
+ * record rather than made anew for each (it holds the last fetch's bytes until another is read).
+ */
+let lastSource: ArrayBufferLike | undefined;
+let lastView: Buffer = Buffer.alloc(0);
+function viewOf(source: ArrayBufferLike): Buffer {
+  if (source !== lastSource) {
+    lastSource = source;
+    lastView = Buffer.from(source);
+  }
+  return lastView;
+}
+
+/**
+ * One record as kafkajs 2.2.4's `recordBatch/record/v0/decoder.js` returns it, the same fields, but for `key`,
+ * `value` and `headers`: getters that read them from the fetched bytes when asked for, rather than own properties (so
+ * a spread copy of a record leaves them out). kafkajs decodes a whole fetch (about 3 000 records of a history) before
+ * anything handles its first record, so whatever a record holds outlives V8's young generation and is collected with
+ * the old one. A record here holds no Buffer of its own: `key` and `value` are a new view of the same bytes each time
+ * they are asked for (so the one a handler takes dies young with the handler's other garbage), and `headers` are
+ * built once, when first asked for; `headerOf` reads one header without keeping them. Anything assigned to the three
+ * is kept and given back.
  */
 class DecodedRecord {
   readonly magicByte: number | undefined;
   readonly attributes: number;
   readonly timestamp: string;
   readonly offset: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
   readonly isControlRecord: boolean;
   readonly batchContext: BatchContext;
-  readonly #bytes: Buffer;
-  readonly #headersAt: number;
+  /** The fetched bytes the record is in, and where its key starts in them (what a Buffer of its own would cost). */
+  readonly #source: ArrayBufferLike;
+  readonly #at: number;
+  // undefined: not assigned (null is a key or value kafkajs reads).
+  #key: Buffer | null | undefined;
+  #value: Buffer | null | undefined;
   #headers: Headers | undefined;
   constructor(
     batchContext: BatchContext,
     attributes: number,
     timestamp: string,
     offset: string,
-    key: Buffer | null,
-    value: Buffer | null,
-    bytes: Buffer,
-    headersAt: number,
+    source: ArrayBufferLike,
+    at: number,
   ) {
     this.magicByte = batchContext.magicByte;
     this.attributes = attributes;
     this.timestamp = timestamp;
     this.offset = offset;
-    this.key = key;
-    this.value = value;
     this.isControlRecord = batchContext.isControlBatch ?? false;
     this.batchContext = batchContext;
-    this.#bytes = bytes;
-    this.#headersAt = headersAt;
+    this.#source = source;
+    this.#at = at;
+  }
+  get key(): Buffer | null {
+    return this.#key === undefined ? bytesAt(viewOf(this.#source), this.#at) : this.#key;
+  }
+  set key(key: Buffer | null) {
+    this.#key = key;
+  }
+  get value(): Buffer | null {
+    if (this.#value !== undefined) return this.#value;
+    const bytes = viewOf(this.#source);
+    return bytesAt(bytes, bytesEnd(bytes, this.#at));
+  }
+  set value(value: Buffer | null) {
+    this.#value = value;
   }
   get headers(): Headers {
-    this.#headers ??= readHeaders(this.#bytes, this.#headersAt);
+    if (this.#headers === undefined) {
+      const bytes = viewOf(this.#source);
+      this.#headers = readHeaders(bytes, bytesEnd(bytes, bytesEnd(bytes, this.#at)));
+    }
     return this.#headers;
   }
   set headers(headers: Headers) {
     this.#headers = headers;
   }
+  /** The first value of header `name`, read from the bytes while the headers have not been built. */
+  headerOf(name: string): Buffer | null | undefined {
+    // A name of Object.prototype's properties is read through it, as `headers` reads it.
+    if (this.#headers !== undefined || name in Object.prototype) return firstOf(this.headers[name]);
+    const bytes = viewOf(this.#source);
+    let at = bytesEnd(bytes, bytesEnd(bytes, this.#at));
+    const count = varIntAt(bytes, at);
+    at = varIntEnd;
+    const nameLength = Buffer.byteLength(name);
+    for (let i = 0; i < count; i++) {
+      const keyLength = varIntAt(bytes, at);
+      const keyEnd = varIntEnd + Math.max(keyLength, 0);
+      // kafkajs reads a null key (length -1) as null, which names the property "null".
+      const matches =
+        keyLength < 0
+          ? name === 'null'
+          : keyLength === nameLength && bytes.toString('utf8', varIntEnd, keyEnd) === name;
+      if (matches) return bytesAt(bytes, keyEnd);
+      at = bytesEnd(bytes, keyEnd);
+    }
+    return undefined;
+  }
 }
 
-/** Decodes one record from `decoder` and leaves it where kafkajs's decoder would; its headers wait until asked for. */
+function firstOf<T>(value: T | T[]): T {
+  return Array.isArray(value) ? value[0]! : value;
+}
+
+/**
+ * The first value of a consumed message's header `name` (a repeated header's first), as `message.headers[name]`
+ * gives it; for a record of this module, read without building the record's headers.
+ */
+export function headerOf(message: { readonly headers?: unknown }, name: string): Buffer | string | null | undefined {
+  if (message instanceof DecodedRecord) return message.headerOf(name);
+  return firstOf((message.headers as IHeaders | undefined)?.[name]);
+}
+
+/**
+ * Decodes one record from `decoder` and leaves it where kafkajs's decoder would; its key, value and headers wait
+ * until they are asked for.
+ */
 export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext = {} as BatchContext): DecodedRecord {
   const { firstOffset, firstTimestamp, timestampType, maxTimestamp } = batchContext;
   const attributes = decoder.readInt8();
@@ -202,11 +286,10 @@ export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext =
   const timestamp =
     timestampType === LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : timestampPlus(firstTimestamp, timestampDelta);
   const offset = offsetPlus(firstOffset, decoder.readVarInt());
-  const key = decoder.readVarIntBytes();
-  const value = decoder.readVarIntBytes();
-  const headersAt = decoder.offset;
-  decoder.offset = headersEnd(decoder.buffer, headersAt);
-  return new DecodedRecord(batchContext, attributes, timestamp, offset, key, value, decoder.buffer, headersAt);
+  const { buffer } = decoder;
+  const at = decoder.offset;
+  decoder.offset = headersEnd(buffer, bytesEnd(buffer, bytesEnd(buffer, at)));
+  return new DecodedRecord(batchContext, attributes, timestamp, offset, buffer.buffer, buffer.byteOffset + at);
 }
 
 /**

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Module, createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { it } from 'node:test';
-import { decodeRecord, recordDecoderInstalled } from '../../../common/kafka/record-decoding.ts';
+import { decodeRecord, headerOf, recordDecoderInstalled } from '../../../common/kafka/record-decoding.ts';
 
 // The record decoder put in kafkajs's place, held to kafkajs's own on the same bytes: every field, header and
 // prototype alike.
@@ -162,12 +162,51 @@ it('When many records are decoded one after another from one buffer, then each l
   }
 });
 
-it("When a record's headers are asked for again or replaced, then it gives the same object, or the new one", () => {
-  const bytes = recordBytes(0, 0, null, Buffer.from('{}'), [{ key: 'traceparent', value: Buffer.from('00-ab-cd-01') }]);
+it("When a record's key, value and headers are asked for again or replaced, then it gives the same bytes, or the new ones", () => {
+  const bytes = recordBytes(0, 0, Buffer.from('order-1'), Buffer.from('{}'), [
+    { key: 'traceparent', value: Buffer.from('00-ab-cd-01') },
+  ]);
   const record = decodeRecord(new Decoder(bytes), { firstOffset: '0', firstTimestamp: '0' } as never);
-  assert.equal(record.headers, record.headers);
+  // Read in an order other than the bytes': each finds its own place.
   assert.equal(record.headers.traceparent?.toString(), '00-ab-cd-01');
+  assert.equal(record.value?.toString(), '{}');
+  assert.equal(record.key?.toString(), 'order-1');
+  // The headers are built once; a key or a value is a new view of the same bytes each time.
+  assert.equal(record.headers, record.headers);
+  assert.deepEqual(record.value, record.value);
+  assert.equal(record.value?.buffer, record.value?.buffer);
   const replaced = { other: Buffer.from('x') };
   record.headers = replaced;
+  record.value = Buffer.from('[]');
+  record.key = null;
   assert.equal(record.headers, replaced);
+  assert.equal(record.value.toString(), '[]');
+  assert.equal(record.key, null);
+});
+
+it('When one header is read from a record, then it is the first value kafkajs gives under that name, built or not', () => {
+  const value = (text: string) => Buffer.from(text);
+  const headers: Header[] = [
+    { key: 'content-type', value: value('application/json') },
+    { key: 'traceparent', value: value('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') },
+    { key: 'a', value: value('1') },
+    { key: 'a', value: null },
+    { key: 'e', value: value('') },
+    { key: '__proto__', value: value('x') },
+    { key: 'toString', value: value('y') },
+  ];
+  const bytes = recordBytes(0, 0, null, value('{}'), headers);
+  const context = { firstOffset: '0', firstTimestamp: '0' } as never;
+  const theirs = kafkajsRecordDecoder(new Decoder(bytes), context).headers as Record<string, unknown>;
+  const names = ['content-type', 'traceparent', 'a', 'e', '__proto__', 'toString', 'constructor', 'missing', 'null'];
+  for (const built of [false, true]) {
+    const record = decodeRecord(new Decoder(bytes), context);
+    if (built) void record.headers;
+    for (const name of names) {
+      const expected = Array.isArray(theirs[name]) ? (theirs[name] as unknown[])[0] : theirs[name];
+      assert.deepStrictEqual(headerOf(record, name), expected, `${name}, headers built: ${built}`);
+    }
+  }
+  // A message from elsewhere (a producer's, or another decoder's) is read through its headers.
+  assert.equal(headerOf({ headers: { a: ['1', '2'] } } as never, 'a'), '1');
 });
