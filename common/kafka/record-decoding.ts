@@ -110,13 +110,14 @@ function varIntAt(buffer: Buffer, at: number): number {
 function headersEnd(bytes: Buffer, at: number): number {
   const count = varIntAt(bytes, at);
   at = varIntEnd;
-  for (let i = 0; i < count; i++) {
-    const keyLength = varIntAt(bytes, at);
-    at = varIntEnd + Math.max(keyLength, 0);
-    const valueLength = varIntAt(bytes, at);
-    at = varIntEnd + Math.max(valueLength, 0);
-  }
+  for (let i = 0; i < count; i++) at = bytesEnd(bytes, bytesEnd(bytes, at));
   return at;
+}
+
+/** A header's key that starts at `at`, as kafkajs reads it: a null key (length -1) is null, naming the property "null". */
+function keyAt(bytes: Buffer, at: number): string {
+  const length = varIntAt(bytes, at);
+  return length < 0 ? 'null' : bytes.toString('utf8', varIntEnd, varIntEnd + length);
 }
 
 /**
@@ -128,14 +129,10 @@ function readHeaders(bytes: Buffer, at: number): Headers {
   const count = varIntAt(bytes, at);
   at = varIntEnd;
   for (let i = 0; i < count; i++) {
-    const keyLength = varIntAt(bytes, at);
-    at = varIntEnd;
-    // kafkajs reads a null key (length -1) as null, which names the property "null".
-    const key = keyLength < 0 ? 'null' : bytes.toString('utf8', at, at + keyLength);
-    const valueLength = varIntAt(bytes, at + Math.max(keyLength, 0));
-    at = varIntEnd;
-    const value = valueLength < 0 ? null : bytes.subarray(at, at + valueLength);
-    at += Math.max(valueLength, 0);
+    const key = keyAt(bytes, at);
+    const valueAt = bytesEnd(bytes, at);
+    const value = bytesAt(bytes, valueAt);
+    at = bytesEnd(bytes, valueAt);
     const earlier = headers[key];
     const next = earlier === undefined ? value : Array.isArray(earlier) ? earlier.concat([value]) : [earlier, value];
     // An own property whatever the key, as an object literal's computed key makes it (assigning `__proto__` would
@@ -246,17 +243,10 @@ class DecodedRecord {
     let at = bytesEnd(bytes, bytesEnd(bytes, this.#at));
     const count = varIntAt(bytes, at);
     at = varIntEnd;
-    const nameLength = Buffer.byteLength(name);
     for (let i = 0; i < count; i++) {
-      const keyLength = varIntAt(bytes, at);
-      const keyEnd = varIntEnd + Math.max(keyLength, 0);
-      // kafkajs reads a null key (length -1) as null, which names the property "null".
-      const matches =
-        keyLength < 0
-          ? name === 'null'
-          : keyLength === nameLength && bytes.toString('utf8', varIntEnd, keyEnd) === name;
-      if (matches) return bytesAt(bytes, keyEnd);
-      at = bytesEnd(bytes, keyEnd);
+      const valueAt = bytesEnd(bytes, at);
+      if (keyAt(bytes, at) === name) return bytesAt(bytes, valueAt);
+      at = bytesEnd(bytes, valueAt);
     }
     return undefined;
   }

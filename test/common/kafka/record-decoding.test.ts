@@ -25,7 +25,7 @@ const kafkajsRecordDecoder: (...args: Parameters<typeof decodeRecord>) => Return
   return original.exports;
 })();
 
-type Header = { key: string; value: Buffer | null };
+type Header = { key: string | null; value: Buffer | null };
 
 /** A record's bytes as a batch holds them after its length. */
 function recordBytes(
@@ -85,6 +85,10 @@ it('When records carry headers, repeated keys, nulls and keys of Object.prototyp
       { key: 'b', value: value('') },
     ],
     [{ key: '__proto__', value: value('x') }],
+    [
+      { key: null, value: value('n') },
+      { key: 'null', value: value('m') },
+    ],
     [
       { key: '__proto__', value: value('x') },
       { key: '__proto__', value: value('y') },
@@ -194,6 +198,7 @@ it('When one header is read from a record, then it is the first value kafkajs gi
     { key: 'e', value: value('') },
     { key: '__proto__', value: value('x') },
     { key: 'toString', value: value('y') },
+    { key: null, value: value('n') },
   ];
   const bytes = recordBytes(0, 0, null, value('{}'), headers);
   const context = { firstOffset: '0', firstTimestamp: '0' } as never;
