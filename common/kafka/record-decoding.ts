@@ -7,8 +7,8 @@ import type { IHeaders } from 'kafkajs';
 // reader builds a Long for every byte). With the `content-type` and `traceparent` headers every message carries, a
 // service's catch-up took about 60 % longer than with header-less records. This module puts in kafkajs's place a
 // record decoder that returns the same records with plain numbers where they are exact (below 2^53, as offsets and
-// millisecond timestamps are), and reads a record's key, value and headers only when they are asked for: together, about half of
-// each service's catch-up (docs/benchmarks-history.md, tunings 25 and 26).
+// millisecond timestamps are), and reads a record's key, value and headers only when they are asked for: together,
+// about half of each service's catch-up (docs/benchmarks-history.md, tunings 25 to 27).
 
 const require = createRequire(import.meta.url);
 
@@ -19,8 +19,6 @@ interface KafkaDecoder {
   readInt8(): number;
   readVarInt(): number;
   readVarLong(): Long;
-  readVarIntBytes(): Buffer | null;
-  readVarIntArray<T>(reader: (decoder: KafkaDecoder) => T): T[];
 }
 interface Long {
   toString(): string;
@@ -106,11 +104,16 @@ function varIntAt(buffer: Buffer, at: number): number {
   return (result >>> 1) ^ -(result & 1);
 }
 
+/** Past the key and the value that start at `at`: a record's headers, or a header's successor. */
+function pastKeyAndValue(bytes: Buffer, at: number): number {
+  return bytesEnd(bytes, bytesEnd(bytes, at));
+}
+
 /** Where the headers that start at `at` end, read without building them. */
 function headersEnd(bytes: Buffer, at: number): number {
   const count = varIntAt(bytes, at);
   at = varIntEnd;
-  for (let i = 0; i < count; i++) at = bytesEnd(bytes, bytesEnd(bytes, at));
+  for (let i = 0; i < count; i++) at = pastKeyAndValue(bytes, at);
   return at;
 }
 
@@ -228,7 +231,7 @@ class DecodedRecord {
   get headers(): Headers {
     if (this.#headers === undefined) {
       const bytes = viewOf(this.#source);
-      this.#headers = readHeaders(bytes, bytesEnd(bytes, bytesEnd(bytes, this.#at)));
+      this.#headers = readHeaders(bytes, pastKeyAndValue(bytes, this.#at));
     }
     return this.#headers;
   }
@@ -240,7 +243,7 @@ class DecodedRecord {
     // A name of Object.prototype's properties is read through it, as `headers` reads it.
     if (this.#headers !== undefined || name in Object.prototype) return firstOf(this.headers[name]);
     const bytes = viewOf(this.#source);
-    let at = bytesEnd(bytes, bytesEnd(bytes, this.#at));
+    let at = pastKeyAndValue(bytes, this.#at);
     const count = varIntAt(bytes, at);
     at = varIntEnd;
     for (let i = 0; i < count; i++) {
@@ -278,7 +281,7 @@ export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext =
   const offset = offsetPlus(firstOffset, decoder.readVarInt());
   const { buffer } = decoder;
   const at = decoder.offset;
-  decoder.offset = headersEnd(buffer, bytesEnd(buffer, bytesEnd(buffer, at)));
+  decoder.offset = headersEnd(buffer, pastKeyAndValue(buffer, at));
   return new DecodedRecord(batchContext, attributes, timestamp, offset, buffer.buffer, buffer.byteOffset + at);
 }
 
