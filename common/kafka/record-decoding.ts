@@ -124,6 +124,24 @@ function keyAt(bytes: Buffer, at: number): string {
 }
 
 /**
+ * Whether the header key that starts at `at` reads as `name`, as `keyAt` would read it, without making a string of it
+ * when `name` is ASCII: UTF-8 bytes decode to an ASCII string only if they are those very characters.
+ */
+function keyIs(bytes: Buffer, at: number, name: string): boolean {
+  if (!ascii(name)) return keyAt(bytes, at) === name;
+  const length = varIntAt(bytes, at);
+  if (length < 0) return name === 'null';
+  if (length !== name.length) return false;
+  for (let i = 0; i < length; i++) if (bytes[varIntEnd + i] !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+const ascii = (text: string) => {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+};
+
+/**
  * The headers that start at `at`, as kafkajs builds them: a repeated key gathers its values in an array, and a key
  * that names one of Object.prototype's properties is read through it, as kafkajs's spread does.
  */
@@ -248,7 +266,7 @@ class DecodedRecord {
     at = varIntEnd;
     for (let i = 0; i < count; i++) {
       const valueAt = bytesEnd(bytes, at);
-      if (keyAt(bytes, at) === name) return bytesAt(bytes, valueAt);
+      if (keyIs(bytes, at, name)) return bytesAt(bytes, valueAt);
       at = bytesEnd(bytes, valueAt);
     }
     return undefined;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, it } from 'node:test';
+import { parseTraceParent } from '@opentelemetry/core';
 import pino from 'pino';
 import { createKafka, ensureTopics } from '../../../common/kafka/client.ts';
 import { followTopic } from '../../../common/kafka/follower.ts';
@@ -34,16 +35,27 @@ it('When a follower stops while a caller waits for it to read further, then the 
   await assert.rejects(follower.catchUp(), { message: `${topicName}: the follower has stopped` });
 });
 
-it("When history messages carry traceparent headers, then the follower names each one's trace, and none for a missing, malformed or zero one", async () => {
+it("When history messages carry traceparent headers, then the follower names each one's trace as OpenTelemetry's parser reads it, and none for a missing, malformed or zero one", async () => {
   const topic = `test.follower.traces.${randomUUID().slice(0, 8)}`;
   await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const spanId = '00f067aa0ba902b7';
+  // The form every propagator writes is read in place; every other form goes through OpenTelemetry's parser.
   const sent: Array<[string, Record<string, string | string[]>]> = [
-    ['plain', { traceparent: `00-${traceId}-00f067aa0ba902b7-01` }],
-    ['repeated', { traceparent: [`00-${traceId}-00f067aa0ba902b7-01`, '00-ffffffffffffffffffffffffffffffff-1-01'] }],
+    ['plain', { traceparent: `00-${traceId}-${spanId}-01` }],
+    ['unsampled', { traceparent: `00-${traceId}-${spanId}-00` }],
+    ['repeated', { traceparent: [`00-${traceId}-${spanId}-01`, '00-ffffffffffffffffffffffffffffffff-1-01'] }],
     ['none', { 'content-type': 'application/json' }],
-    ['malformed', { traceparent: `00-${traceId}-00f067aa0ba902b7` }],
-    ['zero', { traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }],
+    ['malformed', { traceparent: `00-${traceId}-${spanId}` }],
+    ['zero', { traceparent: `00-${'0'.repeat(32)}-${spanId}-01` }],
+    ['zero span', { traceparent: `00-${traceId}-${'0'.repeat(16)}-01` }],
+    ['upper case', { traceparent: `00-${traceId.toUpperCase()}-${spanId}-01` }],
+    ['bad flags', { traceparent: `00-${traceId}-${spanId}-0g` }],
+    ['version ff', { traceparent: `ff-${traceId}-${spanId}-01` }],
+    ['version 00 with more', { traceparent: `00-${traceId}-${spanId}-01-more` }],
+    ['later version with more', { traceparent: `01-${traceId}-${spanId}-01-more` }],
+    ['leading space', { traceparent: ` 00-${traceId}-${spanId}-01` }],
+    ['dashes moved', { traceparent: `00-${traceId.slice(1)}-0${spanId}-01` }],
   ];
   const producer = kafka.producer();
   await producer.connect();
@@ -57,11 +69,15 @@ it("When history messages carry traceparent headers, then the follower names eac
   );
   await follower.caughtUp;
   await follower.stop();
-  assert.deepEqual(Object.fromEntries(seen), {
-    plain: traceId,
-    repeated: traceId,
-    none: undefined,
-    malformed: undefined,
-    zero: undefined,
-  });
+  const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+  const parsed = (headers: Record<string, string | string[]>) =>
+    headers.traceparent === undefined ? undefined : parseTraceParent(first(headers.traceparent)!)?.traceId;
+  assert.deepEqual(
+    Object.fromEntries(seen),
+    Object.fromEntries(sent.map(([name, headers]) => [name, parsed(headers)])),
+  );
+  assert.deepEqual(
+    sent.filter(([name]) => seen.get(name) === traceId).map(([name]) => name),
+    ['plain', 'unsampled', 'repeated', 'later version with more', 'leading space'],
+  );
 });
