@@ -62,8 +62,9 @@ export interface FollowedMessage {
 /**
  * A FollowedMessage whose trace id is read from the headers only if asked for: a view that does not keep it spares
  * the parsing. A class, so that the getter is not defined anew on each of a long history's messages. The id is read
- * straight from `traceparent`, with OpenTelemetry's parser, rather than through the propagators: a context and a
- * baggage read for every order would be a few percent of the gateway's start (docs/benchmarks-history.md, tuning 26).
+ * straight from `traceparent` (in place, or with OpenTelemetry's parser: see `plainTraceParent`) rather than through
+ * the propagators: a context and a baggage read for every order would be a few percent of the gateway's start
+ * (docs/benchmarks-history.md, tuning 26).
  */
 class Followed implements FollowedMessage {
   readonly partition: number;
