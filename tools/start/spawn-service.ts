@@ -21,9 +21,13 @@ export const NODE_FLAGS = [
 /**
  * Every service's environment, unless the caller's says otherwise. glibc gives each thread that allocates (libuv's
  * pool, V8's workers) an arena of its own, up to eight per core, and memory freed in one arena serves only that
- * arena: two arenas keep each process's resident memory lower at no measurable CPU cost (BENCHMARKS.md).
+ * arena: two arenas keep each process's resident memory lower at no measurable CPU cost (BENCHMARKS.md). And once a
+ * big buffer of its own mapping (a fetch's megabyte) is freed, glibc serves the next ones that size from its arena,
+ * where memory freed between live blocks stays resident: a fixed threshold of 128 KB keeps them in mappings returned
+ * when freed (a socket's 64 KB reads stay in the arena), which takes 5-25 MB off the main arena while a history is
+ * read (docs/benchmarks-history.md, tuning 29).
  */
-export const SERVICE_ENV = { MALLOC_ARENA_MAX: '2' };
+export const SERVICE_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
 
 /** The pipeline's Node processes: each loads its telemetry preload before its main module. */
 const SERVICES = {
