@@ -93,21 +93,18 @@ class Followed implements FollowedMessage {
 function plainTraceParent(bytes: Buffer): boolean {
   if (bytes.length !== 55 || bytes[0] !== 0x30 || bytes[1] !== 0x30) return false;
   if (bytes[2] !== 0x2d || bytes[35] !== 0x2d || bytes[52] !== 0x2d) return false;
-  return hexRun(bytes, 3, 35) === NONZERO && hexRun(bytes, 36, 52) === NONZERO && hexRun(bytes, 53, 55) !== INVALID;
+  return nonZeroHex(bytes, 3, 35) > 0 && nonZeroHex(bytes, 36, 52) > 0 && nonZeroHex(bytes, 53, 55) >= 0;
 }
 
-const INVALID = 0;
-const ZEROS = 1;
-const NONZERO = 2;
-/** Whether bytes `from` to `to` are lower-case hex digits, and whether any of them is not 0. */
-function hexRun(bytes: Buffer, from: number, to: number): typeof INVALID | typeof ZEROS | typeof NONZERO {
-  let nonzero = false;
+/** How many of bytes `from` to `to` are other than 0 when all are lower-case hex digits; -1 when one is not. */
+function nonZeroHex(bytes: Buffer, from: number, to: number): number {
+  let count = 0;
   for (let i = from; i < to; i++) {
     const b = bytes[i]!;
-    if (!((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66))) return INVALID;
-    if (b !== 0x30) nonzero = true;
+    if (!((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66))) return -1;
+    if (b !== 0x30) count++;
   }
-  return nonzero ? NONZERO : ZEROS;
+  return count;
 }
 
 /** What a follower needs of a topic: its name and how to read a message's bytes (a topic contract has both). */
