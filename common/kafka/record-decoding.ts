@@ -124,11 +124,10 @@ function keyAt(bytes: Buffer, at: number): string {
 }
 
 /**
- * Whether the header key that starts at `at` reads as `name`, as `keyAt` would read it, without making a string of it
- * when `name` is ASCII: UTF-8 bytes decode to an ASCII string only if they are those very characters.
+ * Whether the header key that starts at `at` reads as the ASCII `name`, as `keyAt` would read it, without making a
+ * string of it: UTF-8 bytes decode to an ASCII string only if they are those very characters.
  */
 function keyIs(bytes: Buffer, at: number, name: string): boolean {
-  if (!ascii(name)) return keyAt(bytes, at) === name;
   const length = varIntAt(bytes, at);
   if (length < 0) return name === 'null';
   if (length !== name.length) return false;
@@ -258,8 +257,9 @@ class DecodedRecord {
   }
   /** The first value of header `name`, read from the bytes while the headers have not been built. */
   headerOf(name: string): Buffer | null | undefined {
-    // A name of Object.prototype's properties is read through it, as `headers` reads it.
-    if (this.#headers !== undefined || name in Object.prototype) return firstOf(this.headers[name]);
+    // A name of Object.prototype's properties is read through it, as `headers` reads it; one that is not ASCII is
+    // looked up among the built headers too (the walk below compares a key's bytes with an ASCII name).
+    if (this.#headers !== undefined || name in Object.prototype || !ascii(name)) return firstOf(this.headers[name]);
     const bytes = viewOf(this.#source);
     let at = pastKeyAndValue(bytes, this.#at);
     const count = varIntAt(bytes, at);

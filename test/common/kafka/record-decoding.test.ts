@@ -32,6 +32,13 @@ const encodeAnyHeader = (header: Header) =>
     ? new Encoder().writeVarIntBytes(header.key).writeVarIntBytes(header.value)
     : encodeHeader(header);
 
+const value = (text: string) => Buffer.from(text);
+/** The headers every message of the services carries. */
+const SERVICE_HEADERS: Header[] = [
+  { key: 'content-type', value: value('application/json') },
+  { key: 'traceparent', value: value('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') },
+];
+
 /** A record's bytes as a batch holds them after its length. */
 function recordBytes(
   timestampDelta: unknown,
@@ -75,14 +82,10 @@ it('When this module loads before kafkajs fetches, then kafkajs decodes records 
 });
 
 it('When records carry headers, repeated keys, nulls and keys of Object.prototype, then both decoders return the same', () => {
-  const value = (text: string) => Buffer.from(text);
   const cases: Header[][] = [
     [],
-    [{ key: 'content-type', value: value('application/json') }],
-    [
-      { key: 'content-type', value: value('application/json') },
-      { key: 'traceparent', value: value('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') },
-    ],
+    SERVICE_HEADERS.slice(0, 1),
+    SERVICE_HEADERS,
     [
       { key: 'a', value: value('1') },
       { key: 'a', value: null },
@@ -194,10 +197,8 @@ it("When a record's key, value and headers are asked for again or replaced, then
 });
 
 it('When one header is read from a record, then it is the first value kafkajs gives under that name, built or not', () => {
-  const value = (text: string) => Buffer.from(text);
   const headers: Header[] = [
-    { key: 'content-type', value: value('application/json') },
-    { key: 'traceparent', value: value('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') },
+    ...SERVICE_HEADERS,
     { key: 'a', value: value('1') },
     { key: 'a', value: null },
     { key: 'e', value: value('') },
