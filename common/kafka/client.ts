@@ -2,14 +2,16 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { ICustomPartitioner, ISocketFactory, KafkaConfig, KafkaMessage, Producer, SASLOptions } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
+import type { ISocketFactory, KafkaConfig, KafkaMessage, Producer, SASLOptions } from 'kafkajs';
 import { ConfigError, flag, hostPortList, oneOf, text } from '../config.ts';
 import type { Logger } from '../logger.ts';
-// Loaded with the client: stops kafkajs's idle connections waking the process every millisecond, and hides the
-// records of every aborted transaction from readers of committed messages.
+import { recordingPartitioner } from './partitioner.ts';
+// Loaded with the client: stops kafkajs's idle connections waking the process every millisecond, hides the records
+// of every aborted transaction from readers of committed messages, and encodes the records it sends with less work.
 import './idle-timer.ts';
 import './aborted-transactions.ts';
+import './record-encoding.ts';
 
 /** KAFKA_BROKERS: bootstrap servers; unset means the local broker that `npm start` runs. */
 export const kafkaBrokers = (raw: string | undefined) => hostPortList()(raw) ?? ['127.0.0.1:9092'];
@@ -195,16 +197,6 @@ export function createProducer(kafka: Kafka): Producer {
     createPartitioner: recordingPartitioner,
   });
 }
-
-/**
- * kafkajs's default partitioner (murmur2 of the key, as the Java client), which also writes the partition it chose
- * on the message, so that the sender can check every message's partition against Kafka's acknowledgements
- * (`sendAcknowledged`) and send a message again to the same partition.
- */
-export const recordingPartitioner: ICustomPartitioner = () => {
-  const choose = Partitioners.DefaultPartitioner();
-  return (args) => (args.message.partition ??= choose(args));
-};
 
 /** A header's value as text (kafkajs hands headers over as Buffers). */
 export function headerText(message: Pick<KafkaMessage, 'headers'>, name: string): string | undefined {

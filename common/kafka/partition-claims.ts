@@ -3,7 +3,7 @@ import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../logger.ts';
-import { recordingPartitioner } from './client.ts';
+import { recordingPartitioner } from './partitioner.ts';
 import { DEFAULT_LINGER_MS, sendAcknowledged, startSends, takeFitting } from './publish.ts';
 import type { Delivery, MessagingServer, Outgoing, TracedSends } from './publish.ts';
 
