@@ -127,10 +127,7 @@ export async function sendAcknowledged(
         `Kafka acknowledged no partition for ${unacknowledged.length} message(s) after ${SEND_ATTEMPTS} sends`,
         { retriable: true },
       );
-    const acknowledged = await send({
-      acks: -1,
-      topicMessages: unacknowledged.map(({ topic, message }) => ({ topic, messages: [message] })),
-    });
+    const acknowledged = await send({ acks: -1, topicMessages: byTopic(unacknowledged) });
     // A partition's messages are written in the order sent, from the base offset Kafka answers for the partition.
     const next = new Map(acknowledged.map((r) => [`${r.topicName}/${r.partition}`, Number(r.baseOffset)]));
     unacknowledged = unacknowledged.filter((outgoing) => {
@@ -148,6 +145,20 @@ export async function sendAcknowledged(
     });
   }
   return messages.map((m) => deliveries.get(m)!);
+}
+
+/**
+ * The messages of each topic together, in the order given. kafkajs merges a batch's entries of one topic by copying
+ * that topic's messages so far for each entry: with an entry per message, a send of n messages copied n²/2.
+ */
+function byTopic(outgoing: Outgoing[]): Array<{ topic: string; messages: Message[] }> {
+  const topics = new Map<string, Message[]>();
+  for (const { topic, message } of outgoing) {
+    const messages = topics.get(topic);
+    if (messages) messages.push(message);
+    else topics.set(topic, [message]);
+  }
+  return Array.from(topics, ([topic, messages]) => ({ topic, messages }));
 }
 
 /** The publisher already holds as many messages as it may: nothing of this send was queued. */

@@ -74,3 +74,41 @@ it('When sends come a few milliseconds apart to an idle publisher, then they wai
   assert.deepEqual(requests.at(-1), ['k2']);
   await third;
 });
+
+it("When one send carries several topics' messages interleaved, then each topic goes once in the request, its messages in order, and each message gets its own offset", async () => {
+  const requests: Array<Array<{ topic: string; keys: string[] }>> = [];
+  const recording = {
+    sendBatch: async ({ topicMessages }: { topicMessages: Array<{ topic: string; messages: Message[] }> }) => {
+      requests.push(topicMessages.map((t) => ({ topic: t.topic, keys: t.messages.map((m) => String(m.key)) })));
+      return [
+        { topicName: 'orders.status', partition: 1, baseOffset: '40', errorCode: 0 },
+        { topicName: 'kitchen.tickets', partition: 1, baseOffset: '7', errorCode: 0 },
+        { topicName: 'orders.status', partition: 2, baseOffset: '90', errorCode: 0 },
+      ];
+    },
+  } as unknown as Producer;
+  const sent = (topic: string, key: string, partition: number) => ({ topic, message: { key, value: 'v', partition } });
+  const deliveries = await createPublisher(
+    recording,
+    'batched',
+  )([
+    sent('orders.status', 's1', 1),
+    sent('kitchen.tickets', 't1', 1),
+    sent('orders.status', 's2', 2),
+    sent('orders.status', 's3', 1),
+    sent('kitchen.tickets', 't2', 1),
+  ]);
+  assert.deepEqual(requests, [
+    [
+      { topic: 'orders.status', keys: ['s1', 's2', 's3'] },
+      { topic: 'kitchen.tickets', keys: ['t1', 't2'] },
+    ],
+  ]);
+  assert.deepEqual(deliveries, [
+    { partition: 1, offset: 40 },
+    { partition: 1, offset: 7 },
+    { partition: 2, offset: 90 },
+    { partition: 1, offset: 41 },
+    { partition: 1, offset: 8 },
+  ]);
+});

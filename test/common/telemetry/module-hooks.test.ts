@@ -52,7 +52,7 @@ after(async () => {
   receiver.close();
 });
 
-it("When a service has loaded its modules, then the require and import hooks are off, kafkajs decodes records with the project's decoder, its Kafka sends are still traced, and no request is timed for a metric", async () => {
+it("When a service has loaded its modules, then the require and import hooks are off, kafkajs decodes and encodes records with the project's decoder and encoder, its Kafka sends are still traced, and no request is timed for a metric", async () => {
   assert.notEqual(module.prototype.require, nodeRequire, 'the instrumentations hook require() while modules load');
   // The import hook resolves an instrumented module to a wrapper of it.
   assert.match(import.meta.resolve('kafkajs'), /iitm/, 'the import hook is on while modules load');
@@ -60,10 +60,12 @@ it("When a service has loaded its modules, then the require and import hooks are
   const { createLogger } = await import('../../../common/logger.ts');
   const { testBrokers } = await import('../../support/broker.ts');
   // The instrumentation's require hook keeps the exports it first saw of each kafkajs file: kafkajs must still get
-  // the project's record decoder through it (common/kafka/record-decoding.ts).
+  // the project's record decoder and encoder through it (common/kafka/record-decoding.ts, record-encoding.ts).
   const { decodeRecord } = await import('../../../common/kafka/record-decoding.ts');
+  const { encodeRecord } = await import('../../../common/kafka/record-encoding.ts');
   const hookedRequire = module.createRequire(import.meta.url);
   assert.equal(hookedRequire('kafkajs/src/protocol/recordBatch/record/v0/decoder.js'), decodeRecord);
+  assert.equal(hookedRequire('kafkajs/src/protocol/recordBatch/record/v0'), encodeRecord);
 
   stopPatchingModules();
   assert.equal(module.prototype.require, nodeRequire, "Node's own require() is back");
