@@ -1,5 +1,6 @@
-import { Module, createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import type { IHeaders } from 'kafkajs';
+import { replaceKafkajsModule } from './kafkajs-module.ts';
 
 // kafkajs 2.2.4 decodes every record it fetches with work that a service reading its history at start does a
 // million times: each header is added by spreading the record's header object into a new one, and each record's
@@ -304,22 +305,7 @@ export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext =
 }
 
 /**
- * Puts `decodeRecord` in kafkajs's place. kafkajs loads its record batch decoder on its first fetch, and that takes
- * the record decoder from Node's module cache: an entry of our own goes there first. A new entry rather than new
- * exports on kafkajs's: the OpenTelemetry kafkajs instrumentation's `require` hook keeps the exports it first saw on
- * the entry it saw. Returns false when the batch decoder was already loaded, with kafkajs's decoder in it (nothing is
- * changed then).
+ * Whether kafkajs decodes records with `decodeRecord` in this process: kafkajs loads its record batch decoder on its
+ * first fetch, and that takes the record decoder from Node's module cache, where `decodeRecord` stands first.
  */
-function install(): boolean {
-  if (require.cache[require.resolve(BATCH_DECODER)]) return false;
-  const filename = require.resolve(RECORD_DECODER);
-  const entry = new Module(filename);
-  entry.filename = filename;
-  entry.loaded = true;
-  entry.exports = decodeRecord;
-  require.cache[filename] = entry;
-  return true;
-}
-
-/** Whether kafkajs decodes records with `decodeRecord` in this process. */
-export const recordDecoderInstalled = install();
+export const recordDecoderInstalled = replaceKafkajsModule(RECORD_DECODER, decodeRecord, BATCH_DECODER);

@@ -1,4 +1,5 @@
-import { Module, createRequire } from 'node:module';
+import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './kafkajs-module.ts';
 
 // kafkajs 2.2.4 encodes every record it sends with a new Encoder (a zeroed 512-byte buffer) for the record and one for
 // each header, a small Buffer for each varint and 64-bit Longs for the timestamp: about 6 µs and a few KB of garbage
@@ -122,20 +123,7 @@ export function encodeRecord(record: RecordFields): KafkaEncoder {
 }
 
 /**
- * Puts `encodeRecord` in kafkajs's place, as `record-decoding.ts` does for its decoder: kafkajs's produce request
- * takes the record encoder from Node's module cache when it first loads, on the first send. Returns false when it
- * was already loaded, with kafkajs's encoder in it (nothing is changed then).
+ * Whether kafkajs encodes records with `encodeRecord` in this process: kafkajs's produce request takes the record
+ * encoder from Node's module cache when it first loads, on the first send, where `encodeRecord` stands first.
  */
-function install(): boolean {
-  if (require.cache[require.resolve(PRODUCE_REQUEST)]) return false;
-  const filename = require.resolve(RECORD_ENCODER);
-  const entry = new Module(filename);
-  entry.filename = filename;
-  entry.loaded = true;
-  entry.exports = encodeRecord;
-  require.cache[filename] = entry;
-  return true;
-}
-
-/** Whether kafkajs encodes records with `encodeRecord` in this process. */
-export const recordEncoderInstalled = install();
+export const recordEncoderInstalled = replaceKafkajsModule(RECORD_ENCODER, encodeRecord, PRODUCE_REQUEST);

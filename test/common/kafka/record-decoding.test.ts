@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { Module, createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
 import { it } from 'node:test';
 import { decodeRecord, headerOf, recordDecoderInstalled } from '../../../common/kafka/record-decoding.ts';
+import { kafkajsOriginal } from '../../support/kafkajs-original.ts';
 
 // The record decoder put in kafkajs's place, held to kafkajs's own on the same bytes: every field, header and
 // prototype alike.
@@ -13,17 +12,10 @@ const Decoder = require('kafkajs/src/protocol/decoder.js');
 const Long = require('kafkajs/src/utils/long.js');
 const encodeHeader = require('kafkajs/src/protocol/recordBatch/header/v0/index.js');
 
-/** kafkajs's own record decoder, compiled from its file apart from the module cache (where ours stands). */
-const kafkajsRecordDecoder: (...args: Parameters<typeof decodeRecord>) => ReturnType<typeof fields> = (() => {
-  const filename = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
-  const original = new Module(filename) as Module & { _compile(code: string, filename: string): void };
-  original.filename = filename;
-  original.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
-    dirname(filename),
-  );
-  original._compile(readFileSync(filename, 'utf8'), filename);
-  return original.exports;
-})();
+/** kafkajs's own record decoder (ours stands in its place in the module cache). */
+const kafkajsRecordDecoder = kafkajsOriginal<(...args: Parameters<typeof decodeRecord>) => ReturnType<typeof fields>>(
+  'kafkajs/src/protocol/recordBatch/record/v0/decoder.js',
+);
 
 /** A header; a key given as bytes is written as they are (kafkajs's encoder writes only valid UTF-8). */
 type Header = { key: string | Buffer | null; value: Buffer | null };

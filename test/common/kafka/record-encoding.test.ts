@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { Module, createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
 import { it } from 'node:test';
 import { encodeRecord, recordEncoderInstalled } from '../../../common/kafka/record-encoding.ts';
+import { kafkajsOriginal } from '../../support/kafkajs-original.ts';
 
 // The record encoder put in kafkajs's place, held to kafkajs's own: the same bytes for every record, and the same
 // error for what kafkajs refuses.
 const require = createRequire(import.meta.url);
 type Encode = (record: object) => { buffer: Buffer };
 
-/** kafkajs's own record encoder, compiled from its file apart from the module cache (where ours stands). */
-const kafkajsEncodeRecord: Encode = (() => {
-  const filename = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/index.js');
-  const original = new Module(filename) as Module & { _compile(code: string, filename: string): void };
-  original.filename = filename;
-  original.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
-    dirname(filename),
-  );
-  original._compile(readFileSync(filename, 'utf8'), filename);
-  return original.exports;
-})();
+/** kafkajs's own record encoder (ours stands in its place in the module cache). */
+const kafkajsEncodeRecord = kafkajsOriginal<Encode>('kafkajs/src/protocol/recordBatch/record/v0/index.js');
 
 const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const SERVICE_HEADERS = { 'content-type': 'application/json', traceparent };
