@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { ICustomPartitioner } from 'kafkajs';
+import { isAscii } from './ascii.ts';
 
 // kafkajs's default partitioner hashes each key with murmur2 in 64-bit Longs backed by BigInt, after copying a string
 // key into a Buffer, and filters the partition list for every message: about 3 µs and a few KB of garbage a message
@@ -45,11 +46,6 @@ export function murmur2(key: string | Uint8Array): number {
   h = Math.imul(h, M);
   h ^= h >>> 15;
   return h;
-}
-
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
 }
 
 const toPositive = (hash: number) => hash & 0x7fffffff;

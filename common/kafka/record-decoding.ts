@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { IHeaders } from 'kafkajs';
+import { isAscii } from './ascii.ts';
 import { replaceKafkajsModule } from './kafkajs-module.ts';
 
 // kafkajs 2.2.4 decodes every record it fetches with work that a service reading its history at start does a
@@ -136,11 +137,6 @@ function keyIs(bytes: Buffer, at: number, name: string): boolean {
   return true;
 }
 
-const ascii = (text: string) => {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
-};
-
 /**
  * The headers that start at `at`, as kafkajs builds them: a repeated key gathers its values in an array, and a key
  * that names one of Object.prototype's properties is read through it, as kafkajs's spread does.
@@ -260,7 +256,7 @@ class DecodedRecord {
   headerOf(name: string): Buffer | null | undefined {
     // A name of Object.prototype's properties is read through it, as `headers` reads it; one that is not ASCII is
     // looked up among the built headers too (the walk below compares a key's bytes with an ASCII name).
-    if (this.#headers !== undefined || name in Object.prototype || !ascii(name)) return firstOf(this.headers[name]);
+    if (this.#headers !== undefined || name in Object.prototype || !isAscii(name)) return firstOf(this.headers[name]);
     const bytes = viewOf(this.#source);
     let at = pastKeyAndValue(bytes, this.#at);
     const count = varIntAt(bytes, at);

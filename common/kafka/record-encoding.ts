@@ -67,6 +67,26 @@ function writeField(buffer: Buffer, at: number, field: unknown, length: number):
   return at + (Buffer.isBuffer(field) ? field.copy(buffer, at) : buffer.write(field as string, at, 'utf8'));
 }
 
+/** A field's length prefix and bytes (a null field has no bytes). */
+const fieldSize = (length: number) => varIntSize(length) + Math.max(length, 0);
+
+/**
+ * A record's headers as the fields they are written as, name and value in turn, each of a header's values after its
+ * name when it has several; undefined when a value is neither text nor a Buffer (kafkajs's encoder decides then).
+ */
+function headerFields(headers: Record<string, unknown>): Array<string | Buffer> | undefined {
+  const fields: Array<string | Buffer> = [];
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const values = headers[name];
+    for (const one of Array.isArray(values) ? values : [values]) {
+      if (lengthOf(one, false) === undefined) return undefined;
+      fields.push(name, one);
+    }
+  }
+  return fields;
+}
+
 /**
  * A record as kafkajs's encoder writes it (Kafka's record format v2: length, attributes, timestamp and offset deltas,
  * key, value, headers; each header's values in turn when it has several). Any field this encoder does not take
@@ -76,29 +96,23 @@ export function encodeRecord(record: RecordFields): KafkaEncoder {
   const { offsetDelta = 0, timestampDelta = 0, key, value, headers = {} } = record;
   const keyLength = lengthOf(key, true);
   const valueLength = lengthOf(value, true);
-  if (!isSmall(offsetDelta) || !isSmall(timestampDelta) || keyLength === undefined || valueLength === undefined)
+  const fields = headerFields(headers);
+  if (
+    !isSmall(offsetDelta) ||
+    !isSmall(timestampDelta) ||
+    keyLength === undefined ||
+    valueLength === undefined ||
+    fields === undefined
+  )
     return kafkajsEncodeRecord(record);
-  let headerCount = 0;
-  let headersSize = 0;
-  for (const name in headers) {
-    if (!Object.hasOwn(headers, name)) continue;
-    const values = headers[name];
-    const nameLength = Buffer.byteLength(name, 'utf8');
-    for (const one of Array.isArray(values) ? values : [values]) {
-      const length = lengthOf(one, false);
-      if (length === undefined) return kafkajsEncodeRecord(record);
-      headerCount++;
-      headersSize += varIntSize(nameLength) + nameLength + varIntSize(length) + length;
-    }
-  }
-  const fieldSize = (length: number) => varIntSize(length) + Math.max(length, 0);
+  let headersSize = varIntSize(fields.length / 2);
+  for (const field of fields) headersSize += fieldSize(lengthOf(field, false)!);
   const bodySize =
     1 +
     varIntSize(timestampDelta) +
     varIntSize(offsetDelta) +
     fieldSize(keyLength) +
     fieldSize(valueLength) +
-    varIntSize(headerCount) +
     headersSize;
   const buffer = Buffer.allocUnsafe(varIntSize(bodySize) + bodySize);
   let at = writeVarInt(buffer, 0, bodySize);
@@ -107,15 +121,8 @@ export function encodeRecord(record: RecordFields): KafkaEncoder {
   at = writeVarInt(buffer, at, offsetDelta);
   at = writeField(buffer, at, key, keyLength);
   at = writeField(buffer, at, value, valueLength);
-  at = writeVarInt(buffer, at, headerCount);
-  for (const name in headers) {
-    if (!Object.hasOwn(headers, name)) continue;
-    const values = headers[name];
-    for (const one of Array.isArray(values) ? values : [values]) {
-      at = writeField(buffer, at, name, Buffer.byteLength(name, 'utf8'));
-      at = writeField(buffer, at, one, lengthOf(one, false)!);
-    }
-  }
+  at = writeVarInt(buffer, at, fields.length / 2);
+  for (const field of fields) at = writeField(buffer, at, field, lengthOf(field, false)!);
   const encoder = Object.create(Encoder.prototype) as KafkaEncoder;
   encoder.buf = buffer;
   encoder.offset = at;
