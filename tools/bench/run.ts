@@ -12,6 +12,7 @@ import { NODE_FLAGS, spawnService } from '../start/spawn-service.ts';
 import type { ServiceName, ServiceProcess } from '../start/spawn-service.ts';
 import { measureIngest, measureMonitorCost, spread as ingestSpread } from './ingest.ts';
 import { postOrders } from './intake.ts';
+import { measureSpanCost } from './span-cost.ts';
 import { ORDER_RECORD_BYTES, orderHopsLatency, producerPerformance } from './kafka-tools.ts';
 import {
   aboveIdle,
@@ -349,6 +350,26 @@ try {
     )} µs; trace store: ${storeCost.join(', ')}`,
     "the gateway's last exports replayed into the store",
     `trace store ${(storeUsPerJsonSpan * spread(variants[0]!.spans).median).toFixed(0)} µs per order at the gateway (JSON)`,
+  );
+
+  // The floor under the services' per-span cost: the SDK as the services set it up, with no instrumentation.
+  say('the OpenTelemetry SDK alone, making and exporting spans in a loop…');
+  const sdk = await measureSpanCost(sink, rounds, quick ? 2000 : 20_000, say);
+  const aboveLoop = (figures: number[]) => figures.map((us, i) => us - sdk.untraced[i]!);
+  const [made, protobuf, json] = [
+    aboveLoop(sdk.made),
+    aboveLoop(sdk['exported, OTLP protobuf']),
+    aboveLoop(sdk['exported, OTLP JSON']),
+  ];
+  row(
+    "OpenTelemetry SDK alone, CPU per span: the services' set-up, no instrumentation, spans shaped like the gateway's (own process, 40 000 spans/s)",
+    `made and ended ${showSpread(made, 1)} µs; exported, OTLP protobuf ${showSpread(protobuf, 1)} µs, OTLP JSON ${showSpread(json, 1)} µs`,
+    `above the same loop untraced, ${showSpread(sdk.untraced, 1)} µs a span`,
+    `made and exported (protobuf) ${showSpread(
+      protobuf.map((us, i) => us / made[i]!),
+      1,
+      '×',
+    )} made alone; target ≤ 15 µs per span in the services`,
   );
 
   // The live monitor's cost to the store at 10 000 spans/s, with a page watching it.

@@ -59,6 +59,14 @@ test('When the benchmark runs briefly, then it prints every figure beside its li
     /^p50 [\d.]+ ms \([\d.]+–[\d.]+, \d+ rounds?\), p99 [\d.]+ ms \([\d.]+–[\d.]+, \d+ rounds?\)$/,
   );
   assert.match(of('receiver CPU per span')[1]!, /^counting sink .* µs; trace store: .*application\/json [\d.]+ µs/);
+  const sdk = of('OpenTelemetry SDK alone, CPU per span');
+  assert.match(
+    sdk[1]!,
+    new RegExp(
+      `^made and ended ${withSpread.source} µs; exported, OTLP protobuf ${withSpread.source} µs, OTLP JSON ${withSpread.source} µs$`,
+    ),
+  );
+  assert.match(sdk[3]!, /^made and exported \(protobuf\) [\d.]+× \(/);
   assert.match(of("services' CPU per order at 50/s")[1]!, /validation [\d.]+, kitchen [\d.]+, gateway [\d.]+\)$/);
   assert.match(of('whole pipeline CPU per order at 50/s')[1]!, /\(broker [\d.]+\)$/);
   assert.match(
