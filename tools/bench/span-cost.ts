@@ -29,6 +29,7 @@ const ORDERS_PER_SECOND = 20_000;
 const CHUNK_ORDERS = 200;
 // Batches leave when 512 spans are queued, so at this rate the schedule only times the last of them.
 const SCHEDULE_DELAY_MS = 200;
+const BATCH_SPANS = 512;
 
 /**
  * CPU-µs per span of each variant, one process per variant and round, the variants taking turns: each process makes
@@ -47,9 +48,10 @@ export async function measureSpanCost(
     const order = round % 2 === 1 ? names : [...names].reverse();
     for (const name of order) {
       const before = (await sink.count()).spans;
-      const usPerSpan = await runChild(sink.url, SPAN_COST_VARIANTS[name], orders, warmUp);
+      const exported = name.startsWith('exported');
+      const usPerSpan = await runChild(sink.url, SPAN_COST_VARIANTS[name], orders, warmUp, exported);
       const received = (await sink.count()).spans - before;
-      const expected = name.startsWith('exported') ? 2 * (orders + warmUp) : 0;
+      const expected = exported ? 2 * (orders + warmUp) : 0;
       // A figure for spans that never left would flatter the exporter.
       if (received !== expected)
         throw new Error(`span cost, ${name}: the sink received ${received} spans, not ${expected}`);
@@ -60,8 +62,21 @@ export async function measureSpanCost(
   return result;
 }
 
-async function runChild(sinkUrl: string, env: Record<string, string>, orders: number, warmUp: number): Promise<number> {
-  const args = ['--child', '--orders', String(orders), '--warm-up', String(warmUp)];
+async function runChild(
+  sinkUrl: string,
+  env: Record<string, string>,
+  orders: number,
+  warmUp: number,
+  exported: boolean,
+): Promise<number> {
+  const args = [
+    '--child',
+    '--orders',
+    String(orders),
+    '--warm-up',
+    String(warmUp),
+    ...(exported ? ['--exported'] : []),
+  ];
   const child = spawn(process.execPath, [...NODE_FLAGS, import.meta.filename, ...args], {
     cwd: new URL('../..', import.meta.url).pathname,
     env: {
@@ -69,7 +84,10 @@ async function runChild(sinkUrl: string, env: Record<string, string>, orders: nu
       ...process.env,
       OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
       OTEL_BSP_SCHEDULE_DELAY: String(SCHEDULE_DELAY_MS),
-      OTEL_BSP_MAX_QUEUE_SIZE: '16384',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(BATCH_SPANS),
+      // Room for every span of the run: on a machine too slow to export as fast as the loop makes spans, the queue
+      // grows instead of dropping them, and the child waits for it to drain before it stops.
+      OTEL_BSP_MAX_QUEUE_SIZE: String(2 * (orders + warmUp)),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -87,13 +105,24 @@ async function runChild(sinkUrl: string, env: Record<string, string>, orders: nu
 }
 
 /** The child: telemetry started as a service starts it, then the loop, measured from after a warm-up. */
-async function child(orders: number, warmUp: number): Promise<void> {
+async function child(orders: number, warmUp: number, exported: boolean): Promise<void> {
   const { startTelemetry, stopTelemetry } = await import('../../common/telemetry/sdk.ts');
   const { ORDER_BAGGAGE_KEYS, withOrderBaggage } = await import('../../common/restaurant/baggage.ts');
   await startTelemetry('ituna-bench-spans', { baggageAttributes: ORDER_BAGGAGE_KEYS });
   const { SpanKind, context, propagation, trace } = await import('@opentelemetry/api');
   const tracer = trace.getTracer('ituna-bench');
   const ids = Array.from({ length: 1000 }, () => crypto.randomUUID());
+  // The sink's count of spans received, to wait for the exports to catch up with the loop (a poll costs little next
+  // to the spans measured). Without an exporter there is nothing to wait for.
+  const sinkCount = async () =>
+    ((await (await fetch(`${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}/count`)).json()) as { spans: number }).spans;
+  const atStart = exported ? await sinkCount() : 0;
+  const exportedUpTo = async (spans: number) => {
+    for (let waited = 0; exported && waited < 30_000; waited += 20) {
+      if ((await sinkCount()) - atStart >= spans) return;
+      await sleep(20);
+    }
+  };
 
   const placeOrder = (i: number) => {
     const orderId = ids[i % ids.length]!;
@@ -158,10 +187,11 @@ async function child(orders: number, warmUp: number): Promise<void> {
 
   // The warm-up at a faster pace: it only has to leave V8's optimised code behind.
   await loop(warmUp, 0, 2.5 * CHUNK_ORDERS);
-  await sleep(SCHEDULE_DELAY_MS * 2);
+  await exportedUpTo(2 * warmUp);
   const before = process.cpuUsage();
   await loop(orders, warmUp);
-  // The last spans' export counts: the SDK flushes them as it stops.
+  // Every full batch exported, then the SDK flushes the last one as it stops: its export counts too.
+  await exportedUpTo(2 * (warmUp + orders) - (BATCH_SPANS - 1));
   await stopTelemetry();
   const used = process.cpuUsage(before);
   process.stdout.write(`RESULT ${(used.user + used.system) / (2 * orders)}\n`);
@@ -169,7 +199,12 @@ async function child(orders: number, warmUp: number): Promise<void> {
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { child: { type: 'boolean' }, orders: { type: 'string' }, 'warm-up': { type: 'string' } },
+    options: {
+      child: { type: 'boolean' },
+      orders: { type: 'string' },
+      'warm-up': { type: 'string' },
+      exported: { type: 'boolean', default: false },
+    },
   });
-  if (values.child) await child(Number(values.orders ?? 10_000), Number(values['warm-up'] ?? 10_000));
+  if (values.child) await child(Number(values.orders ?? 10_000), Number(values['warm-up'] ?? 10_000), values.exported);
 }
