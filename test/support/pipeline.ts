@@ -15,6 +15,8 @@ export async function startPipeline(
   brokers: string,
   otlpUrl: string,
   env: Record<string, string> = {},
+  /** Variables for one service only, on top of `env`. */
+  serviceEnv: Partial<Record<'validation' | 'kitchen' | 'gateway', Record<string, string>>> = {},
 ): Promise<Pipeline> {
   const fullEnv = {
     KAFKA_BROKERS: brokers,
@@ -24,7 +26,9 @@ export async function startPipeline(
     LOG_LEVEL: 'info',
     ...env,
   };
-  const services = (['validation', 'kitchen', 'gateway'] as const).map((name) => spawnService(name, fullEnv));
+  const services = (['validation', 'kitchen', 'gateway'] as const).map((name) =>
+    spawnService(name, { ...fullEnv, ...serviceEnv[name] }),
+  );
   try {
     const urls = await Promise.all(services.map((s) => s.ready));
     return { gatewayUrl: urls[2]!, services, stop: () => Promise.all(services.map((s) => s.stop())) };
