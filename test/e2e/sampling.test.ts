@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { testBrokers } from '../support/broker.ts';
-import { onlineOrder } from '../support/fixtures.ts';
+import { ONLINE_ORDER_STORY, onlineOrder } from '../support/fixtures.ts';
 import { startPipeline, waitUntilSettled } from '../support/pipeline.ts';
 import type { Pipeline } from '../support/pipeline.ts';
 import { startTraceReceiver } from '../support/trace-receiver.ts';
@@ -10,20 +10,6 @@ import type { TraceReceiver } from '../support/trace-receiver.ts';
 
 // Sampling at the edge, as docs/tracing.md shows it: a root sampler at the gateway decides each order's fate, and the
 // workers' default parent-based sampler follows that decision through Kafka.
-const STORY = [
-  'POST /orders/online',
-  'cook order',
-  'prepare miso-soup',
-  'prepare tuna-nigiri',
-  'process kitchen.tickets',
-  'process orders.placed',
-  'send kitchen.tickets',
-  'send orders.placed',
-  'validate address',
-  'validate inventory',
-  'validate name',
-  'wait for chef',
-];
 let brokers: string;
 let receiver: TraceReceiver;
 let pipeline: Pipeline | undefined;
@@ -82,7 +68,7 @@ it('When the gateway samples half the orders, then every order is still ready, a
       assert.equal(spans.length, 0, `unsampled order ${order.orderId} has spans`);
       continue;
     }
-    // The two-dish online order's whole story, as test/e2e/pipeline.test.ts tells it. A worker that cannot claim a
+    // The two-dish online order's whole story, as test/e2e/pipeline.test.ts checks it. A worker that cannot claim a
     // partition yet (a fresh broker's transaction coordinator may still be loading) fails that message's first delivery
     // (`error.type` ClaimFailedError) and reads it again: a second span of the same message.
     const story = new Map<string, string>();
@@ -92,7 +78,7 @@ it('When the gateway samples half the orders, then every order is still ready, a
         : span.spanId;
       story.set(key, span.name);
     }
-    assert.deepEqual([...story.values()].sort(), STORY, `sampled order ${order.orderId}`);
+    assert.deepEqual([...story.values()].sort(), ONLINE_ORDER_STORY, `sampled order ${order.orderId}`);
     assert.deepEqual([...new Set(spans.map((s) => s.service))].sort(), [
       'ituna-gateway',
       'ituna-kitchen',
