@@ -190,9 +190,15 @@ export function createPartitionClaims(
           retry: { initialRetryTime: 10, maxRetryTime: 50, retries: 30 },
         });
         await p.connect();
-        // The first transaction initialises the producer id: that is the fence. Nothing is sent in it.
-        await (await untraced(() => p.transaction())).abort();
-        await onClaimed(partition);
+        try {
+          // The first transaction initialises the producer id: that is the fence. Nothing is sent in it.
+          await (await untraced(() => p.transaction())).abort();
+          await onClaimed(partition);
+        } catch (error) {
+          // A claim that failed is tried afresh with a producer of its own: this one would hold its connections.
+          await p.disconnect().catch(() => {});
+          throw error;
+        }
         log.info({ topic, partition }, 'partition claimed');
         return p;
       })();

@@ -163,7 +163,16 @@ export async function runWorker<S extends TSchema>(
       }
       claims!.rewound(payload.partition);
     }
-    await claims?.claim(payload.partition);
+    try {
+      await claims?.claim(payload.partition);
+    } catch (error) {
+      // kafkajs restarts the consumer, which reads the message again: say why, as when a claim fails while handling.
+      deps.log.warn(
+        { err: error, partition: payload.partition, offset: message.offset },
+        `could not claim ${topic.name}/${payload.partition}; the message will be read again`,
+      );
+      throw error;
+    }
     const consumedAlone = () => claims?.stage(payload.partition, message.offset, []).catch(() => {});
 
     let value: Static<S>;

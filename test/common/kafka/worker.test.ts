@@ -191,3 +191,42 @@ it('When a fenced worker works through a backlog whose output is larger than one
     await admin.disconnect();
   }
 });
+
+it('When a fenced worker cannot claim its partition, then it says so, and the message is handled once the claim succeeds', async () => {
+  const kafka = createKafka('worker-test-claim', brokers, pino({ level: 'silent' }));
+  const input = await backlogTopic(kafka, 'claim', 1);
+  const lines: Array<{ level: number; msg: string; partition?: number; offset?: string }> = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const handledIds: number[] = [];
+  let claims = 0;
+  const worker = await runWorker(
+    {
+      groupId: `worker-test-claim-${randomUUID()}`,
+      topic: input,
+      concurrency: 1,
+      baggageOf: () => ({}),
+      logFieldsOf: () => ({}),
+      // The first claim fails, as one does while a fresh broker's transaction coordinator is still loading.
+      onPartitionClaimed: async () => {
+        if (++claims === 1) throw new Error('the coordinator is loading');
+      },
+      handle: async (v, { commit }) => {
+        handledIds.push(v.id);
+        await commit!([]);
+      },
+    },
+    { kafka, log, brokers },
+  );
+  try {
+    for (let i = 0; i < 150 && handledIds.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(handledIds, [0], 'handled once, after the second claim');
+    const warning = lines.find((l) => l.msg.startsWith('could not claim'));
+    assert.ok(warning, `no warning among: ${lines.map((l) => l.msg).join(' | ')}`);
+    assert.equal(warning.level, 40);
+    assert.equal(warning.msg, `could not claim ${input.name}/0; the message will be read again`);
+    assert.deepEqual([warning.partition, warning.offset], [0, '0']);
+    assert.equal(claims, 2);
+  } finally {
+    await worker.stop();
+  }
+});
