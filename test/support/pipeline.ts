@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnService } from '../../tools/start/spawn-service.ts';
-import type { ServiceProcess } from '../../tools/start/spawn-service.ts';
+import type { ServiceName, ServiceProcess } from '../../tools/start/spawn-service.ts';
 
 /** The gateway and both workers as real processes on one broker, exporting spans to `otlpUrl`. */
 export interface Pipeline {
@@ -16,7 +16,7 @@ export async function startPipeline(
   otlpUrl: string,
   env: Record<string, string> = {},
   /** Variables for one service only, on top of `env`. */
-  serviceEnv: Partial<Record<'validation' | 'kitchen' | 'gateway', Record<string, string>>> = {},
+  serviceEnv: Partial<Record<ServiceName, Record<string, string>>> = {},
 ): Promise<Pipeline> {
   const fullEnv = {
     KAFKA_BROKERS: brokers,

@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import {
@@ -21,8 +18,7 @@ import { ordersPlaced } from '../../common/topics/index.ts';
 import { exampleOnlineOrder } from '../../gateway/schemas.ts';
 import { startLocalBroker, startLocalCluster } from '../local-kafka/cluster.ts';
 import type { LocalCluster } from '../local-kafka/cluster.ts';
-import { NODE_FLAGS } from '../start/spawn-service.ts';
-import { exitOnProblems, showSpread, wholeNumberProblem } from './measure.ts';
+import { exitOnProblems, runForResult, showSpread, wholeNumberProblem } from './measure.ts';
 
 // `npm run bench:clients [-- --rounds 5] [--messages 50000] [--callers 200] [--seconds 30]`: what the Kafka client
 // costs per message sent and received, kafkajs against @platformatic/kafka, each in a fresh child process per round so
@@ -363,25 +359,8 @@ const say = (line: string) =>
   process.stderr.write(`[clients ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 
 /** Runs this script as a child with `args`; resolves with its RESULT, SIGKILLs it after `limitMs`. */
-async function runChild<T>(args: string[], limitMs: number, onLine: (line: string) => void = () => {}): Promise<T> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, import.meta.filename, ...args], {
-    cwd: new URL('../..', import.meta.url).pathname,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = once(child, 'exit');
-  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  let result: T | undefined;
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7)) as T;
-    else onLine(line);
-  });
-  const [code, signal] = await exited;
-  clearTimeout(timer);
-  // Lines may still be on their way once the process is gone.
-  await sleep(50);
-  if (!result) throw new Error(`the ${args.join(' ')} child ended (${signal ?? code}) without a result`);
-  return result;
-}
+const runChild = <T>(args: string[], limitMs: number, onLine?: (line: string) => void) =>
+  runForResult<T>(import.meta.filename, args, { limitMs, onLine });
 
 const ratioCell = (a: number[], b: number[], digits = 2) =>
   showSpread(

@@ -240,3 +240,33 @@ export function exitOnProblems(problems: string[]): void {
   process.stderr.write(`${problems.join('\n')}\n`);
   process.exit(2);
 }
+
+/**
+ * Runs the benchmark script `script` again as a child process (with the services' Node flags, from the project's
+ * root) and resolves with what it printed on its `RESULT <json>` line; hands every other stdout line to `onLine`, and
+ * SIGKILLs the child after `limitMs`. How a benchmark measures each variant in a fresh process of its own.
+ */
+export async function runForResult<T>(
+  script: string,
+  args: string[],
+  options: { limitMs: number; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void },
+): Promise<T> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, script, ...args], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const exited = once(child, 'exit');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.limitMs);
+  let result: T | undefined;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7)) as T;
+    else options.onLine?.(line);
+  });
+  const [code, signal] = await exited;
+  clearTimeout(timer);
+  // Lines may still be on their way once the process is gone.
+  await sleep(50);
+  if (result === undefined) throw new Error(`the ${args.join(' ')} child ended (${signal ?? code}) without a result`);
+  return result;
+}

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { SERVICE_ENV, NODE_FLAGS } from '../start/spawn-service.ts';
+import { SERVICE_ENV } from '../start/spawn-service.ts';
+import { runForResult } from './measure.ts';
 import type { Receiver } from './measure.ts';
 
 /**
@@ -16,11 +14,11 @@ import type { Receiver } from './measure.ts';
  */
 const SPAN_COST_VARIANTS = {
   /** No SDK: the API's no-op spans, i.e. what the loop itself costs. */
-  untraced: { OTEL_SDK_DISABLED: 'true' },
+  untraced: { env: { OTEL_SDK_DISABLED: 'true' }, exported: false },
   /** Spans made, sampled and ended; none exported. */
-  made: { OTEL_TRACES_EXPORTER: 'none' },
-  'exported, OTLP protobuf': { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
-  'exported, OTLP JSON': { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+  made: { env: { OTEL_TRACES_EXPORTER: 'none' }, exported: false },
+  'exported, OTLP protobuf': { env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, exported: true },
+  'exported, OTLP JSON': { env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, exported: true },
 } as const;
 type SpanCostVariant = keyof typeof SPAN_COST_VARIANTS;
 
@@ -48,8 +46,8 @@ export async function measureSpanCost(
     const order = round % 2 === 1 ? names : [...names].reverse();
     for (const name of order) {
       const before = (await sink.count()).spans;
-      const exported = name.startsWith('exported');
-      const usPerSpan = await runChild(sink.url, SPAN_COST_VARIANTS[name], orders, warmUp, exported);
+      const { env, exported } = SPAN_COST_VARIANTS[name];
+      const usPerSpan = await runChild(sink.url, env, orders, warmUp, exported);
       const received = (await sink.count()).spans - before;
       const expected = exported ? 2 * (orders + warmUp) : 0;
       // A figure for spans that never left would flatter the exporter.
@@ -62,23 +60,16 @@ export async function measureSpanCost(
   return result;
 }
 
-async function runChild(
+function runChild(
   sinkUrl: string,
   env: Record<string, string>,
   orders: number,
   warmUp: number,
   exported: boolean,
 ): Promise<number> {
-  const args = [
-    '--child',
-    '--orders',
-    String(orders),
-    '--warm-up',
-    String(warmUp),
-    ...(exported ? ['--exported'] : []),
-  ];
-  const child = spawn(process.execPath, [...NODE_FLAGS, import.meta.filename, ...args], {
-    cwd: new URL('../..', import.meta.url).pathname,
+  const args = ['--child', '--orders', String(orders), '--warm-up', String(warmUp)];
+  return runForResult<number>(import.meta.filename, exported ? [...args, '--exported'] : args, {
+    limitMs: 60_000,
     env: {
       ...SERVICE_ENV,
       ...process.env,
@@ -90,18 +81,7 @@ async function runChild(
       OTEL_BSP_MAX_QUEUE_SIZE: String(2 * (orders + warmUp)),
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const exited = once(child, 'exit');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  let usPerSpan: number | undefined;
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line.startsWith('RESULT ')) usPerSpan = Number(line.slice(7));
-  });
-  const [code] = await exited;
-  clearTimeout(timer);
-  if (usPerSpan === undefined) throw new Error(`the span-cost child ended (${code}) without a result`);
-  return usPerSpan;
 }
 
 /** The child: telemetry started as a service starts it, then the loop, measured from after a warm-up. */
@@ -118,7 +98,8 @@ async function child(orders: number, warmUp: number, exported: boolean): Promise
     ((await (await fetch(`${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}/count`)).json()) as { spans: number }).spans;
   const atStart = exported ? await sinkCount() : 0;
   const exportedUpTo = async (spans: number) => {
-    for (let waited = 0; exported && waited < 30_000; waited += 20) {
+    if (!exported) return;
+    for (let waited = 0; waited < 30_000; waited += 20) {
       if ((await sinkCount()) - atStart >= spans) return;
       await sleep(20);
     }
@@ -160,6 +141,7 @@ async function child(orders: number, warmUp: number, exported: boolean): Promise
           'messaging.destination.name': 'orders.status',
           'ituna.order.status': 'accepted',
         });
+        // The status message's headers, from the HTTP span's context, as the gateway injects them.
         propagation.inject(context.active(), {});
         producer.setAttributes({
           'messaging.destination.partition.id': String(i % 6),
@@ -194,7 +176,7 @@ async function child(orders: number, warmUp: number, exported: boolean): Promise
   await exportedUpTo(2 * (warmUp + orders) - (BATCH_SPANS - 1));
   await stopTelemetry();
   const used = process.cpuUsage(before);
-  process.stdout.write(`RESULT ${(used.user + used.system) / (2 * orders)}\n`);
+  process.stdout.write(`RESULT ${JSON.stringify((used.user + used.system) / (2 * orders))}\n`);
 }
 
 if (import.meta.main) {
