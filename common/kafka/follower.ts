@@ -1,22 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
-import type { Context, TextMapGetter } from '@opentelemetry/api';
-import { TRACE_PARENT_HEADER, parseTraceParent, suppressTracing } from '@opentelemetry/core';
-import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { context, trace } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
+import { TRACE_PARENT_HEADER, parseTraceParent } from '@opentelemetry/core';
+import type { Admin, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { FETCH_WAIT_MS, partitionOffsets, untilKafkaAnswers } from './client.ts';
 import { tightHeapUntil } from './catch-up-heap.ts';
 import { headerOf } from './record-decoding.ts';
-import {
-  ATTR_MESSAGING_DESTINATION_NAME,
-  ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
-  ATTR_MESSAGING_KAFKA_OFFSET,
-  ATTR_MESSAGING_OPERATION_NAME,
-  ATTR_MESSAGING_OPERATION_TYPE,
-  ATTR_MESSAGING_SYSTEM,
-  MESSAGING_SYSTEM_VALUE_KAFKA,
-} from '../telemetry/semconv.ts';
-import { consumerSpanAttributes } from './consumer-span.ts';
+import { producerContextOf, startConsumerSpan } from './consumer-span.ts';
 
 const tracer = trace.getTracer('ituna-follower');
 
@@ -113,14 +104,6 @@ export interface ReadableTopic<T> {
   decode(bytes: Buffer | null): T;
 }
 
-const headerGetter: TextMapGetter<IHeaders> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => {
-    const value = carrier[key];
-    return Array.isArray(value) ? value.map(String) : value?.toString();
-  },
-};
-
 /**
  * Follows a topic for a read-only view (the gateway's order history, the kitchen's record of what it cooked, the
  * live settings): no producer, no dead-lettering, no committed offsets — a group of its own that is never resumed,
@@ -129,8 +112,7 @@ const headerGetter: TextMapGetter<IHeaders> = {
  * Catching up creates no spans: a message older than the follower belongs to a trace that may have finished long
  * ago, and reading it again is not part of that order's story. Only messages that arrive once the follower is live
  * get a `process <topic>` CONSUMER span, in the trace of the message's producer (none when the producer was not
- * traced) — unless `traced` is false, for a view whose reading tells an order's trace nothing new. The kafkajs
- * instrumentation is kept out of the consumer loop (see `uninstrumentedRun`): the spans here are the follower's own.
+ * traced) — unless `traced` is false, for a view whose reading tells an order's trace nothing new.
  *
  * `onMessage` gets decoded values; a message that breaks the topic's contract goes to `onInvalid` (a view skips
  * it; dead-lettering is the consuming worker's job). `historyLimit` caps the history read per partition: with it,
@@ -267,7 +249,7 @@ export async function followTopic<T>(
     // Seeks apply from the next fetch on; this guards against a fetch that started before them.
     if (offset < (positions.get(partition) ?? 0)) return;
     let extracted: Context | undefined;
-    const parentOf = () => (extracted ??= propagation.extract(ROOT_CONTEXT, message.headers ?? {}, headerGetter));
+    const parentOf = () => (extracted ??= producerContextOf(message));
     // A message whose producer was not traced has no trace for a span to join: a span of its own would be a lone root.
     if (historyEnd.has(partition) || !traced || !trace.getSpanContext(parentOf())) {
       handle(partition, message, historyEnd.has(partition));
@@ -275,34 +257,13 @@ export async function followTopic<T>(
       return;
     }
     const parent = parentOf();
-    // The consumer loop runs with tracing suppressed; the span is started in the message's own context.
-    context.with(parent, () => {
-      const span = tracer.startSpan(
-        `process ${topic.name}`,
-        {
-          kind: SpanKind.CONSUMER,
-          // The attributes the kafkajs instrumentation gives the consuming workers' spans, so both kinds read alike.
-          attributes: {
-            [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_KAFKA,
-            [ATTR_MESSAGING_DESTINATION_NAME]: topic.name,
-            [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
-            [ATTR_MESSAGING_OPERATION_NAME]: 'process',
-            ...(message.key ? { [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: message.key.toString() } : {}),
-            [ATTR_MESSAGING_KAFKA_OFFSET]: offset,
-            ...consumerSpanAttributes({ partition, message }, groupId),
-          },
-          // Parented by the message's producer and linked to it, as the messaging conventions ask of a process span.
-          links: [{ context: trace.getSpanContext(parent)! }],
-        },
-        parent,
-      );
-      try {
-        context.with(trace.setSpan(parent, span), () => handle(partition, message, false));
-      } finally {
-        span.end();
-        advance(partition, offset + 1);
-      }
-    });
+    const span = startConsumerSpan(tracer, { topic: topic.name, partition, message, groupId }, parent);
+    try {
+      context.with(trace.setSpan(parent, span), () => handle(partition, message, false));
+    } finally {
+      span.end();
+      advance(partition, offset + 1);
+    }
   };
 
   // A batch at a time, in one synchronous loop: kafkajs's eachMessage awaits, resolves an offset and checks the
@@ -313,10 +274,7 @@ export async function followTopic<T>(
     for (const message of batch.messages) handOver(batch.partition, message);
   };
 
-  // Suppressed as well, should the instrumentation ever wrap the loop some other way: it would then add nothing.
-  await context.with(suppressTracing(context.active()), () =>
-    uninstrumentedRun(consumer)({ autoCommit: false, eachBatch }),
-  );
+  await consumer.run({ autoCommit: false, eachBatch });
 
   // One admin client for catchUp(), connected on first use: a view that is asked often must not connect each time.
   let admin: Admin | undefined;
@@ -367,17 +325,6 @@ export async function followTopic<T>(
       await deleteGroup(kafka, groupId, log);
     },
   };
-}
-
-/**
- * `consumer.run` as kafkajs defines it. The kafkajs instrumentation wraps it so that every message gets a consumer
- * span: it parses the message's trace headers, starts a span (one that records nothing under suppression) and runs
- * the handler in a context of its own — per message, for a follower that makes its own span or none. It wraps with
- * shimmer, which keeps the wrapped function as `__original`.
- */
-function uninstrumentedRun(consumer: Consumer): Consumer['run'] {
-  const run = consumer.run as Consumer['run'] & { __original?: Consumer['run'] };
-  return (run.__original ?? run).bind(consumer);
 }
 
 /**

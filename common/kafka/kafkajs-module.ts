@@ -5,8 +5,8 @@ const require = createRequire(import.meta.url);
 /**
  * Puts `exports` in the place of one of kafkajs's internal modules (`file`, resolved from here), for the kafkajs
  * module `loadedBy` that takes it when it first loads. A new entry in Node's module cache rather than new exports on
- * kafkajs's: the OpenTelemetry kafkajs instrumentation's `require` hook keeps the exports it first saw on the entry
- * it saw. Returns false, changing nothing, when `loadedBy` is already loaded (it holds kafkajs's own module then).
+ * kafkajs's, so that a `require` hook that keeps the exports it first saw of a file (an instrumentation's, say) sees
+ * the project's too. Returns false, changing nothing, when `loadedBy` is already loaded (it holds kafkajs's own then).
  */
 export function replaceKafkajsModule(file: string, exports: unknown, loadedBy: string): boolean {
   if (require.cache[require.resolve(loadedBy)]) return false;

@@ -1,6 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { context } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { recordingPartitioner } from './partitioner.ts';
@@ -95,13 +93,6 @@ export async function retryingOffsets<T>(sendOffsets: () => Promise<T>, retryFor
 }
 
 /**
- * Runs `operation` with tracing suppressed. A transaction commits the work of several orders, yet the kafkajs
- * instrumentation would start its `transaction` span in the trace of whichever order opened the batch; each order's
- * own producer spans already last until the commit.
- */
-const untraced = <T>(operation: () => T): T => context.with(suppressTracing(context.active()), operation);
-
-/**
  * Fencing by partition with Kafka transactions. Each partition of the consumed topic has one transactional id;
  * claiming it (InitProducerId) bumps the id's epoch, which aborts whatever the partition's previous owner left open
  * and makes every later send or commit of that owner fail. So at any time at most one replica can commit work for a
@@ -192,7 +183,7 @@ export function createPartitionClaims(
         await p.connect();
         try {
           // The first transaction initialises the producer id: that is the fence. Nothing is sent in it.
-          await (await untraced(() => p.transaction())).abort();
+          await (await p.transaction()).abort();
           await onClaimed(partition);
         } catch (error) {
           // A claim that failed is tried afresh with a producer of its own: this one would hold its connections.
@@ -221,12 +212,11 @@ export function createPartitionClaims(
     const batch = takeFitting(claimed.staged, (item) => item.messages);
     claimed.committing = (async () => {
       const producer = await claimed.producer;
-      const transaction = await untraced(() => producer.transaction());
+      const transaction = await producer.transaction();
       try {
         const messages = batch.flatMap((item) => item.messages);
-        const deliveries = await untraced(async () =>
-          messages.length > 0 ? sendAcknowledged((request) => transaction.sendBatch(request), messages) : [],
-        );
+        const deliveries =
+          messages.length > 0 ? await sendAcknowledged((request) => transaction.sendBatch(request), messages) : [];
         const next = Math.max(...batch.map((item) => item.offset)) + 1;
         await retryingOffsets(
           () =>

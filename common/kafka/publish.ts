@@ -1,6 +1,5 @@
 import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Span } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
 import kafkajs from 'kafkajs';
 import type { Message, Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import type { Static, TSchema } from 'typebox';
@@ -189,9 +188,8 @@ interface Pending {
  * producer does the same, `linger.ms`): without it, at a few hundred orders a second nearly every order is a produce
  * request of its own, and the broker's cost is per request.
  *
- * Batching happens outside the callers' contexts, where the kafkajs instrumentation would start new traces and
- * overwrite the headers. So each message gets its `send <topic>` PRODUCER span here, in its caller's context,
- * with the W3C headers injected from that span; the batch itself is sent with tracing suppressed.
+ * Batching happens outside the callers' contexts, so each message gets its `send <topic>` PRODUCER span when it is
+ * queued, in its caller's context, with the W3C headers injected from that span; the span ends once Kafka has it.
  */
 export function groupCommit(
   send: (messages: Outgoing[]) => Promise<Delivery[]>,
@@ -210,9 +208,7 @@ export function groupCommit(
     const size = batch.reduce((n, p) => n + p.messages.length, 0);
     queued -= size;
     try {
-      const deliveries = await context.with(suppressTracing(context.active()), () =>
-        send(batch.flatMap((p) => p.messages)),
-      );
+      const deliveries = await send(batch.flatMap((p) => p.messages));
       let at = 0;
       for (const pending of batch) {
         const own = deliveries.slice(at, at + pending.messages.length);
@@ -352,7 +348,7 @@ export function createPublisher(producer: Producer, mode: KafkaSendMode, options
   return async (messages) => {
     const sends = startSends(messages, server);
     try {
-      const deliveries = await context.with(suppressTracing(context.active()), () => sendBatch(producer, messages));
+      const deliveries = await sendBatch(producer, messages);
       sends.delivered(deliveries);
       return deliveries;
     } catch (error) {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { trace } from '@opentelemetry/api';
+import { context as otelContext, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Static, TSchema } from 'typebox';
 import type { Logger } from '../logger.ts';
@@ -7,7 +8,7 @@ import { recordSpanError, withBaggage } from '../telemetry/spans.ts';
 import { MessageDecodeError, deadLetterTopicOf } from '../topics/topic.ts';
 import type { Topic } from '../topics/topic.ts';
 import { FETCH_WAIT_MS, createProducer, isKafkaFailure, untilKafkaAnswers } from './client.ts';
-import { consumerSpanAttributes } from './consumer-span.ts';
+import { producerContextOf, startConsumerSpan } from './consumer-span.ts';
 import { ClaimFailedError, createPartitionClaims } from './partition-claims.ts';
 import { createPublisher, messagingServerOf } from './publish.ts';
 import type { KafkaSendMode, Outgoing, Publish } from './publish.ts';
@@ -59,6 +60,8 @@ export interface WorkerDefinition<S extends TSchema> {
   /** Runs after each join of the group with the partitions this replica was given. */
   onAssignment?(partitions: number[], log: Logger): void;
 }
+
+const tracer = trace.getTracer('ituna-worker');
 
 /** How often a worker commits the offsets of the messages it finished, at most. */
 const COMMIT_INTERVAL_MS = 1000;
@@ -137,9 +140,14 @@ export async function runWorker<S extends TSchema>(
     { log: deps.log },
   );
 
-  const sendToDeadLetters = async (payload: EachMessagePayload, code: string, error: Error, log: Logger) => {
-    const span = trace.getActiveSpan();
-    if (span) recordSpanError(span, error, code);
+  const sendToDeadLetters = async (
+    payload: EachMessagePayload,
+    span: Span,
+    code: string,
+    error: Error,
+    log: Logger,
+  ) => {
+    recordSpanError(span, error, code);
     log.warn(
       { err: error, code, partition: payload.partition, offset: payload.message.offset },
       'message dead-lettered',
@@ -147,11 +155,9 @@ export async function runWorker<S extends TSchema>(
     await send([deadLetter(payload, code, error)]);
   };
 
-  const eachMessage = async (payload: EachMessagePayload) => {
+  const handleMessage = async (payload: EachMessagePayload, span: Span) => {
     const receivedAt = new Date().toISOString();
     const { message } = payload;
-    const span = trace.getActiveSpan();
-    span?.setAttributes(consumerSpanAttributes(payload, groupId));
 
     // After a failed transaction, the partition is read again from the first message whose work was lost: a message
     // past it is skipped (the seek makes kafkajs drop the rest of the batch), and it comes back after that one.
@@ -182,6 +188,7 @@ export async function runWorker<S extends TSchema>(
       if (!(error instanceof MessageDecodeError)) throw error;
       await sendToDeadLetters(
         payload,
+        span,
         error.code,
         new Error(`${error.message}${error.details.length ? `: ${error.details.join('; ')}` : ''}`),
         deps.log,
@@ -190,7 +197,7 @@ export async function runWorker<S extends TSchema>(
     }
 
     const baggage = definition.baggageOf(value);
-    span?.setAttributes(baggage);
+    span.setAttributes(baggage);
     const log = deps.log.child(definition.logFieldsOf(value));
     // Fenced, every message's offset is committed in a transaction: with the handler's messages, or alone.
     let staged: Promise<unknown> | undefined;
@@ -221,14 +228,31 @@ export async function runWorker<S extends TSchema>(
         if (isKafkaFailure(err) || err instanceof ClaimFailedError) throw err;
         const retryIn = retryDelaysMs[attempt];
         if (err instanceof PermanentError || retryIn === undefined) {
-          await sendToDeadLetters(payload, err instanceof PermanentError ? err.code : 'handler_failed', err, log);
+          await sendToDeadLetters(payload, span, err instanceof PermanentError ? err.code : 'handler_failed', err, log);
           return done();
         }
         log.warn({ err, attempt: attempt + 1, retryInMs: retryIn }, 'handler failed; retrying');
-        span?.addEvent('retry', { 'ituna.retry.attempt': attempt + 1, 'error.message': err.message });
+        span.addEvent('retry', { 'ituna.retry.attempt': attempt + 1, 'error.message': err.message });
         await sleep(retryIn);
       }
     }
+  };
+
+  // Each message is handled inside its `process <topic>` span, which continues the trace of the message's producer.
+  // A failure that kafkajs gets back (Kafka away, a lost claim) ends the span as an error; the message comes again.
+  const eachMessage = (payload: EachMessagePayload) => {
+    const parent = producerContextOf(payload.message);
+    const span = startConsumerSpan(tracer, { ...payload, groupId }, parent);
+    return otelContext
+      .with(trace.setSpan(parent, span), () => handleMessage(payload, span))
+      .then(
+        () => span.end(),
+        (error: unknown) => {
+          recordSpanError(span, error);
+          span.end();
+          throw error;
+        },
+      );
   };
 
   // kafkajs restarts a consumer after retriable failures by itself; after any other, a worker that stays up

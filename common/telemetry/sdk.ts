@@ -1,14 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import module from 'node:module';
-import {
-  DiagLogLevel,
-  SamplingDecision,
-  context,
-  defaultTextMapGetter,
-  diag,
-  propagation,
-  trace,
-} from '@opentelemetry/api';
+import { DiagLogLevel, context, defaultTextMapGetter, diag, propagation, trace } from '@opentelemetry/api';
 import type { Context, Span, TextMapPropagator } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -16,7 +8,6 @@ import {
   ExportResultCode,
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
-  isTracingSuppressed,
 } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import {
@@ -40,7 +31,6 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { ReadableSpan, Sampler, SpanExporter, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import type { FastifyOtelInstrumentation } from '@fastify/otel';
 import { register as registerImportHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
@@ -55,7 +45,6 @@ import {
   oneOf,
   text,
 } from '../config.ts';
-import { ATTR_MESSAGING_KAFKA_OFFSET } from './semconv.ts';
 
 const SAMPLERS = [
   'always_on',
@@ -119,7 +108,7 @@ const projectTelemetrySchema = { ITUNA_TRUST_INCOMING_TRACE_CONTEXT: flag(true) 
 /**
  * W3C trace context and baggage, except that with `trustHttp` false what arrives in HTTP request headers is
  * ignored: at a public edge, a caller must not choose our trace ids, sampling or baggage. Kafka headers are
- * read with the kafkajs instrumentation's own getter and always trusted: they come from our own services.
+ * read with a getter of their own (`producerContextOf`) and always trusted: they come from our own services.
  */
 function propagatorFor(names: ReadonlyArray<(typeof PROPAGATORS)[number]>, trustHttp: boolean): TextMapPropagator {
   const w3c = new CompositePropagator({
@@ -175,20 +164,6 @@ function configuredSampler(name: (typeof SAMPLERS)[number], ratio = 1): Sampler 
     case 'parentbased_traceidratio':
       return new ParentBasedSampler({ root: root.traceidratio });
   }
-}
-
-/**
- * Drops spans started while the active context suppresses tracing, even when the instrumentation hands the span
- * an explicit parent context of its own (the kafkajs instrumentation parents each consumer span on the context it
- * extracts from the message's headers). That is how code that only reads — a follower catching up with a topic's
- * history — keeps the instrumentation from adding spans to traces that finished long ago.
- */
-function honouringSuppression(sampler: Sampler): Sampler {
-  return {
-    shouldSample: (...args) =>
-      isTracingSuppressed(context.active()) ? { decision: SamplingDecision.NOT_RECORD } : sampler.shouldSample(...args),
-    toString: () => `HonouringSuppression{${sampler.toString()}}`,
-  };
 }
 
 /** A JSON log line in the services' format, for the SDK's own reports (pino is not loaded yet when telemetry starts). */
@@ -301,7 +276,7 @@ export interface TelemetryOptions {
  * The modules the instrumentations patch. The ESM import hook wraps only these: wrapping every module a process
  * loads costs memory and start-up for nothing.
  */
-const INSTRUMENTED_MODULES = ['http', 'https', 'fastify', 'kafkajs', 'pino'];
+const INSTRUMENTED_MODULES = ['http', 'https', 'fastify', 'pino'];
 
 /**
  * The trace exporter OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or OTEL_EXPORTER_OTLP_PROTOCOL) names; both read the
@@ -329,21 +304,7 @@ const moduleLoadingNow = (): ModuleLoading => ({
 });
 
 /**
- * The kafkajs instrumentation also records every Kafka request's duration as a metric, from a listener it adds to
- * each producer and consumer. This SDK exports no metrics, yet that listener makes kafkajs build an event object for
- * every request: 3–5 % of a worker's CPU in a profile. The instrumentation has no option for it, so its (private)
- * method that adds the listener is replaced on this instance; should a later version rename it, the listener stays
- * and nothing else changes.
- */
-function withoutRequestMetrics(instrumentation: KafkaJsInstrumentation): KafkaJsInstrumentation {
-  const addsListener = '_setKafkaEventListeners';
-  if (typeof (instrumentation as unknown as Record<string, unknown>)[addsListener] === 'function')
-    Object.defineProperty(instrumentation, addsListener, { value: () => {} });
-  return instrumentation;
-}
-
-/**
- * Starts tracing for one service. Must run, and be awaited, before fastify, kafkajs, pino or http are imported, which
+ * Starts tracing for one service. Must run, and be awaited, before fastify, pino or http are imported, which
  * is why each process loads it with `node --import` through its own `instrument.ts`.
  *
  * Assembled from its parts rather than with `@opentelemetry/sdk-node`: traces only, each OTEL_* value read leniently
@@ -360,7 +321,7 @@ export async function startTelemetry(
   if (config.OTEL_SDK_DISABLED) return;
 
   const before = moduleLoadingNow();
-  // ESM imports bypass require(), so the instrumentations need the import hook to see kafkajs, pino and http.
+  // ESM imports bypass require(), so the instrumentations need the import hook to see fastify, pino and http.
   let importHooks: ModuleHooks | undefined;
   if (supportsSyncHooks()) importHooks = registeringImportHooks();
   else
@@ -389,7 +350,7 @@ export async function startTelemetry(
     .merge(resourceFromAttributes({ 'service.name': serviceName }));
   provider = new TracerProvider({
     resource,
-    sampler: honouringSuppression(configuredSampler(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG)),
+    sampler: configuredSampler(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG),
     // Span-specific limits first, then the general ones, as the specification orders them.
     spanLimits: {
       attributeValueLengthLimit:
@@ -442,18 +403,6 @@ export async function startTelemetry(
         },
       }),
       ...(fastifyInstrumentation ? [fastifyInstrumentation] : []),
-      withoutRequestMetrics(
-        new KafkaJsInstrumentation({
-          // As the messaging conventions ask: a process span is linked to the creation context of its message (the
-          // producer span) as well as parented by it, and the offset is an integer.
-          consumerHook: (span, { message }) => {
-            const producer = (span as unknown as ReadableSpan).parentSpanContext;
-            if (producer) span.addLink({ context: producer });
-            const { offset } = message as { offset?: string };
-            if (offset !== undefined) span.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, Number(offset));
-          },
-        }),
-      ),
       new PinoInstrumentation({ disableLogSending: true }),
     ],
   });

@@ -14,5 +14,7 @@ export function recordSpanError(span: Span, error: unknown, errorType?: string):
   const err = error instanceof Error ? error : new Error(String(error));
   span.recordException(err);
   span.setStatus({ code: 2, message: err.message });
-  span.setAttribute(ATTR_ERROR_TYPE, errorType ?? (err as { code?: string }).code ?? err.name);
+  // A system error's code (ECONNREFUSED) names its type best; kafkajs's protocol errors have numeric codes.
+  const { code } = err as { code?: unknown };
+  span.setAttribute(ATTR_ERROR_TYPE, errorType ?? (typeof code === 'string' ? code : err.name));
 }

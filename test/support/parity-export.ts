@@ -126,7 +126,7 @@ export function parityExport(ageSeconds = 30): ParityExport {
     resource: resource('ituna-order-validation'),
     scopeSpans: [
       {
-        scope: { name: '@opentelemetry/instrumentation-kafkajs', version: '0.33.0' },
+        scope: { name: 'ituna-worker' },
         spans: [
           // Starts after its parent ended, as every Kafka consumer span does.
           span(order, 'process', 'send', 'process orders.placed', 5, 120, 380, {
@@ -173,7 +173,7 @@ export function parityExport(ageSeconds = 30): ParityExport {
     resource: { attributes: attrs({ 'service.name': str('ituna-gateway'), 'host.name': str('gateway-1') }) },
     scopeSpans: [
       {
-        scope: { name: '@opentelemetry/instrumentation-kafkajs', version: '0.33.0' },
+        scope: { name: 'ituna-worker' },
         spans: [span(order, 'processStatus', 'sendStatus', 'process orders.status', 5, 400, 401)],
       },
     ],
