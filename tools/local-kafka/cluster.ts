@@ -141,6 +141,11 @@ function serverProperties(node: NodeSpec, all: NodeSpec[]): string {
     'auto.create.topics.enable': 'false',
     'num.partitions': 1,
     'log.cleaner.dedupe.buffer.size': 4 * 1024 * 1024,
+    // A local broker shares a small machine with the pipeline: one network thread and two request handlers (3 and 8
+    // by default) do its work with fewer threads to hand each request between and wake; a tenth less of its CPU per
+    // order at 400 orders/s, and no slower (docs/benchmarks-history.md, tuning 32).
+    'num.network.threads': 1,
+    'num.io.threads': 2,
     // A broker that dies is fenced, and its partitions get new leaders, after 3 s instead of 9 s.
     'broker.session.timeout.ms': 3000,
     'broker.heartbeat.interval.ms': 500,
