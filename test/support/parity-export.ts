@@ -173,7 +173,7 @@ export function parityExport(ageSeconds = 30): ParityExport {
     resource: { attributes: attrs({ 'service.name': str('ituna-gateway'), 'host.name': str('gateway-1') }) },
     scopeSpans: [
       {
-        scope: { name: 'ituna-worker' },
+        scope: { name: 'ituna-follower' },
         spans: [span(order, 'processStatus', 'sendStatus', 'process orders.status', 5, 400, 401)],
       },
     ],
