@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { integer } from '../../common/config.ts';
 import type { TraceStoreOptions } from './store.ts';
 
@@ -15,6 +16,8 @@ export function traceStoreOptions(config: {
   return {
     maxSpans: config.ITUNA_TRACESTORE_MAX_SPANS,
     maxDiskBytes: config.ITUNA_TRACESTORE_MAX_DISK_MB * 1024 * 1024,
-    file: new URL('../../.data/traces/spans.jsonl', import.meta.url).pathname,
+    // A path, not `new URL(…, import.meta.url)`: knip follows those as imports, and would parse the kept spans
+    // (hundreds of MB once `npm start` has run) as source, and overflow its stack.
+    file: join(import.meta.dirname, '..', '..', '.data', 'traces', 'spans.jsonl'),
   };
 }
