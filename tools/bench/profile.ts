@@ -18,6 +18,8 @@ import {
 import { selfTime, summarizeProfile } from './cpu-profile.ts';
 import type { CpuProfile, ProfileWindow, Share } from './cpu-profile.ts';
 import { postOrders } from './intake.ts';
+import { requestsBetween } from './kafka-requests.ts';
+import type { RequestCounts } from './kafka-requests.ts';
 import { aboveIdle, cpuSnapshot, emptyTopics, pause, quiet, startReceiver } from './measure.ts';
 import { PIPELINE_ENV, fixedRate, settle, warmUp } from './pipeline.ts';
 
@@ -112,6 +114,8 @@ interface PipelineRun {
   functions: Record<string, Map<string, number>>;
   brokerThreads: Array<{ group: string; ms: number }>;
   jfr?: ReturnType<typeof summarizeExecutionSamples>;
+  /** Kafka requests per order in the load, each service's by API (`tools/bench/kafka-requests.ts`). */
+  requests: Record<string, Map<string, number>>;
 }
 
 /** Per order, `load` less `idle` scaled to the load's length (a process's background work is not the orders'). */
@@ -182,11 +186,20 @@ async function profilePipelineRun(
     ...PIPELINE_ENV,
     ...(which === 'untraced' ? { OTEL_SDK_DISABLED: 'true' } : { OTEL_BSP_SCHEDULE_DELAY: '1000' }),
   };
+  const requestsFile = (name: ServiceName) => join(dir, `${name}.kafka-requests.json`);
   const services = SERVICES.map((name) =>
-    spawnService(name, env, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] }),
+    spawnService(
+      name,
+      { ...env, ITUNA_BENCH_KAFKA_REQUESTS: requestsFile(name) },
+      {
+        nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`, '--import', './tools/bench/kafka-requests.ts'],
+      },
+    ),
   );
   const pids = [...services.map((s) => s.child.pid!), brokerPid];
   let load: ProfileWindow, orders: number;
+  // The same window on the wall clock, for the request counts.
+  const loadMs = { from: 0, to: 0 };
   let cpu: number[];
   let brokerThreads: PipelineRun['brokerThreads'];
   try {
@@ -206,6 +219,7 @@ async function profilePipelineRun(
     await together();
     const load0 = await cpuSnapshot(pids);
     load = { fromUs: nowUs(), toUs: 0 };
+    loadMs.from = Date.now();
     const run = await runLoad({ baseUrl: url, scenario: fixedRate(rate, seconds), runId: `profile-${which}` });
     const ready = await settle(
       url,
@@ -216,6 +230,7 @@ async function profilePipelineRun(
     await pause(1500);
     await together();
     load.toUs = nowUs();
+    loadMs.to = Date.now();
     const load1 = await cpuSnapshot(pids);
     const threads2 = { at: nowUs(), cpu: await brokerThreadCpu(brokerPid) };
     await recording?.stop();
@@ -236,13 +251,16 @@ async function profilePipelineRun(
   }
   const owners: PipelineRun['owners'] = {};
   const functions: PipelineRun['functions'] = {};
+  const requests: PipelineRun['requests'] = {};
   for (const [i, name] of SERVICES.entries()) {
+    const counts = JSON.parse(await readFile(requestsFile(name), 'utf8')) as RequestCounts;
+    requests[name] = new Map([...requestsBetween(counts, loadMs.from, loadMs.to)].map(([api, n]) => [api, n / orders]));
     const shares = asCpuPerOrder(await readProfile(join(dir, name)), load, cpu[i]! * 1000);
     owners[name] = shares.owners;
     functions[name] = shares.functions;
   }
   const jfr = withJfr ? summarizeExecutionSamples(await printExecutionSamples(join(dir, 'broker.jfr'))) : undefined;
-  return { orders, cpuMs: cpu, owners, functions, brokerThreads, ...(jfr ? { jfr } : {}) };
+  return { orders, cpuMs: cpu, owners, functions, brokerThreads, requests, ...(jfr ? { jfr } : {}) };
 }
 
 async function profilePipeline() {
@@ -306,6 +324,27 @@ async function profilePipeline() {
       `\nFunctions that cost most more when traced:\n\n${table(['function', 'traced µs/order', 'untraced µs/order', 'difference'], byDifference)}`,
     );
   }
+  const apis = [
+    ...new Set(SERVICES.flatMap((name) => [...traced.requests[name]!.keys(), ...untraced.requests[name]!.keys()])),
+  ];
+  const perOrderOf = (run: PipelineRun, name: string, api?: string) =>
+    api === undefined
+      ? [...run.requests[name]!.values()].reduce((a, b) => a + b, 0)
+      : (run.requests[name]!.get(api) ?? 0);
+  const allOf = (run: PipelineRun, api?: string) => SERVICES.reduce((sum, name) => sum + perOrderOf(run, name, api), 0);
+  const requestRows = [...apis.map((api) => [api, api] as const), ['all', undefined] as const]
+    .map(([label, api]) => [label, allOf(traced, api), api] as const)
+    .sort((a, b) => (a[2] === undefined ? 1 : b[2] === undefined ? -1 : b[1] - a[1]))
+    .map(([label, , api]) => [
+      label,
+      ...[
+        ...SERVICES.map((name) => (run: PipelineRun) => perOrderOf(run, name, api)),
+        (run: PipelineRun) => allOf(run, api),
+      ].map((of) => `${of(traced).toFixed(2)} / ${of(untraced).toFixed(2)}`),
+    ]);
+  lines.push(
+    `\n### Kafka requests per order, by API (answered during the load, counted in each service; traced / untraced): ${(allOf(traced) * rate).toFixed(0)} / ${(allOf(untraced) * rate).toFixed(0)} a second in all\n\n${table(['API', ...SERVICES, 'all three'], requestRows)}`,
+  );
   if (withJfr) {
     const groups = [...new Set([...traced.brokerThreads, ...untraced.brokerThreads].map((t) => t.group))];
     const ms = (list: PipelineRun['brokerThreads'], group: string) => list.find((t) => t.group === group)?.ms ?? 0;
