@@ -8,10 +8,12 @@ import { ConfigError, flag, hostPortList, oneOf, text } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { recordingPartitioner } from './partitioner.ts';
 // Loaded with the client: stops kafkajs's idle connections waking the process every millisecond, hides the records
-// of every aborted transaction from readers of committed messages, and encodes the records it sends with less work.
+// of every aborted transaction from readers of committed messages, encodes the records it sends with less work, and
+// keeps the coordinators a transactional producer found.
 import './idle-timer.ts';
 import './aborted-transactions.ts';
 import './record-encoding.ts';
+import './coordinator-cache.ts';
 
 /** KAFKA_BROKERS: bootstrap servers; unset means the local broker that `npm start` runs. */
 export const kafkaBrokers = (raw: string | undefined) => hostPortList()(raw) ?? ['127.0.0.1:9092'];

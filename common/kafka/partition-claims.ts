@@ -102,7 +102,8 @@ export async function retryingOffsets<T>(sendOffsets: () => Promise<T>, retryFor
  *
  * A transaction per message would cost its round trips on every message and hold the partition's next message
  * until the markers are written; instead each partition keeps one batch open, and its transaction commits every
- * message's output and offset staged within a few milliseconds, or while the previous transaction committed.
+ * message's output and offset staged within a few milliseconds, or while the previous transaction committed and the
+ * few milliseconds after.
  */
 export function createPartitionClaims(
   kafka: Kafka,
@@ -128,7 +129,7 @@ export function createPartitionClaims(
     transactionTimeoutMs?: number;
     /**
      * How long staged work waits for more to share its transaction (ITUNA_KAFKA_LINGER_MS); work staged during a
-     * commit waits for that commit.
+     * commit waits for that commit, then as long again.
      */
     lingerMs?: number;
   },
@@ -248,7 +249,9 @@ export function createPartitionClaims(
       }
     })().finally(() => {
       claimed.committing = undefined;
-      if (claimed.staged.length > 0) commit(partition, claimed);
+      // What was staged meanwhile waits the window too: the coordinator first writes the last transaction's markers,
+      // and a transaction begun before they are written is refused (CONCURRENT_TRANSACTIONS) and backs off.
+      if (claimed.staged.length > 0) claimed.timer ??= setTimeout(() => commit(partition, claimed), lingerMs);
     });
   };
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Producer } from 'kafkajs';
 import { ensureTopics } from '../../../common/kafka/client.ts';
 import { readTopic } from '../../../common/kafka/follower.ts';
@@ -58,6 +59,49 @@ it('When a partition commits many transactions back to back, then readers see it
   const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
   await admin.disconnect();
   assert.deepEqual(committed!.partitions, [{ partition: 0, offset: String(transactions), metadata: null }]);
+});
+
+it('When work is staged while a partition commits, then it shares the next transaction, begun a window after that commit', async () => {
+  const { input, output } = await topics(1);
+  const lingerMs = 20;
+  // The claims' producer is made through `kafka.producer`: its requests are watched as it answers them.
+  const answered: Array<{ api: string; sentAt: number; doneAt: number }> = [];
+  const watched = Object.create(kafka) as Kafka;
+  watched.producer = (config) => {
+    const made = kafka.producer(config);
+    made.on(made.events.REQUEST, ({ payload }) =>
+      answered.push({ api: payload.apiName, sentAt: payload.sentAt, doneAt: payload.sentAt + payload.duration }),
+    );
+    return made;
+  };
+  const claims = createPartitionClaims(watched, {
+    groupId: `claims-${randomUUID()}`,
+    topic: input,
+    onClaimed: async () => {},
+    log,
+    lingerMs,
+  });
+  running.push(claims);
+  const first = claims.stage(0, '0', message(output, 'work of offset 0'));
+  for (let i = 0; i < 1000 && !answered.some((r) => r.api === 'AddPartitionsToTxn'); i++) await sleep(5);
+  const meanwhile = [1, 2, 3].map((offset) =>
+    claims.stage(0, String(offset), message(output, `work of offset ${offset}`)),
+  );
+  await Promise.all([first, ...meanwhile]);
+
+  const ends = answered.filter((r) => r.api === 'EndTxn');
+  assert.equal(ends.length, 2, 'the three staged during the first transaction share the second');
+  const next = answered.find((r) => r.api === 'AddPartitionsToTxn' && r.sentAt >= ends[0]!.doneAt);
+  assert.ok(next, 'the second transaction added its partition');
+  // Date.now() has millisecond steps: a millisecond of slack.
+  assert.ok(
+    next.sentAt - ends[0]!.doneAt >= lingerMs - 1,
+    `began ${next.sentAt - ends[0]!.doneAt} ms after the commit`,
+  );
+  assert.deepEqual(
+    (await readTopic(kafka, output)).map((m) => m.value?.toString()),
+    [0, 1, 2, 3].map((offset) => `work of offset ${offset}`),
+  );
 });
 
 it('When another replica claims its partitions, then the first can commit on none of them, and what it had committed stays', async () => {
