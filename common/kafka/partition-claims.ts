@@ -204,12 +204,22 @@ export function createPartitionClaims(
     return claimed;
   };
 
-  /** Commits what `partition` has staged in one transaction, then anything staged meanwhile. */
+  /**
+   * Commits what `partition` has staged a window from now, unless a commit or a window is already under way: work staged
+   * during a commit waits for that commit, then the window too (the coordinator first writes the last transaction's
+   * markers, and a transaction begun before they are written is refused, CONCURRENT_TRANSACTIONS, and backs off).
+   */
+  const scheduleCommit = (partition: number, claimed: Claimed) => {
+    if (claimed.committing || claimed.timer || claimed.staged.length === 0) return;
+    claimed.timer = setTimeout(() => commit(partition, claimed), lingerMs);
+  };
+
+  /** Commits what `partition` has staged in one transaction, then schedules anything staged meanwhile. */
   const commit = (partition: number, claimed: Claimed) => {
     clearTimeout(claimed.timer);
     claimed.timer = undefined;
     if (claimed.committing || claimed.staged.length === 0 || claimed.failed) return;
-    // A transaction holds what fits in one produce request; the rest commits in the next one, right after.
+    // A transaction holds what fits in one produce request; the rest commits in the next one.
     const batch = takeFitting(claimed.staged, (item) => item.messages);
     claimed.committing = (async () => {
       const producer = await claimed.producer;
@@ -249,9 +259,7 @@ export function createPartitionClaims(
       }
     })().finally(() => {
       claimed.committing = undefined;
-      // What was staged meanwhile waits the window too: the coordinator first writes the last transaction's markers,
-      // and a transaction begun before they are written is refused (CONCURRENT_TRANSACTIONS) and backs off.
-      if (claimed.staged.length > 0) claimed.timer ??= setTimeout(() => commit(partition, claimed), lingerMs);
+      scheduleCommit(partition, claimed);
     });
   };
 
@@ -271,8 +279,7 @@ export function createPartitionClaims(
       const sends = startSends(messages, server);
       return new Promise<Delivery[]>((resolve, reject) => {
         claimed.staged.push({ offset: Number(offset), messages, sends, resolve, reject });
-        if (!claimed.committing && !claimed.timer)
-          claimed.timer = setTimeout(() => commit(partition, claimed), lingerMs);
+        scheduleCommit(partition, claimed);
       });
     },
     rewindTo: (partition) => rewinds.get(partition),

@@ -324,24 +324,23 @@ async function profilePipeline() {
       `\nFunctions that cost most more when traced:\n\n${table(['function', 'traced µs/order', 'untraced µs/order', 'difference'], byDifference)}`,
     );
   }
-  const apis = [
-    ...new Set(SERVICES.flatMap((name) => [...traced.requests[name]!.keys(), ...untraced.requests[name]!.keys()])),
-  ];
+  // Requests per order of one run, by service and in all, for one API or (api undefined) every API.
   const perOrderOf = (run: PipelineRun, name: string, api?: string) =>
     api === undefined
       ? [...run.requests[name]!.values()].reduce((a, b) => a + b, 0)
       : (run.requests[name]!.get(api) ?? 0);
   const allOf = (run: PipelineRun, api?: string) => SERVICES.reduce((sum, name) => sum + perOrderOf(run, name, api), 0);
-  const requestRows = [...apis.map((api) => [api, api] as const), ['all', undefined] as const]
-    .map(([label, api]) => [label, allOf(traced, api), api] as const)
-    .sort((a, b) => (a[2] === undefined ? 1 : b[2] === undefined ? -1 : b[1] - a[1]))
-    .map(([label, , api]) => [
-      label,
-      ...[
-        ...SERVICES.map((name) => (run: PipelineRun) => perOrderOf(run, name, api)),
-        (run: PipelineRun) => allOf(run, api),
-      ].map((of) => `${of(traced).toFixed(2)} / ${of(untraced).toFixed(2)}`),
-    ]);
+  const requestRow = (label: string, api?: string) => [
+    label,
+    ...SERVICES.map(
+      (name) => `${perOrderOf(traced, name, api).toFixed(2)} / ${perOrderOf(untraced, name, api).toFixed(2)}`,
+    ),
+    `${allOf(traced, api).toFixed(2)} / ${allOf(untraced, api).toFixed(2)}`,
+  ];
+  const apis = [
+    ...new Set(SERVICES.flatMap((name) => [...traced.requests[name]!.keys(), ...untraced.requests[name]!.keys()])),
+  ].sort((a, b) => allOf(traced, b) - allOf(traced, a));
+  const requestRows = [...apis.map((api) => requestRow(api, api)), requestRow('all')];
   lines.push(
     `\n### Kafka requests per order, by API (answered during the load, counted in each service; traced / untraced): ${(allOf(traced) * rate).toFixed(0)} / ${(allOf(untraced) * rate).toFixed(0)} a second in all\n\n${table(['API', ...SERVICES, 'all three'], requestRows)}`,
   );
