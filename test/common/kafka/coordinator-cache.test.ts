@@ -45,7 +45,9 @@ it('When a transactional producer commits transaction after transaction, then it
     );
     if (offset === 1) afterFirst = requests.length;
   }
-  assert.equal(count('EndTxn'), 5);
+  // The first transaction may be aborted and run again on a fresh broker (an EndTxn each time); the four after it
+  // are tried once.
+  assert.equal(count('EndTxn', afterFirst), 4, 'one EndTxn for each of the four transactions after the first');
   assert.ok(count('GroupCoordinator') >= 2, 'both coordinators were looked up with the first transaction');
   // kafkajs alone asks again before each of a transaction's four coordinator requests (19 lookups here when tried).
   assert.equal(count('GroupCoordinator', afterFirst), 0, 'lookups in the four transactions after the first');
