@@ -69,6 +69,7 @@ await runService('ituna-gateway', config, async ({ kafka, log, sendMode, lingerM
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   return {
+    url: app.listeningOrigin,
     async stop() {
       brokerWatch.stop();
       await app.close();

@@ -64,10 +64,20 @@ export const serviceConfigSchema = {
   ITUNA_KAFKA_LINGER_MS: kafkaLingerMs,
 };
 
-/** A service once set up: how it stops, and (for the probes) whether it is ready. */
+/** A service once set up: how it stops, (for the probes) whether it is ready, and where it answers, if it does. */
 interface RunningService {
   isReady?(): boolean;
   stop(): Promise<void>;
+  url?: string;
+}
+
+/**
+ * Tells the process that started this one (npm start, the tests, the bench), over the IPC channel it opened, that the
+ * service is running: unlike a log line, that does not depend on LOG_LEVEL. Started any other way (a container, a
+ * terminal), there is no channel and nothing to tell; probes ask `/readyz` instead.
+ */
+function announceRunning(url: string | undefined): void {
+  process.send?.({ ituna: 'running', url });
 }
 
 /** Variables every worker reads besides `serviceConfigSchema`: where its probes listen (ITUNA_HEALTH_PORT unset: none). */
@@ -107,6 +117,8 @@ export async function runService(
   setup: (deps: ServiceDeps) => Promise<RunningService>,
 ): Promise<void> {
   const service = config.OTEL_SERVICE_NAME ?? defaultServiceName;
+  // The channel to the parent, if any, must not keep the process alive once it is told to stop.
+  process.channel?.unref();
   const log = createLogger(service, config.LOG_LEVEL);
   const kafka = createKafka(
     service,
@@ -137,6 +149,7 @@ export async function runService(
   });
   // Running, the service has loaded every module it uses: the instrumentations have patched what they patch.
   stopPatchingModules();
+  announceRunning(running.url);
 }
 
 /**

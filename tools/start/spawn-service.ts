@@ -31,17 +31,9 @@ export const SERVICE_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131
 
 /** The pipeline's Node processes: each loads its telemetry preload before its main module. */
 const SERVICES = {
-  gateway: {
-    preload: 'gateway/instrument.ts',
-    main: 'gateway/server.ts',
-    readyLine: /Server listening at (http:\/\/[\w.:[\]-]+)/,
-  },
-  validation: {
-    preload: 'workers/validation/instrument.ts',
-    main: 'workers/validation/main.ts',
-    readyLine: /worker consuming/,
-  },
-  kitchen: { preload: 'workers/kitchen/instrument.ts', main: 'workers/kitchen/main.ts', readyLine: /worker consuming/ },
+  gateway: { preload: 'gateway/instrument.ts', main: 'gateway/server.ts' },
+  validation: { preload: 'workers/validation/instrument.ts', main: 'workers/validation/main.ts' },
+  kitchen: { preload: 'workers/kitchen/instrument.ts', main: 'workers/kitchen/main.ts' },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 
@@ -54,7 +46,7 @@ export function serviceCommand(name: ServiceName): string[] {
 export interface ServiceProcess {
   name: ServiceName;
   child: ChildProcess;
-  /** Resolves when the service said it is ready (with the gateway's URL), rejects if it exits first. */
+  /** Resolves when the service says it is running (with the gateway's URL), whatever its LOG_LEVEL; rejects if it exits first. */
   ready: Promise<string | undefined>;
   /** Every line it printed so far. */
   lines: string[];
@@ -78,11 +70,11 @@ export function spawnService(
     nodeFlags = [],
   }: { onLine?: (line: string) => void; ownProcessGroup?: boolean; nodeFlags?: string[] } = {},
 ): ServiceProcess {
-  const spec = SERVICES[name];
   const child = spawn(process.execPath, [...nodeFlags, ...serviceCommand(name)], {
     cwd: root,
     env: { ...SERVICE_ENV, ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel carries one message: that the service is running.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: ownProcessGroup,
   });
   const lines: string[] = [];
@@ -94,10 +86,11 @@ export function spawnService(
         lines.push(line);
         onLine?.(line);
         for (const watcher of watchers) watcher(line);
-        const match = spec.readyLine.exec(line);
-        if (match) resolve(match[1]);
       });
     }
+    child.on('message', (message: { ituna?: string; url?: string }) => {
+      if (message?.ituna === 'running') resolve(message.url);
+    });
     exited.then(([code, signal]) =>
       reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${lines.slice(-20).join('\n')}`)),
     );
