@@ -1,5 +1,6 @@
 import { configOrExit, httpUrl, integer, loadConfig, text } from '../common/config.ts';
-import { createProducer, untilKafkaAnswers } from '../common/kafka/client.ts';
+import { untilKafkaAnswers } from '../common/kafka/client.ts';
+import { createIdempotentProducer } from '../common/kafka/idempotent-producer.ts';
 import { createPublisher, messagingServerOf } from '../common/kafka/publish.ts';
 import { serviceConfigSchema, runService } from '../common/service/process.ts';
 import { historyWindow, historyWindowVariable } from '../common/topics/index.ts';
@@ -30,10 +31,7 @@ await runService('ituna-gateway', config, async ({ kafka, log, sendMode, lingerM
   if (config.ITUNA_DIRECT_ORDER_TOKEN) {
     log.warn('ITUNA_DIRECT_ORDER_TOKEN is deprecated: it is the management token, name it ITUNA_MANAGEMENT_TOKEN');
   }
-  const producer = createProducer(kafka);
-  let producerConnected = false;
-  producer.on(producer.events.CONNECT, () => (producerConnected = true));
-  producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
+  const producer = createIdempotentProducer(kafka, log);
   const brokerWatch = await watchBrokers(config.KAFKA_BROKERS, (up) =>
     up
       ? log.info('Kafka is reachable again')
@@ -59,7 +57,7 @@ await runService('ituna-gateway', config, async ({ kafka, log, sendMode, lingerM
     orders,
     readBack: ({ partition, offset }) => history.catchUpTo(partition, offset, 5000),
     settings,
-    isReady: () => producerConnected && brokerWatch.isUp(),
+    isReady: () => producer.isConnected() && brokerWatch.isUp(),
     managementToken: config.ITUNA_MANAGEMENT_TOKEN ?? config.ITUNA_DIRECT_ORDER_TOKEN,
     traceUiUrl: config.JAEGER_UI_URL,
     ordersPerMinute: config.ITUNA_ORDERS_PER_MINUTE,

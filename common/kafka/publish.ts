@@ -63,8 +63,11 @@ export interface Delivery {
  */
 export type Publish = (messages: Outgoing[]) => Promise<Delivery[]>;
 
+/** What a publisher sends through: a kafkajs producer, or the project's IdempotentProducer (idempotent-producer.ts). */
+export type Sender = Pick<Producer, 'sendBatch'>;
+
 /** The one produce request of the project: every message of `messages` in one batch, acknowledged by all in-sync replicas. */
-function sendBatch(producer: Producer, messages: Outgoing[]): Promise<Delivery[]> {
+function sendBatch(producer: Sender, messages: Outgoing[]): Promise<Delivery[]> {
   return sendAcknowledged((batch) => producer.sendBatch(batch), messages);
 }
 
@@ -342,7 +345,7 @@ export interface PublisherOptions {
 }
 
 /** The process's way of sending: group commit, or one awaited send per call. */
-export function createPublisher(producer: Producer, mode: KafkaSendMode, options: PublisherOptions = {}): Publish {
+export function createPublisher(producer: Sender, mode: KafkaSendMode, options: PublisherOptions = {}): Publish {
   const { server } = options;
   if (mode === 'batched') return groupCommit((messages) => sendBatch(producer, messages), options);
   return async (messages) => {

@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { context as otelContext, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
-import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachMessagePayload, IHeaders, Kafka } from 'kafkajs';
 import type { Static, TSchema } from 'typebox';
 import type { Logger } from '../logger.ts';
 import { recordSpanError, withBaggage } from '../telemetry/spans.ts';
 import { MessageDecodeError, deadLetterTopicOf } from '../topics/topic.ts';
 import type { Topic } from '../topics/topic.ts';
-import { FETCH_WAIT_MS, createProducer, isKafkaFailure, untilKafkaAnswers } from './client.ts';
+import { FETCH_WAIT_MS, isKafkaFailure, untilKafkaAnswers } from './client.ts';
+import { createIdempotentProducer } from './idempotent-producer.ts';
 import { producerContextOf, startConsumerSpan } from './consumer-span.ts';
 import { ClaimFailedError, createPartitionClaims } from './partition-claims.ts';
 import { createPublisher, messagingServerOf } from './publish.ts';
@@ -101,7 +102,7 @@ export async function runWorker<S extends TSchema>(
 ): Promise<RunningWorker> {
   const { topic, groupId } = definition;
   const retryDelaysMs = definition.retryDelaysMs ?? [100, 400, 1600];
-  const producer: Producer = createProducer(deps.kafka);
+  const producer = createIdempotentProducer(deps.kafka, deps.log);
   // A member killed without leaving holds its partitions until its session expires; keep that short.
   const consumer: Consumer = deps.kafka.consumer({
     groupId,

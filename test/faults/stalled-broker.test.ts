@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createKafka } from '../../common/kafka/client.ts';
+import { readTopic } from '../../common/kafka/follower.ts';
+import { createIdempotentProducer } from '../../common/kafka/idempotent-producer.ts';
+import { createPublisher } from '../../common/kafka/publish.ts';
+import type { Outgoing } from '../../common/kafka/publish.ts';
+import { createLogger } from '../../common/logger.ts';
+import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
+import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
+
+// A broker of its own: this test stalls it (SIGSTOP) under a producer. A produce request that times out while the
+// broker is stalled is written once the broker goes on: the producer must not take it for a failure it can undo.
+const topic = 'stalled-broker-test';
+let broker: LocalBroker;
+
+before(async () => {
+  broker = await startLocalBroker();
+});
+after(() => broker.stop());
+
+const message = (value: string): Outgoing => ({ topic, message: { key: 'one-partition', value, partition: 0 } });
+
+it('a message acknowledged after a send that timed out on a stalled broker is in the topic where Kafka said', async () => {
+  const log = createLogger('stalled-broker-test', 'silent');
+  // Short timeouts, so that a send fails within seconds while the broker is stalled.
+  const kafka = createKafka(
+    'stalled-broker-test',
+    [broker.brokers],
+    log,
+    {},
+    {
+      requestTimeout: 1000,
+      retry: { retries: 1, initialRetryTime: 100 },
+    },
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = createIdempotentProducer(kafka, log);
+  await producer.connect();
+  try {
+    const publish = createPublisher(producer, 'batched');
+    const acknowledged = new Map<string, number>();
+    const send = async (...values: string[]) => {
+      const deliveries = await publish(values.map(message));
+      for (const [i, value] of values.entries()) acknowledged.set(value, deliveries[i]!.offset);
+    };
+    await send('before');
+
+    process.kill(broker.pid, 'SIGSTOP');
+    try {
+      await assert.rejects(publish([message('while stalled')]));
+    } finally {
+      process.kill(broker.pid, 'SIGCONT');
+    }
+    // The stalled request is written once the broker goes on.
+    let written = await readTopic(kafka, topic);
+    for (let i = 0; i < 50 && written.length < 2; i++) {
+      await sleep(100);
+      written = await readTopic(kafka, topic);
+    }
+    assert.deepEqual(
+      written.map((m) => String(m.value)),
+      ['before', 'while stalled'],
+    );
+
+    // One message, as many as the failed send: with kafkajs's numbers taken back, Kafka would answer the stalled
+    // message's offset for it and write nothing. Then two, which would be refused (out of order) for good.
+    await send('after');
+    await send('after, first of two', 'after, second of two');
+
+    written = await readTopic(kafka, topic);
+    const atOffset = new Map(written.map((m) => [Number(m.offset), String(m.value)]));
+    for (const [value, offset] of acknowledged)
+      assert.equal(atOffset.get(offset), value, `"${value}" at offset ${offset}`);
+    assert.equal(written.length, 5, 'every message in the topic once');
+  } finally {
+    await producer.disconnect();
+  }
+});
