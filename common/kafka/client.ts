@@ -189,8 +189,9 @@ export async function ensureTopics(
 
 /**
  * An idempotent producer: every send waits for all in-sync replicas, and broker retries never duplicate a message.
- * Its retries stay kafkajs's unlimited default for idempotent producers: limiting them could break the exactly-once
- * sequence (kafkajs warns so), and each caller bounds its own wait instead (the gateway's publish deadline).
+ * kafkajs gives it the client's retries (`createKafka`: about nine seconds), not its unlimited default for idempotent
+ * producers, so a send can fail with its outcome unknown; a long-lived publisher sends through
+ * `createIdempotentProducer` (idempotent-producer.ts), which starts again with a new producer id then.
  */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({

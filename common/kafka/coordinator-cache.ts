@@ -45,7 +45,7 @@ function cacheCoordinators(cluster: { prototype: Cluster }): void {
     });
 
   cluster.prototype.findGroupCoordinator = async function (this: Cluster, options) {
-    if (options.coordinatorType === undefined) return lookUp.call(this, options);
+    if (options.coordinatorType === undefined) return lookUp.call(this, options).catch(retriableIfNoneFound);
     let nodes = known.get(this);
     if (!nodes) {
       nodes = new Map();
@@ -60,11 +60,29 @@ function cacheCoordinators(cluster: { prototype: Cluster }): void {
       if (broker) return forgettingOnFailure(broker, forget);
       forget();
     }
-    const broker = await lookUp.call(this, options);
+    const broker = await lookUp.call(this, options).catch(retriableIfNoneFound);
     if (broker.nodeId !== null) nodes.set(key, broker.nodeId);
     return forgettingOnFailure(broker, forget);
   };
 }
 
 const require = createRequire(import.meta.url);
+const { KafkaJSError } = require('kafkajs/src/errors.js') as {
+  KafkaJSError: new (message: string, options: { retriable: boolean }) => Error;
+};
+
+/**
+ * kafkajs 2.2.4 gives up looking for a coordinator for good (KafkaJSGroupCoordinatorNotFound, not retriable) when
+ * no broker answered the lookup: a broker stalled or restarting under a consumer that was joining its group. The
+ * consumer then stops and never restarts (tulios/kafkajs#1445, #1630), so a worker would exit with Kafka about to
+ * come back. No coordinator found now is worth asking again: this error is handed on as a retriable one, after which
+ * kafkajs retries and, past its retries, restarts the consumer.
+ */
+function retriableIfNoneFound(error: unknown): never {
+  for (let cause = error as { name?: string; cause?: unknown } | undefined; cause; cause = cause.cause as typeof cause)
+    if (cause.name === 'KafkaJSGroupCoordinatorNotFound')
+      throw new KafkaJSError(`${(error as Error).message}; no broker answered, asking again`, { retriable: true });
+  throw error;
+}
+
 cacheCoordinators(require('kafkajs/src/cluster/index.js'));

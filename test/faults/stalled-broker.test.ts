@@ -10,8 +10,7 @@ import { createLogger } from '../../common/logger.ts';
 import { startLocalBroker } from '../../tools/local-kafka/cluster.ts';
 import type { LocalBroker } from '../../tools/local-kafka/cluster.ts';
 
-// A broker of its own: this test stalls it (SIGSTOP) under a producer. A produce request that times out while the
-// broker is stalled is written once the broker goes on: the producer must not take it for a failure it can undo.
+// A broker of its own: these tests stall it (SIGSTOP) under a producer and under a consumer joining its group.
 const topic = 'stalled-broker-test';
 let broker: LocalBroker;
 
@@ -20,21 +19,16 @@ before(async () => {
 });
 after(() => broker.stop());
 
+// Short timeouts, so that a request fails within seconds while the broker is stalled.
+const patience = { requestTimeout: 1000, retry: { retries: 1, initialRetryTime: 100 } };
+
 const message = (value: string): Outgoing => ({ topic, message: { key: 'one-partition', value, partition: 0 } });
 
+// A produce request that times out while the broker is stalled is written once the broker goes on: the producer must
+// not take it for a failure it can undo.
 it('a message acknowledged after a send that timed out on a stalled broker is in the topic where Kafka said', async () => {
   const log = createLogger('stalled-broker-test', 'silent');
-  // Short timeouts, so that a send fails within seconds while the broker is stalled.
-  const kafka = createKafka(
-    'stalled-broker-test',
-    [broker.brokers],
-    log,
-    {},
-    {
-      requestTimeout: 1000,
-      retry: { retries: 1, initialRetryTime: 100 },
-    },
-  );
+  const kafka = createKafka('stalled-broker-test', [broker.brokers], log, {}, patience);
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
@@ -79,5 +73,42 @@ it('a message acknowledged after a send that timed out on a stalled broker is in
     assert.equal(written.length, 5, 'every message in the topic once');
   } finally {
     await producer.disconnect();
+  }
+});
+
+it('a consumer that was joining its group when the broker stalled consumes once the broker goes on', async () => {
+  const log = createLogger('stalled-broker-test', 'silent');
+  const kafka = createKafka('stalled-broker-join', [broker.brokers], log, {}, patience);
+  const joining = 'stalled-broker-join';
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: joining, numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: joining, maxWaitTimeInMs: 500 });
+  const crashes: string[] = [];
+  consumer.on(consumer.events.CRASH, ({ payload }) =>
+    crashes.push(`${payload.error.name} (restart ${payload.restart})`),
+  );
+  const received: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [joining], fromBeginning: true });
+    process.kill(broker.pid, 'SIGSTOP');
+    try {
+      await consumer.run({ eachMessage: async ({ message }) => void received.push(String(message.value)) });
+      // The join's lookup of the group coordinator times out: kafkajs alone stopped the consumer for good here.
+      for (let i = 0; i < 100 && crashes.length === 0; i++) await sleep(100);
+    } finally {
+      process.kill(broker.pid, 'SIGCONT');
+    }
+    assert.ok(crashes.length > 0, 'the stalled join failed');
+    const producer = createIdempotentProducer(kafka, log);
+    await producer.connect();
+    await createPublisher(producer, 'single')([{ topic: joining, message: { key: 'k', value: 'after the stall' } }]);
+    await producer.disconnect();
+    for (let i = 0; i < 300 && received.length === 0; i++) await sleep(100);
+    assert.deepEqual(received, ['after the stall'], `consumed after: ${crashes.join(', ')}`);
+  } finally {
+    await consumer.disconnect();
   }
 });
