@@ -28,8 +28,10 @@ export interface PartitionClaims {
   /**
    * Stages `messages` and marks `offset` consumed, to be committed together in the partition's next transaction
    * (shared with the work staged around it); resolves once committed, rejects with ClaimFailedError if it was not.
+   * That transaction first waits for `after` (another producer's send that must come before these messages); if
+   * `after` fails, so does the transaction.
    */
-  stage(partition: number, offset: string, messages: Outgoing[]): Promise<Delivery[]>;
+  stage(partition: number, offset: string, messages: Outgoing[], after?: Promise<unknown>): Promise<Delivery[]>;
   /**
    * After a failed transaction of `partition`: the offset its consumer must read again from (the first message whose
    * work was lost). Until the consumer is back there, no work of the partition may commit: its offset would pass the
@@ -47,6 +49,7 @@ export interface PartitionClaims {
 interface Staged {
   offset: number;
   messages: Outgoing[];
+  after?: Promise<unknown>;
   sends: TracedSends;
   resolve(deliveries: Delivery[]): void;
   reject(error: unknown): void;
@@ -225,6 +228,7 @@ export function createPartitionClaims(
       const producer = await claimed.producer;
       const transaction = await producer.transaction();
       try {
+        await Promise.all(batch.map((item) => item.after));
         const messages = batch.flatMap((item) => item.messages);
         const deliveries =
           messages.length > 0 ? await sendAcknowledged((request) => transaction.sendBatch(request), messages) : [];
@@ -271,14 +275,16 @@ export function createPartitionClaims(
         throw new ClaimFailedError(topic, partition, error);
       }
     },
-    stage(partition, offset, messages) {
+    stage(partition, offset, messages, after) {
       // After a failed transaction nothing more of the partition may commit: its offset would pass the lost work.
       if (rewinds.has(partition))
         return Promise.reject(new ClaimFailedError(topic, partition, 'an earlier commit failed'));
       const claimed = claimOf(partition);
       const sends = startSends(messages, server);
+      // Its failure is the transaction's, whenever that awaits it: not an unhandled rejection meanwhile.
+      after?.catch(() => {});
       return new Promise<Delivery[]>((resolve, reject) => {
-        claimed.staged.push({ offset: Number(offset), messages, sends, resolve, reject });
+        claimed.staged.push({ offset: Number(offset), messages, after, sends, resolve, reject });
         scheduleCommit(partition, claimed);
       });
     },

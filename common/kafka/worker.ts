@@ -12,7 +12,7 @@ import { createIdempotentProducer } from './idempotent-producer.ts';
 import { producerContextOf, startConsumerSpan } from './consumer-span.ts';
 import { ClaimFailedError, createPartitionClaims } from './partition-claims.ts';
 import { createPublisher, messagingServerOf } from './publish.ts';
-import type { KafkaSendMode, Outgoing, Publish } from './publish.ts';
+import type { Delivery, KafkaSendMode, Outgoing, Publish } from './publish.ts';
 
 /** What a handler may do besides computing: log, and send messages that are acknowledged before its message counts as done. */
 export interface WorkerContext {
@@ -25,9 +25,10 @@ export interface WorkerContext {
    * its partition's next Kafka transaction, which only the replica holding the partition's claim can commit. Called
    * at most once per message; resolves once committed. The handler may return before that: the partition's next
    * message does not wait for the commit, and a failed commit restarts the consumer, which delivers again what was
-   * not committed.
+   * not committed. `after`: a send of this handler's (through `send`) that the transaction must wait for, so that
+   * the handler need not: its messages come after that one, and the partition's next message does not wait for it.
    */
-  commit?: Publish;
+  commit?: (messages: Outgoing[], after?: Promise<unknown>) => Promise<Delivery[]>;
 }
 
 /** A handler failure that no retry can fix: the message goes to the dead-letter topic at once. */
@@ -202,11 +203,11 @@ export async function runWorker<S extends TSchema>(
     const log = deps.log.child(definition.logFieldsOf(value));
     // Fenced, every message's offset is committed in a transaction: with the handler's messages, or alone.
     let staged: Promise<unknown> | undefined;
-    const commit: Publish | undefined =
+    const commit: WorkerContext['commit'] =
       claims &&
-      ((messages) => {
+      ((messages, after) => {
         if (staged) return Promise.reject(new Error('commit() is called once per message'));
-        const committed = claims.stage(payload.partition, message.offset, messages);
+        const committed = claims.stage(payload.partition, message.offset, messages, after);
         staged = committed.catch(() => {});
         return committed;
       });

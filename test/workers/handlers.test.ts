@@ -190,37 +190,32 @@ describe('cookTicket', () => {
     assert.ok(kitchen.cooked.has(orderId));
   });
 
-  it('When the kitchen is fenced, then ready is staged for the transaction only once cooking is acknowledged, and the chef moves on without waiting for the commit', async () => {
+  it('When the kitchen is fenced, then ready is staged to come after cooking, and the chef moves on without waiting for either acknowledgement', async () => {
     const { sent, context } = collectingContext();
     const acks: Array<() => void> = [];
     const record = context.send;
     context.send = (messages) => record(messages).then((d) => new Promise((resolve) => acks.push(() => resolve(d))));
-    // The partition's transaction is another producer: only waiting keeps `cooking` before `ready`.
-    const commits: Array<{ fail(): void }> = [];
-    context.commit = (messages) =>
+    // The partition's transaction is another producer's: it must wait for `cooking`, so `ready` comes after it.
+    const commits: Array<{ after: Promise<unknown> | undefined; fail(): void }> = [];
+    context.commit = (messages, after) =>
       record(messages).then(
-        () => new Promise((_, reject) => commits.push({ fail: () => reject(new Error('fenced')) })),
+        () => new Promise((_, reject) => commits.push({ after, fail: () => reject(new Error('fenced')) })),
       );
     const kitchen: Kitchen = { chefs: createChefs(1), delays: noDelays, cooked: handledSet() };
     const orderId = randomUUID();
-    let done = false;
-    const cooked = cookTicket(ticket(orderId), context, kitchen).then(() => (done = true));
-    for (let i = 0; i < 50 && acks.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(
-      sent.map((s) => (s.value as { status: string }).status),
-      ['cooking'],
-      'ready was staged before cooking was acknowledged',
-    );
-    assert.equal(done, false, 'done before cooking was acknowledged');
-    acks[0]!();
-    await cooked;
+    await cookTicket(ticket(orderId), context, kitchen);
     assert.deepEqual(
       sent.map((s) => (s.value as { status: string }).status),
       ['cooking', 'ready'],
     );
     assert.ok(kitchen.cooked.has(orderId), 'a redelivery while it commits finds it cooked');
     for (let i = 0; i < 50 && commits.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    let cookingAcknowledged = false;
+    void commits[0]!.after?.then(() => (cookingAcknowledged = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(cookingAcknowledged, false, 'the transaction stopped waiting before cooking was acknowledged');
+    acks[0]!();
+    await commits[0]!.after;
     commits[0]!.fail();
     await new Promise((r) => setImmediate(r));
     assert.equal(kitchen.cooked.has(orderId), false, 'not committed: it is cooked again when it comes back');

@@ -84,10 +84,10 @@ export async function cookTicket(ticket: KitchenTicket, context: WorkerContext, 
   if (context.commit) {
     // Fenced: `ready` is committed with the ticket's offset in a transaction that only the replica holding the
     // ticket's partition can commit, so a replica that lost the partition while it cooked publishes nothing. That
-    // transaction is another producer's: `cooking` must be acknowledged first. The chef moves on to the next ticket
-    // while it commits; a redelivery of this one meanwhile waits for that commit (cooked again only if it fails).
-    await cooking;
-    const ready = context.commit([status('ready', cookingSince)]);
+    // transaction is another producer's: it waits until `cooking` is acknowledged, so `ready` comes after it. The
+    // chef moves on to the next ticket meanwhile; a redelivery of this one waits for that commit (cooked again only
+    // if it fails).
+    const ready = context.commit([status('ready', cookingSince)], cooking);
     kitchen.cooked.add(ticket.orderId, ready);
     ready.then(
       () => context.log.info('order ready'),

@@ -61,6 +61,33 @@ it('When a partition commits many transactions back to back, then readers see it
   assert.deepEqual(committed!.partitions, [{ partition: 0, offset: String(transactions), metadata: null }]);
 });
 
+it('When work is staged to come after another send, then its transaction waits for that send, and fails with it', async () => {
+  const { input, output } = await topics(2);
+  const claims = claimsOf(`claims-${randomUUID()}`, input);
+  const sent = Promise.withResolvers<void>();
+  const committed = claims.stage(0, '0', message(output, 'after the send'), sent.promise);
+  let done = false;
+  void committed.then(() => (done = true));
+  await sleep(200);
+  assert.equal(done, false, 'committed before the send it comes after');
+  sent.resolve();
+  await committed;
+  assert.deepEqual(
+    (await readTopic(kafka, output)).map((m) => m.value?.toString()),
+    ['after the send'],
+  );
+
+  const failing = claims.stage(
+    1,
+    '0',
+    message(output, 'after a failed send'),
+    Promise.reject(new Error('not acknowledged')),
+  );
+  await assert.rejects(failing, ClaimFailedError);
+  assert.equal(claims.rewindTo(1), 0, 'the partition is read again from the lost work');
+  assert.equal((await readTopic(kafka, output)).length, 1, 'nothing of the failed transaction is committed');
+});
+
 it('When work is staged while a partition commits, then it shares the next transaction, begun a window after that commit', async () => {
   const { input, output } = await topics(1);
   const lingerMs = 20;
