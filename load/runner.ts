@@ -150,10 +150,12 @@ export async function runLoad(options: {
   let last = start;
   let lastReport = start;
   for (;;) {
-    const now = performance.now();
+    // Up to the end of the run, not past it: the arrivals due before the end are sent even when this loop wakes late
+    // (a busy client on shared cores), so a run offers the whole of its rate × duration.
+    const now = Math.min(performance.now(), start + total * 1000);
     const t = (now - start) / 1000;
-    if (t >= total) break;
-    due += (rateAt(scenario, t) * (now - last)) / 1000;
+    // The rate of the interval's start: at the run's end the rate is past its last stage.
+    due += (rateAt(scenario, (last - start) / 1000) * (now - last)) / 1000;
     last = now;
     for (; due >= 1; due--) {
       if (inFlight.size >= scenario.maxInFlight) {
@@ -164,6 +166,7 @@ export async function runLoad(options: {
       const request = send().finally(() => inFlight.delete(request));
       inFlight.add(request);
     }
+    if (t >= total) break;
     if (now - lastReport >= 1000) {
       lastReport = now;
       const ok = byStatus[202] ?? 0;

@@ -561,7 +561,7 @@ try {
       const stepStart = await cpuSnapshot(side.pids, brokerPids);
       const step = await ladderStep(side.url, watches[i]!, rate, quick ? 1 : 3, `bench-ladder-${side.which}-${rate}`);
       say(
-        `pipeline ${side.which} at ${rate}/s: ${step.accepted}/${step.sent} accepted, ${step.ready} ready, last ready ${step.lastReadyMs} ms after the load ended${step.held ? '' : ' — backlog'}`,
+        `pipeline ${side.which} at ${rate}/s: ${step.accepted}/${step.sent} accepted${step.skipped ? ` (${step.skipped} arrivals skipped: the client had its most requests waiting)` : ''}, ${step.ready} ready, last ready ${step.lastReadyMs} ms after the load ended${step.held ? '' : ' — backlog'}`,
       );
       // The traced pipeline's sustained rate ends the ladder; the untraced one is measured up to it.
       if (!step.held) {
