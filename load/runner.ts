@@ -146,13 +146,14 @@ export async function runLoad(options: {
 
   const total = durationOf(scenario);
   const start = performance.now();
+  const end = start + total * 1000;
   let due = 0;
   let last = start;
   let lastReport = start;
   for (;;) {
     // Up to the end of the run, not past it: the arrivals due before the end are sent even when this loop wakes late
     // (a busy client on shared cores), so a run offers the whole of its rate × duration.
-    const now = Math.min(performance.now(), start + total * 1000);
+    const now = Math.min(performance.now(), end);
     const t = (now - start) / 1000;
     // The rate of the interval's start: at the run's end the rate is past its last stage.
     due += (rateAt(scenario, (last - start) / 1000) * (now - last)) / 1000;
@@ -166,7 +167,8 @@ export async function runLoad(options: {
       const request = send().finally(() => inFlight.delete(request));
       inFlight.add(request);
     }
-    if (t >= total) break;
+    // Against `end` itself: (end - start) / 1000 can fall a rounding short of `total`.
+    if (now >= end) break;
     if (now - lastReport >= 1000) {
       lastReport = now;
       const ok = byStatus[202] ?? 0;

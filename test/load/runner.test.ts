@@ -35,3 +35,25 @@ it('When the client is busy as the run ends, then it still sends every arrival d
   // 200 arrivals a second for a second; the last may fall a rounding short.
   assert.ok(summary.sent >= 199 && summary.sent <= 200, `sent ${summary.sent}`);
 });
+
+it("When the run's end falls on a clock value that rounds short, then the run still ends", {
+  timeout: 10_000,
+}, async () => {
+  // A start from which 200 ms later, less the start, is a rounding short of 200 ms: a run that compares its elapsed
+  // seconds with its duration never ends there.
+  let start = 1000.1;
+  while ((start + 200 - start) / 1000 >= 0.2) start += 0.013;
+  const realNow = performance.now.bind(performance);
+  const offset = start - realNow();
+  performance.now = () => realNow() + offset;
+  try {
+    const summary = await runLoad({
+      baseUrl,
+      scenario: { description: 'test', startRate: 100, stages: [{ seconds: 0.2, target: 100 }], maxInFlight: 1000 },
+      runId: 'runner-rounding-test',
+    });
+    assert.ok(summary.sent >= 19 && summary.sent <= 20, `sent ${summary.sent}`);
+  } finally {
+    performance.now = realNow;
+  }
+});
