@@ -24,7 +24,11 @@ const STILL_COORDINATOR = new Set(['CONCURRENT_TRANSACTIONS']);
  * of its group's coordinator goes to kafkajs unchanged.
  */
 function cacheCoordinators(cluster: { prototype: Cluster }): void {
-  const lookUp = cluster.prototype.findGroupCoordinator;
+  const kafkajsLookUp = cluster.prototype.findGroupCoordinator;
+  // Every lookup, cached or not, goes through this one.
+  const lookUp = function (this: Cluster, options: Parameters<Cluster['findGroupCoordinator']>[0]) {
+    return kafkajsLookUp.call(this, options).catch(retriableIfNoneFound);
+  };
   const known = new WeakMap<Cluster, Map<string, number>>();
 
   // Every method call on the coordinator goes through here, so a failure forgets it whoever made the call.
@@ -45,7 +49,7 @@ function cacheCoordinators(cluster: { prototype: Cluster }): void {
     });
 
   cluster.prototype.findGroupCoordinator = async function (this: Cluster, options) {
-    if (options.coordinatorType === undefined) return lookUp.call(this, options).catch(retriableIfNoneFound);
+    if (options.coordinatorType === undefined) return lookUp.call(this, options);
     let nodes = known.get(this);
     if (!nodes) {
       nodes = new Map();
@@ -60,7 +64,7 @@ function cacheCoordinators(cluster: { prototype: Cluster }): void {
       if (broker) return forgettingOnFailure(broker, forget);
       forget();
     }
-    const broker = await lookUp.call(this, options).catch(retriableIfNoneFound);
+    const broker = await lookUp.call(this, options);
     if (broker.nodeId !== null) nodes.set(key, broker.nodeId);
     return forgettingOnFailure(broker, forget);
   };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createKafka } from '../../common/kafka/client.ts';
+import { createKafka, ensureTopics } from '../../common/kafka/client.ts';
 import { readTopic } from '../../common/kafka/follower.ts';
 import { createIdempotentProducer } from '../../common/kafka/idempotent-producer.ts';
 import { createPublisher } from '../../common/kafka/publish.ts';
@@ -29,10 +29,7 @@ const message = (value: string): Outgoing => ({ topic, message: { key: 'one-part
 it('a message acknowledged after a send that timed out on a stalled broker is in the topic where Kafka said', async () => {
   const log = createLogger('stalled-broker-test', 'silent');
   const kafka = createKafka('stalled-broker-test', [broker.brokers], log, {}, patience);
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
   const producer = createIdempotentProducer(kafka, log);
   await producer.connect();
   try {
@@ -80,10 +77,7 @@ it('a consumer that was joining its group when the broker stalled consumes once 
   const log = createLogger('stalled-broker-test', 'silent');
   const kafka = createKafka('stalled-broker-join', [broker.brokers], log, {}, patience);
   const joining = 'stalled-broker-join';
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: joining, numPartitions: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await ensureTopics(kafka, [{ name: joining, partitions: 1 }]);
   const consumer = kafka.consumer({ groupId: joining, maxWaitTimeInMs: 500 });
   const crashes: string[] = [];
   consumer.on(consumer.events.CRASH, ({ payload }) =>
