@@ -280,11 +280,10 @@ const INSTRUMENTED_MODULES = ['http', 'https', 'fastify', 'pino'];
 
 /**
  * The trace exporter OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or OTEL_EXPORTER_OTLP_PROTOCOL) names; both read the
- * OTEL_EXPORTER_OTLP_* endpoint, headers and timeout. Only the one used is loaded (the protobuf one brings protobufjs).
+ * OTEL_EXPORTER_OTLP_* endpoint, headers and timeout. Only the one used is loaded.
  */
 async function traceExporter(protocol: (typeof PROTOCOLS)[number]): Promise<SpanExporter> {
-  if (protocol === 'http/protobuf')
-    return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  if (protocol === 'http/protobuf') return (await import('./otlp-protobuf.ts')).protobufTraceExporter();
   return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
 }
 
