@@ -22,7 +22,7 @@ export function protobufTraceExporter(): SpanExporter {
  * An ExportTraceServiceRequest (OTLP protobuf) written in one pass, byte for byte what the OpenTelemetry exporter's
  * own serializer writes (a test holds them equal). Why a second one: the SDK's writes every string three times (a
  * size pass, an ASCII check, the copy) and every id through a fresh array; this one writes each string once into a
- * buffer kept between exports, at a third of the CPU a span (BENCHMARKS.md, tuning 35).
+ * buffer kept between exports, at a third of the CPU a span (docs/benchmarks-history.md, tuning 35).
  */
 export function serializeSpans(spans: readonly ReadableSpan[]): Uint8Array {
   const w = writer;
