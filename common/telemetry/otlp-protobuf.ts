@@ -165,7 +165,7 @@ function writeAttributes(w: Writer, tag: number, attributes: Attributes): void {
     if (!Object.hasOwn(attributes, key)) continue;
     w.byte(tag);
     const keyValue = w.begin(1);
-    w.field(1, key);
+    w.key(key);
     w.byte(0x12); // KeyValue.value = 2
     const value = w.begin(1);
     writeAnyValue(w, attributes[key]);
@@ -297,8 +297,11 @@ class Writer {
     const low = (fromLow16 >>> 0) + (((fromHigh & 0xffff) * 0x10000) >>> 0) + nanos;
     const high = Math.floor(fromLow16 / 0x100000000) + ((fromHigh / 0x10000) >>> 0) + Math.floor(low / 0x100000000);
     this.ensure(8);
-    this.pos = this.buf.writeUInt32LE(low >>> 0, this.pos);
-    this.pos = this.buf.writeUInt32LE(high >>> 0, this.pos);
+    const buf = this.buf;
+    let at = this.pos;
+    for (let v = low >>> 0, i = 0; i < 4; i++, v >>>= 8) buf[at++] = v & 0xff;
+    for (let v = high >>> 0, i = 0; i < 4; i++, v >>>= 8) buf[at++] = v & 0xff;
+    this.pos = at;
   }
 
   /** A trace or span id's hex as bytes, under a one-byte tag, with no array in between. */
@@ -308,8 +311,25 @@ class Writer {
     const buf = this.buf;
     buf[this.pos++] = tag;
     buf[this.pos++] = bytes;
-    for (let i = 0; i < hex.length; i += 2)
-      buf[this.pos++] = (nibble(hex.charCodeAt(i)) << 4) | nibble(hex.charCodeAt(i + 1));
+    let at = this.pos;
+    for (let i = 0; i < hex.length; i += 2) buf[at++] = (HEX[hex.charCodeAt(i)]! << 4) | HEX[hex.charCodeAt(i + 1)]!;
+    this.pos = at;
+  }
+
+  /** An attribute's key (KeyValue.key = 1): the few keys a service uses, each encoded once and copied after. */
+  key(text: string): void {
+    const encoded = keys.get(text);
+    if (!encoded) {
+      const at = this.pos;
+      this.field(1, text);
+      if (keys.size < MAX_KEYS) keys.set(text, new Uint8Array(this.buf.subarray(at, this.pos)));
+      return;
+    }
+    const length = encoded.length;
+    this.ensure(length);
+    const buf = this.buf;
+    for (let i = 0; i < length; i++) buf[this.pos + i] = encoded[i]!;
+    this.pos += length;
   }
 
   /** A string field (field number under 16): ASCII copied in the one pass, anything else encoded by Node. */
@@ -342,7 +362,11 @@ class Writer {
   }
 }
 
-/** A hex digit's value: 0-9, a-f, A-F. */
-const nibble = (c: number) => (c <= 0x39 ? c - 0x30 : c >= 0x61 ? c - 0x57 : c - 0x37);
+/** Each hex digit's value by its character code: 0-9, a-f, A-F. */
+const HEX = new Uint8Array(128);
+for (let c = 0; c < 128; c++) HEX[c] = c <= 0x39 ? c - 0x30 : c >= 0x61 ? c - 0x57 : c - 0x37;
 
 const writer = new Writer();
+/** Attribute keys seen, with their field's bytes; bounded, for a service that would make keys up as it goes. */
+const keys = new Map<string, Uint8Array>();
+const MAX_KEYS = 1024;
