@@ -304,15 +304,16 @@ class Writer {
     this.pos = at;
   }
 
-  /** A trace or span id's hex as bytes, under a one-byte tag, with no array in between. */
+  /** A trace or span id's hex as bytes, under a one-byte tag, with no array in between (an odd last digit dropped). */
   hexId(tag: number, hex: string): void {
     const bytes = hex.length >>> 1;
-    this.ensure(2 + bytes);
+    this.byte(tag);
+    this.varint(bytes);
+    this.ensure(bytes);
     const buf = this.buf;
-    buf[this.pos++] = tag;
-    buf[this.pos++] = bytes;
     let at = this.pos;
-    for (let i = 0; i < hex.length; i += 2) buf[at++] = (HEX[hex.charCodeAt(i)]! << 4) | HEX[hex.charCodeAt(i + 1)]!;
+    for (let i = 0; i + 1 < hex.length; i += 2)
+      buf[at++] = (HEX[hex.charCodeAt(i)]! << 4) | HEX[hex.charCodeAt(i + 1)]!;
     this.pos = at;
   }
 

@@ -27,7 +27,7 @@ const provider = (service: string, attributeCountLimit = 128) =>
       attributePerEventCountLimit: attributeCountLimit,
       attributePerLinkCountLimit: attributeCountLimit,
       eventCountLimit: 3,
-      linkCountLimit: 2,
+      linkCountLimit: 3,
     },
     spanProcessors: [collect],
   });
@@ -78,11 +78,13 @@ function spansOf(tracer: Tracer, other: Tracer): void {
     span.addEvent('with attributes', { 'ituna.order.status': 'accepted', offset: 7, a: 1, b: 2, c: 3, d: 4 });
     span.addEvent('at a time', {}, [1_700_000_000, 123_456_789]);
     span.addEvent('plain');
-    // Over the limit of two, the oldest link goes.
+    // Over the limit of three, the oldest link goes.
     span.addLink({ context: trace.getSpanContext(remote)! });
     span.addLink({
       context: { traceId: 'ABCDEF0123456789ABCDEF0123456789', spanId: 'ABCDEF0123456789', traceFlags: 0 },
     });
+    // Ids nobody checked: an odd number of digits, and one too long for a one-byte length.
+    span.addLink({ context: { traceId: 'abc', spanId: 'f'.repeat(300), traceFlags: 1 } });
     span.addLink({
       context: trace.getSpanContext(remote)!,
       attributes: { why: 'batch', a: 1, b: 2, c: 3, d: 4, e: 5 },
