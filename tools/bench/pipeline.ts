@@ -140,6 +140,15 @@ export async function latencyRun(gatewayUrl: string, ready: ReadyWatch, rate: nu
 }
 
 /**
+ * Whether the pipeline kept up with a run at a fixed rate: nearly every arrival sent and accepted, and every accepted
+ * order ready. Arrivals skipped because the client already had its most requests waiting count against it: the gateway
+ * was not answering at the rate.
+ */
+export function keptUp(run: { sent: number; skipped: number; accepted: readonly unknown[] }, ready: number): boolean {
+  return ready === run.accepted.length && run.accepted.length >= (run.sent + run.skipped) * 0.99;
+}
+
+/**
  * One step of the ladder: `rate` orders a second for `seconds`, then when each order was ready. The step holds when
  * nearly every arrival was sent and accepted, and every accepted one was ready within 1 s of the load's end.
  */
@@ -151,12 +160,7 @@ export async function ladderStep(gatewayUrl: string, ready: ReadyWatch, rate: nu
     10_000,
   );
   const lastReadyMs = (readyAt.size > 0 ? Math.max(...readyAt.values()) : Number.POSITIVE_INFINITY) - loadEnded;
-  // Arrivals skipped because the client already had its most requests waiting count against the step: the gateway was
-  // not answering at the rate.
-  const held =
-    readyAt.size === run.accepted.length &&
-    run.accepted.length >= (run.sent + run.skipped) * 0.99 &&
-    lastReadyMs < 1000;
+  const held = keptUp(run, readyAt.size) && lastReadyMs < 1000;
   return {
     accepted: run.accepted.length,
     sent: run.sent,

@@ -21,7 +21,7 @@ import { postOrders } from './intake.ts';
 import { requestsBetween } from './kafka-requests.ts';
 import type { RequestCounts } from './kafka-requests.ts';
 import { aboveIdle, cpuSnapshot, emptyTopics, pause, quiet, startReceiver } from './measure.ts';
-import { PIPELINE_ENV, fixedRate, settle, warmUp } from './pipeline.ts';
+import { PIPELINE_ENV, fixedRate, keptUp, settle, warmUp } from './pipeline.ts';
 
 // `npm run bench:profile [-- --untraced] [--seconds N]`: where the gateway's CPU goes under intake load.
 // The gateway runs with `node --cpu-prof`, 50 connections post orders, and the profile's self time is summarised
@@ -108,6 +108,8 @@ const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 /** What one profiled run of the pipeline gives: per order, CPU by owner and function in each service, and the broker's. */
 interface PipelineRun {
   orders: number;
+  /** Set when the pipeline under the profiler did not keep up with the rate: what happened, for the report. */
+  overloaded?: string;
   /** CPU-ms per order above idle, from /proc: each service, then the broker. */
   cpuMs: number[];
   owners: Record<string, Map<string, number>>;
@@ -202,6 +204,7 @@ async function profilePipelineRun(
   const loadMs = { from: 0, to: 0 };
   let cpu: number[];
   let brokerThreads: PipelineRun['brokerThreads'];
+  let overloaded: string | undefined;
   try {
     const url = (await Promise.all(services.map((s) => s.ready)))[0]!;
     await together();
@@ -236,6 +239,8 @@ async function profilePipelineRun(
     await recording?.stop();
     orders = Math.max(1, run.accepted.length);
     say(`${which}: ${run.accepted.length}/${run.sent} orders accepted at ${rate}/s, ${ready.size} ready`);
+    if (!keptUp(run, ready.size))
+      overloaded = `${which}: ${run.accepted.length} of ${run.sent + run.skipped} orders accepted, ${ready.size} ready`;
     cpu = aboveIdle([idle0, idle1], [load0, load1]).map((ms) => ms / orders);
     const idleThreads = new Map(threadCpuBetween(threads0.cpu, threads1.cpu).map((t) => [t.group, t.ms]));
     const loadThreads = new Map(threadCpuBetween(threads1.cpu, threads2.cpu).map((t) => [t.group, t.ms]));
@@ -260,7 +265,16 @@ async function profilePipelineRun(
     functions[name] = shares.functions;
   }
   const jfr = withJfr ? summarizeExecutionSamples(await printExecutionSamples(join(dir, 'broker.jfr'))) : undefined;
-  return { orders, cpuMs: cpu, owners, functions, brokerThreads, requests, ...(jfr ? { jfr } : {}) };
+  return {
+    orders,
+    cpuMs: cpu,
+    owners,
+    functions,
+    brokerThreads,
+    requests,
+    ...(jfr ? { jfr } : {}),
+    ...(overloaded ? { overloaded } : {}),
+  };
 }
 
 async function profilePipeline() {
@@ -302,6 +316,13 @@ async function profilePipeline() {
       .join(', ')}.`,
     "Below, each service's CPU per order shared out as node --cpu-prof saw its main thread in the load (self time; the profiler's own cost included).",
   ];
+  // Under the profiler every service is slower: past the rate it can carry, the figures are an overload's (refusals,
+  // queues), not an order's.
+  const overloads = [traced.overloaded, untraced.overloaded].filter((o) => o !== undefined);
+  if (overloads.length > 0)
+    lines.unshift(
+      `WARNING: the pipeline under the profiler did not keep up at ${rate} orders/s (${overloads.join('; ')}): its figures per order are an overload's. Run again at a lower --rate.\n`,
+    );
   for (const name of SERVICES) {
     const keys = [...new Set([...traced.owners[name]!.keys(), ...untraced.owners[name]!.keys()])];
     const total = (map: Map<string, number>) => [...map.values()].reduce((a, b) => a + b, 0);
