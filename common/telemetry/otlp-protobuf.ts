@@ -241,28 +241,29 @@ class Writer {
       this.buf.copyWithin(at + size, at + guess, this.pos);
       this.pos += size - guess;
     }
-    let v = length;
-    let p = at;
-    while (v >= 0x80) {
-      this.buf[p++] = (v & 0x7f) | 0x80;
+    this.varint32At(at, length);
+  }
+
+  /** An unsigned 32-bit varint written at `at` (room already ensured); returns the position after it. */
+  varint32At(at: number, value: number): number {
+    const buf = this.buf;
+    let v = value >>> 0;
+    while (v > 0x7f) {
+      buf[at++] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
-    this.buf[p] = v;
+    buf[at++] = v;
+    return at;
   }
 
   /** A varint: unsigned 32-bit values directly, others (negative or wider) as 64-bit two's complement. */
   varint(value: number): void {
     this.ensure(10);
-    const buf = this.buf;
     if (value >= 0 && value <= 0xffffffff) {
-      let v = value >>> 0;
-      while (v > 0x7f) {
-        buf[this.pos++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
-      }
-      buf[this.pos++] = v;
+      this.pos = this.varint32At(this.pos, value);
       return;
     }
+    const buf = this.buf;
     const abs = Math.abs(value);
     let low = abs >>> 0;
     let high = (abs / 0x100000000) >>> 0;
@@ -280,9 +281,13 @@ class Writer {
     buf[this.pos++] = low & 0x7f;
   }
 
+  /** Four bytes, little-endian: a fixed32, or half of a fixed64. */
   fixed32(value: number): void {
     this.ensure(4);
-    this.pos = this.buf.writeUInt32LE(value >>> 0, this.pos);
+    const buf = this.buf;
+    let at = this.pos;
+    for (let v = value >>> 0, i = 0; i < 4; i++, v >>>= 8) buf[at++] = v & 0xff;
+    this.pos = at;
   }
 
   double(value: number): void {
@@ -296,12 +301,8 @@ class Writer {
     const fromHigh = ((seconds / 0x10000) >>> 0) * 1e9;
     const low = (fromLow16 >>> 0) + (((fromHigh & 0xffff) * 0x10000) >>> 0) + nanos;
     const high = Math.floor(fromLow16 / 0x100000000) + ((fromHigh / 0x10000) >>> 0) + Math.floor(low / 0x100000000);
-    this.ensure(8);
-    const buf = this.buf;
-    let at = this.pos;
-    for (let v = low >>> 0, i = 0; i < 4; i++, v >>>= 8) buf[at++] = v & 0xff;
-    for (let v = high >>> 0, i = 0; i < 4; i++, v >>>= 8) buf[at++] = v & 0xff;
-    this.pos = at;
+    this.fixed32(low);
+    this.fixed32(high);
   }
 
   /** A trace or span id's hex as bytes, under a one-byte tag, with no array in between (an odd last digit dropped). */
