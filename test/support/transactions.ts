@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Producer, Transaction } from 'kafkajs';
+import type { Kafka, Producer, Transaction } from 'kafkajs';
+import { readTopic } from '../../common/kafka/follower.ts';
 
 /**
  * Runs `work` in a transaction of `producer` and commits it. A transaction that fails for a reason Kafka calls
@@ -23,4 +24,15 @@ export async function commitTransaction(
       await sleep(200);
     }
   }
+}
+
+/**
+ * The values of `topic`, read again every 100 ms (for up to 10 s) until there are at least `count`: the coordinator
+ * writes a transaction's markers after its commit returns, and until then a reader stops short of the transaction.
+ */
+export async function readCommitted(kafka: Kafka, topic: string, count: number): Promise<Array<string | undefined>> {
+  let values: Array<string | undefined> = [];
+  for (const deadline = Date.now() + 10_000; values.length < count && Date.now() < deadline; await sleep(100))
+    values = (await readTopic(kafka, topic)).map((m) => m.value?.toString());
+  return values;
 }

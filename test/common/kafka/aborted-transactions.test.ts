@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Producer } from 'kafkajs';
 import { ensureTopics } from '../../../common/kafka/client.ts';
-import { readTopic } from '../../../common/kafka/follower.ts';
 import { testKafka } from '../../support/broker.ts';
 import { hasKcat, readTopicWithKcat } from '../../support/kcat.ts';
+import { readCommitted } from '../../support/transactions.ts';
 
 // What a broker failure leaves in a partition: transactions of several producers open at once, aborted later in
 // another order than they began (a new owner's claim, or the transaction timeout, aborts each). A reader of committed
@@ -54,11 +53,7 @@ it('When transactions that overlap are aborted in another order than they began,
   await firstTx.abort();
   await producer.send({ topic, acks: -1, messages: [{ key: 'committed', value: 'outside any transaction' }] });
 
-  // The coordinator writes the markers after abort() and commit() return: until then a reader stops short of them.
-  let values: Array<string | undefined> = [];
-  for (const deadline = Date.now() + 10_000; values.length < 2 && Date.now() < deadline; await sleep(100))
-    values = (await readTopic(kafka, topic)).map((m) => m.value?.toString());
-  assert.deepEqual(values, ['third, committed', 'outside any transaction']);
+  assert.deepEqual(await readCommitted(kafka, topic, 2), ['third, committed', 'outside any transaction']);
   if (await hasKcat())
     assert.deepEqual(
       (await readTopicWithKcat(brokers, topic)).map((m) => m.value),

@@ -9,6 +9,7 @@ import { ClaimFailedError, createPartitionClaims } from '../../../common/kafka/p
 import type { PartitionClaims } from '../../../common/kafka/partition-claims.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { testKafka } from '../../support/broker.ts';
+import { readCommitted } from '../../support/transactions.ts';
 
 // The claims of a fenced worker against the test broker: what readers and the consumer group see of a partition's
 // transactions, and the fence a second replica's claim puts up.
@@ -51,7 +52,7 @@ it('When a partition commits many transactions back to back, then readers see it
     await claims.stage(0, String(offset), message(output, `work of offset ${offset}`));
 
   assert.deepEqual(
-    (await readTopic(kafka, output)).map((m) => m.value?.toString()),
+    await readCommitted(kafka, output, transactions),
     Array.from({ length: transactions }, (_, offset) => `work of offset ${offset}`),
   );
   const admin = kafka.admin();
@@ -72,10 +73,7 @@ it('When work is staged to come after another send, then its transaction waits f
   assert.equal(done, false, 'committed before the send it comes after');
   sent.resolve();
   await committed;
-  assert.deepEqual(
-    (await readTopic(kafka, output)).map((m) => m.value?.toString()),
-    ['after the send'],
-  );
+  assert.deepEqual(await readCommitted(kafka, output, 1), ['after the send']);
 
   const failing = claims.stage(
     1,
@@ -126,7 +124,7 @@ it('When work is staged while a partition commits, then it shares the next trans
     `began ${next.sentAt - ends[0]!.doneAt} ms after the commit`,
   );
   assert.deepEqual(
-    (await readTopic(kafka, output)).map((m) => m.value?.toString()),
+    await readCommitted(kafka, output, 4),
     [0, 1, 2, 3].map((offset) => `work of offset ${offset}`),
   );
 });
@@ -146,7 +144,7 @@ it('When another replica claims its partitions, then the first can commit on non
   await second.stage(0, '1', message(output, 'second replica, partition 0'));
   await second.stage(1, '2', message(output, 'second replica, partition 1'));
 
-  assert.deepEqual((await readTopic(kafka, output)).map((m) => m.value?.toString()).sort(), [
+  assert.deepEqual((await readCommitted(kafka, output, 5)).sort(), [
     'first replica, partition 0',
     'first replica, partition 1',
     'first replica, partition 1 again',
