@@ -2,42 +2,83 @@ import type { Attributes, AttributeValue, HrTime, SpanContext } from '@opentelem
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan, SpanExporter, TimedEvent } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 
 /**
  * The OTLP/HTTP protobuf trace exporter, as `@opentelemetry/exporter-trace-otlp-proto` builds it (the same HTTP client,
- * retries and OTEL_EXPORTER_OTLP_* variables), with `serializeSpans` for its serializer.
+ * retries and OTEL_EXPORTER_OTLP_* variables), for spans already written as they ended (`EncodedSpans`).
  */
-export function protobufTraceExporter(): SpanExporter {
+export function protobufTraceExporter(): OTLPExporterBase<EncodedSpans> {
   const http = convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
-  const serializer = { ...ProtobufTraceSerializer, serializeRequest: serializeSpans };
-  return new OTLPExporterBase<ReadableSpan[]>(
-    createOtlpHttpExportDelegate(http, serializer, 'otlp_http_span_exporter', TraceExporterMetricsHelper, undefined),
+  const serializer = {
+    serializeRequest: serializeEncoded,
+    deserializeResponse: ProtobufTraceSerializer.deserializeResponse,
+  };
+  const metrics = { name: 'span' as const, countItems: (batch: EncodedSpans) => batch.count };
+  return new OTLPExporterBase(
+    createOtlpHttpExportDelegate(http, serializer, 'otlp_http_span_exporter', metrics, undefined),
   );
 }
 
 /**
- * An ExportTraceServiceRequest (OTLP protobuf) written in one pass, byte for byte what the OpenTelemetry exporter's
- * own serializer writes (a test holds them equal). Why a second one: the SDK's writes every string three times (a
- * size pass, an ASCII check, the copy) and every id through a fresh array; this one writes each string once into a
- * buffer kept between exports, at a third of the CPU a span (docs/benchmarks-history.md, tuning 35).
+ * Spans written as they end, each as the `ScopeSpans.spans` field it will be, with the resource and scope it belongs
+ * under. Why: a span object waiting in a batch for its export lives long enough for V8 to move it into the old
+ * generation; its bytes do not (docs/benchmarks-history.md, tuning 36).
+ */
+export class EncodedSpans {
+  readonly writer = new Writer();
+  readonly resources: Resource[] = [];
+  readonly scopes: InstrumentationScope[] = [];
+  /** Where each span's bytes end in the writer's buffer; each starts where the one before ends. */
+  readonly ends: number[] = [];
+
+  get count(): number {
+    return this.ends.length;
+  }
+
+  add(span: ReadableSpan): void {
+    writeSpan(this.writer, span);
+    this.resources.push(span.resource);
+    this.scopes.push(span.instrumentationScope);
+    this.ends.push(this.writer.pos);
+  }
+
+  clear(): void {
+    this.writer.pos = 0;
+    this.resources.length = 0;
+    this.scopes.length = 0;
+    this.ends.length = 0;
+  }
+}
+
+/**
+ * An ExportTraceServiceRequest (OTLP protobuf) of the spans given, byte for byte what the OpenTelemetry exporter's own
+ * serializer writes (a test holds them equal). Why a second one: the SDK's writes every string three times (a size
+ * pass, an ASCII check, the copy) and every id through a fresh array; this one writes each string once, at a third of
+ * the CPU a span (docs/benchmarks-history.md, tuning 35).
  */
 export function serializeSpans(spans: readonly ReadableSpan[]): Uint8Array {
+  scratch.clear();
+  for (const span of spans) scratch.add(span);
+  return serializeEncoded(scratch);
+}
+
+/** The request for spans already written: grouped by resource, then by scope, both in the order first seen. */
+export function serializeEncoded(batch: EncodedSpans): Uint8Array {
   const w = writer;
   w.pos = 0;
-  for (const [resource, scopes] of byResourceAndScope(spans)) {
+  for (const [resource, scopes] of byResourceAndScope(batch)) {
     w.byte(0x0a); // ExportTraceServiceRequest.resource_spans = 1
     const resourceSpans = w.begin(3);
     writeResource(w, resource);
-    for (const scopeSpans of scopes.values()) {
+    for (const [scope, spans] of scopes) {
       w.byte(0x12); // ResourceSpans.scope_spans = 2
       const start = w.begin(3);
-      writeScope(w, scopeSpans[0]!.instrumentationScope);
-      for (const span of scopeSpans) writeSpan(w, span);
-      const schemaUrl = scopeSpans[0]!.instrumentationScope.schemaUrl;
-      if (schemaUrl) w.field(3, schemaUrl);
+      writeScope(w, scope);
+      for (const i of spans) w.copy(batch.writer.buf, i === 0 ? 0 : batch.ends[i - 1]!, batch.ends[i]!);
+      if (scope.schemaUrl) w.field(3, scope.schemaUrl);
       w.end(start, 3);
     }
     if (resource.schemaUrl) w.field(3, resource.schemaUrl);
@@ -47,18 +88,18 @@ export function serializeSpans(spans: readonly ReadableSpan[]): Uint8Array {
   return new Uint8Array(w.buf.subarray(0, w.pos));
 }
 
-/** Spans grouped by resource, then by instrumentation scope, both by identity, in the order first seen. */
-function byResourceAndScope(spans: readonly ReadableSpan[]): Map<Resource, Map<InstrumentationScope, ReadableSpan[]>> {
-  const resources = new Map<Resource, Map<InstrumentationScope, ReadableSpan[]>>();
-  for (const span of spans) {
-    let scopes = resources.get(span.resource);
+/** Each span's index grouped by resource, then by instrumentation scope, both by identity, in the order first seen. */
+function byResourceAndScope(batch: EncodedSpans): Map<Resource, Map<InstrumentationScope, number[]>> {
+  const resources = new Map<Resource, Map<InstrumentationScope, number[]>>();
+  for (let i = 0; i < batch.count; i++) {
+    let scopes = resources.get(batch.resources[i]!);
     if (!scopes) {
       scopes = new Map();
-      resources.set(span.resource, scopes);
+      resources.set(batch.resources[i]!, scopes);
     }
-    const group = scopes.get(span.instrumentationScope);
-    if (group) group.push(span);
-    else scopes.set(span.instrumentationScope, [span]);
+    const group = scopes.get(batch.scopes[i]!);
+    if (group) group.push(i);
+    else scopes.set(batch.scopes[i]!, [i]);
   }
   return resources;
 }
@@ -221,6 +262,12 @@ class Writer {
     this.buf = bigger;
   }
 
+  /** Bytes `from` to `to` of another buffer. */
+  copy(source: Buffer, from: number, to: number): void {
+    this.ensure(to - from);
+    this.pos += source.copy(this.buf, this.pos, from, to);
+  }
+
   byte(b: number): void {
     this.ensure(1);
     this.buf[this.pos++] = b;
@@ -369,6 +416,7 @@ const HEX = new Uint8Array(128);
 for (let c = 0; c < 128; c++) HEX[c] = c <= 0x39 ? c - 0x30 : c >= 0x61 ? c - 0x57 : c - 0x37;
 
 const writer = new Writer();
+const scratch = new EncodedSpans();
 /** Attribute keys seen, with their field's bytes; bounded, for a service that would make keys up as it goes. */
 const keys = new Map<string, Uint8Array>();
 const MAX_KEYS = 1024;

@@ -29,7 +29,8 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import type { ReadableSpan, Sampler, SpanExporter, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, Sampler, SpanProcessor, Span as SdkSpan } from '@opentelemetry/sdk-trace';
+import type { BatchExporter } from './encoding-batch-processor.ts';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import type { FastifyOtelInstrumentation } from '@fastify/otel';
@@ -101,6 +102,7 @@ export const telemetryConfigSchema = {
   OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: integer(128, 0, Number.MAX_SAFE_INTEGER),
   OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: integer(128, 0, Number.MAX_SAFE_INTEGER),
 };
+type TelemetryConfig = { [K in keyof typeof telemetryConfigSchema]: ReturnType<(typeof telemetryConfigSchema)[K]> };
 
 /** The project's own telemetry variable: strict, like every ITUNA_* variable. */
 const projectTelemetrySchema = { ITUNA_TRUST_INCOMING_TRACE_CONTEXT: flag(true) };
@@ -175,11 +177,11 @@ const say = (service: string, level: number, msg: string, extra: object = {}): v
  * batch processor already bounds memory (OTEL_BSP_MAX_QUEUE_SIZE) and drops what does not fit; without this,
  * an outage is silent, and with the SDK's own diagnostics it is a line per failed batch.
  */
-function reportingOutages(exporter: SpanExporter, service: string): SpanExporter {
+function reportingOutages<T>(exporter: BatchExporter<T>, service: string): BatchExporter<T> {
   let failing = false;
   return {
-    export(spans, done) {
-      exporter.export(spans, (result) => {
+    export(items, done) {
+      exporter.export(items, (result) => {
         if (result.code !== ExportResultCode.SUCCESS && !failing) {
           failing = true;
           say(service, 40, 'the trace backend is not taking spans; dropping them until it does', {
@@ -279,12 +281,30 @@ export interface TelemetryOptions {
 const INSTRUMENTED_MODULES = ['http', 'https', 'fastify', 'pino'];
 
 /**
- * The trace exporter OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or OTEL_EXPORTER_OTLP_PROTOCOL) names; both read the
- * OTEL_EXPORTER_OTLP_* endpoint, headers and timeout. Only the one used is loaded.
+ * The span processor for OTEL_TRACES_EXPORTER: for OTLP, the exporter OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or
+ * OTEL_EXPORTER_OTLP_PROTOCOL) names, both reading the OTEL_EXPORTER_OTLP_* endpoint, headers and timeout, behind a
+ * batch processor reading OTEL_BSP_*. Only the exporter used is loaded. None for `none`: the context still propagates,
+ * so the services downstream keep their traces.
  */
-async function traceExporter(protocol: (typeof PROTOCOLS)[number]): Promise<SpanExporter> {
-  if (protocol === 'http/protobuf') return (await import('./otlp-protobuf.ts')).protobufTraceExporter();
-  return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+async function spanExport(config: TelemetryConfig, service: string): Promise<SpanProcessor | undefined> {
+  const batches = {
+    scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
+    maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
+    maxExportBatchSize: Math.min(config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, config.OTEL_BSP_MAX_QUEUE_SIZE),
+    exportTimeoutMillis: config.OTEL_BSP_EXPORT_TIMEOUT,
+  };
+  if (config.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  if (config.OTEL_TRACES_EXPORTER === 'console')
+    return new BatchSpanProcessor({ exporter: new ConsoleSpanExporter(), ...batches });
+  if ((config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL) === 'http/protobuf') {
+    const [{ protobufTraceExporter }, { EncodingBatchProcessor }] = await Promise.all([
+      import('./otlp-protobuf.ts'),
+      import('./encoding-batch-processor.ts'),
+    ]);
+    return new EncodingBatchProcessor(reportingOutages(protobufTraceExporter(), service), batches);
+  }
+  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+  return new BatchSpanProcessor({ exporter: reportingOutages(new OTLPTraceExporter(), service), ...batches });
 }
 
 /**
@@ -331,15 +351,7 @@ export async function startTelemetry(
   const serviceName = config.OTEL_SERVICE_NAME ?? defaultServiceName;
   const ignored = (url: string | undefined) => options.ignoreIncomingPaths?.test(url ?? '') ?? false;
   reportDiagnostics(serviceName, config.OTEL_LOG_LEVEL);
-  const exporter =
-    config.OTEL_TRACES_EXPORTER === 'otlp'
-      ? reportingOutages(
-          await traceExporter(config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL),
-          serviceName,
-        )
-      : config.OTEL_TRACES_EXPORTER === 'console'
-        ? new ConsoleSpanExporter()
-        : undefined;
+  const exported = await spanExport(config, serviceName);
   const resource = defaultResource()
     .merge(
       detectResources({
@@ -362,22 +374,7 @@ export async function startTelemetry(
     },
     // Traces only: no log records and no metrics over OTLP (the logs go to stdout as pino JSON lines, carrying
     // trace_id and span_id), so nothing is sent to a backend that would not take it.
-    spanProcessors: [
-      baggageAttributes(options.baggageAttributes ?? []),
-      // Built by hand, the batch processor no longer reads OTEL_BSP_* itself. OTEL_TRACES_EXPORTER=none exports
-      // nothing: the context still propagates, so the services downstream keep their traces.
-      ...(exporter
-        ? [
-            new BatchSpanProcessor({
-              exporter,
-              scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
-              maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
-              maxExportBatchSize: Math.min(config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, config.OTEL_BSP_MAX_QUEUE_SIZE),
-              exportTimeoutMillis: config.OTEL_BSP_EXPORT_TIMEOUT,
-            }),
-          ]
-        : []),
-    ],
+    spanProcessors: [baggageAttributes(options.baggageAttributes ?? []), ...(exported ? [exported] : [])],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(propagatorFor(config.OTEL_PROPAGATORS, strict.ITUNA_TRUST_INCOMING_TRACE_CONTEXT));
