@@ -37,19 +37,19 @@ export class EncodingBatchProcessor implements SpanProcessor {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  readonly exporter: BatchExporter<EncodedSpans>;
-  readonly options: BatchOptions;
+  readonly #exporter: BatchExporter<EncodedSpans>;
+  readonly #options: BatchOptions;
 
   constructor(exporter: BatchExporter<EncodedSpans>, options: BatchOptions) {
-    this.exporter = exporter;
-    this.options = options;
+    this.#exporter = exporter;
+    this.#options = options;
   }
 
   onStart(): void {}
 
   onEnd(span: ReadableSpan): void {
     if (this.#stopped || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
-    if (this.#queued >= this.options.maxQueueSize) {
+    if (this.#queued >= this.#options.maxQueueSize) {
       this.#dropped++;
       return;
     }
@@ -61,7 +61,7 @@ export class EncodingBatchProcessor implements SpanProcessor {
     this.#filling ??= this.#spare.pop() ?? new EncodedSpans();
     this.#filling.add(span);
     this.#queued++;
-    if (this.#filling.count >= this.options.maxExportBatchSize) this.#seal();
+    if (this.#filling.count >= this.#options.maxExportBatchSize) this.#seal();
     this.#next();
   }
 
@@ -75,7 +75,7 @@ export class EncodingBatchProcessor implements SpanProcessor {
     if (this.#stopped) return;
     await this.forceFlush();
     this.#stopped = true;
-    await this.exporter.shutdown();
+    await this.#exporter.shutdown();
   }
 
   /** The batch being filled, moved to those waiting to leave. */
@@ -99,7 +99,7 @@ export class EncodingBatchProcessor implements SpanProcessor {
         this.#timer = undefined;
         this.#seal();
         this.#next();
-      }, this.options.scheduledDelayMillis);
+      }, this.#options.scheduledDelayMillis);
       this.#timer.unref();
     }
   }
@@ -119,14 +119,14 @@ export class EncodingBatchProcessor implements SpanProcessor {
     const pending = new Set(batch.resources.filter((r) => r.asyncAttributesPending));
     const exported = () =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('Timeout')), this.options.exportTimeoutMillis);
+        const timer = setTimeout(() => reject(new Error('Timeout')), this.#options.exportTimeoutMillis);
         const done = (result: ExportResult) => {
           clearTimeout(timer);
           if (result.code === ExportResultCode.SUCCESS) resolve();
           else reject(result.error ?? new Error('span export failed'));
         };
         // The exporter writes the request before export() returns, so the batch is free again right after.
-        context.with(suppressTracing(context.active()), () => this.exporter.export(batch, done));
+        context.with(suppressTracing(context.active()), () => this.#exporter.export(batch, done));
         batch.clear();
         // Two kept for reuse: more are made only while exports fall behind.
         if (this.#spare.length < 2) this.#spare.push(batch);
