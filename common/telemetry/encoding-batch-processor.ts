@@ -23,9 +23,9 @@ export interface BatchOptions {
  * The SDK's BatchSpanProcessor, with each span written as OTLP protobuf as it ends instead of kept until its batch
  * leaves. The same OTEL_BSP_* settings and behaviour: at most `maxQueueSize` spans waiting (the rest dropped and
  * counted), a batch sent once `maxExportBatchSize` are waiting or `scheduledDelayMillis` after the first, one export at
- * a time, the exporter's own HTTP requests untraced. Why: at the gateway's peak intake a span waits 100 ms to a second
- * for its batch, long enough for V8 to promote it and all it holds into the old generation, where only a full
- * collection frees it; a few hundred bytes in a buffer cost the collector nothing.
+ * a time, the exporter's own HTTP requests untraced. Why: a span waits 100 ms to seconds for its batch, long enough
+ * for V8 to promote it and all it holds into the old generation, where only a full collection frees it; its few
+ * hundred bytes in a buffer cost the collector nothing (docs/benchmarks-history.md, tuning 36).
  */
 export class EncodingBatchProcessor implements SpanProcessor {
   #filling: EncodedSpans | undefined;
