@@ -1,6 +1,9 @@
 /** Turns one environment variable's raw value into a typed value, or throws an Error saying what is allowed. */
 export type Parser<T> = (raw: string | undefined) => T;
 
+/** The values a schema of parsers gives, by variable name. */
+export type Config<S extends Record<string, Parser<unknown>>> = { [K in keyof S]: ReturnType<S[K]> };
+
 /** Every bad variable found while loading a configuration, named with what each allows. */
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -15,7 +18,7 @@ export class ConfigError extends Error {
 export function loadConfig<S extends Record<string, Parser<unknown>>>(
   schema: S,
   env: Record<string, string | undefined>,
-): { [K in keyof S]: ReturnType<S[K]> } {
+): Config<S> {
   const result: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, parse] of Object.entries(schema)) {
@@ -27,7 +30,7 @@ export function loadConfig<S extends Record<string, Parser<unknown>>>(
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return result as { [K in keyof S]: ReturnType<S[K]> };
+  return result as Config<S>;
 }
 
 /**
@@ -38,7 +41,7 @@ export function loadConfigLeniently<S extends Record<string, Parser<unknown>>>(
   schema: S,
   env: Record<string, string | undefined>,
   warn: (problem: string) => void,
-): { [K in keyof S]: ReturnType<S[K]> } {
+): Config<S> {
   const result: Record<string, unknown> = {};
   for (const [name, parse] of Object.entries(schema)) {
     try {
@@ -48,7 +51,7 @@ export function loadConfigLeniently<S extends Record<string, Parser<unknown>>>(
       result[name] = parse(undefined);
     }
   }
-  return result as { [K in keyof S]: ReturnType<S[K]> };
+  return result as Config<S>;
 }
 
 /** Runs `load`; on a ConfigError prints its message and ends the process, so a bad variable never starts a service. */

@@ -54,18 +54,12 @@ export class EncodedSpans {
 }
 
 /**
- * An ExportTraceServiceRequest (OTLP protobuf) of the spans given, byte for byte what the OpenTelemetry exporter's own
- * serializer writes (a test holds them equal). Why a second one: the SDK's writes every string three times (a size
- * pass, an ASCII check, the copy) and every id through a fresh array; this one writes each string once, at a third of
- * the CPU a span (docs/benchmarks-history.md, tuning 35).
+ * The ExportTraceServiceRequest (OTLP protobuf) for spans already written, grouped by resource, then by scope, both in
+ * the order first seen: byte for byte what the OpenTelemetry exporter's own serializer writes for those spans (a test
+ * holds them equal). Why a writer of the project's own: the SDK's writes every string three times (a size pass, an
+ * ASCII check, the copy) and every id through a fresh array; this one writes each string once, at a third of the CPU a
+ * span (docs/benchmarks-history.md, tuning 35).
  */
-export function serializeSpans(spans: readonly ReadableSpan[]): Uint8Array {
-  scratch.clear();
-  for (const span of spans) scratch.add(span);
-  return serializeEncoded(scratch);
-}
-
-/** The request for spans already written: grouped by resource, then by scope, both in the order first seen. */
 export function serializeEncoded(batch: EncodedSpans): Uint8Array {
   const w = writer;
   w.pos = 0;
@@ -416,7 +410,6 @@ const HEX = new Uint8Array(128);
 for (let c = 0; c < 128; c++) HEX[c] = c <= 0x39 ? c - 0x30 : c >= 0x61 ? c - 0x57 : c - 0x37;
 
 const writer = new Writer();
-const scratch = new EncodedSpans();
 /** Attribute keys seen, with their field's bytes; bounded, for a service that would make keys up as it goes. */
 const keys = new Map<string, Uint8Array>();
 const MAX_KEYS = 1024;

@@ -46,6 +46,7 @@ import {
   oneOf,
   text,
 } from '../config.ts';
+import type { Config } from '../config.ts';
 
 const SAMPLERS = [
   'always_on',
@@ -102,7 +103,6 @@ export const telemetryConfigSchema = {
   OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: integer(128, 0, Number.MAX_SAFE_INTEGER),
   OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: integer(128, 0, Number.MAX_SAFE_INTEGER),
 };
-type TelemetryConfig = { [K in keyof typeof telemetryConfigSchema]: ReturnType<(typeof telemetryConfigSchema)[K]> };
 
 /** The project's own telemetry variable: strict, like every ITUNA_* variable. */
 const projectTelemetrySchema = { ITUNA_TRUST_INCOMING_TRACE_CONTEXT: flag(true) };
@@ -286,7 +286,10 @@ const INSTRUMENTED_MODULES = ['http', 'https', 'fastify', 'pino'];
  * batch processor reading OTEL_BSP_*. Only the exporter used is loaded. None for `none`: the context still propagates,
  * so the services downstream keep their traces.
  */
-async function spanExport(config: TelemetryConfig, service: string): Promise<SpanProcessor | undefined> {
+async function spanExport(
+  config: Config<typeof telemetryConfigSchema>,
+  service: string,
+): Promise<SpanProcessor | undefined> {
   const batches = {
     scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
     maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,

@@ -7,7 +7,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { serializeSpans } from '../../../common/telemetry/otlp-protobuf.ts';
+import { EncodedSpans, serializeEncoded } from '../../../common/telemetry/otlp-protobuf.ts';
 
 // The project's protobuf serializer against the OpenTelemetry exporter's own: the same bytes for every kind of span
 // and attribute, so a collector or Jaeger reads exactly what it read before.
@@ -97,6 +97,13 @@ function spansOf(tracer: Tracer, other: Tracer): void {
   const parent = other.startSpan('local parent');
   other.startSpan('child', {}, trace.setSpan(context.active(), parent)).end();
   parent.end();
+}
+
+/** The spans written as the services write them, each as it ends, then the request put together from their bytes. */
+function serializeSpans(spans: readonly ReadableSpan[]): Uint8Array {
+  const batch = new EncodedSpans();
+  for (const span of spans) batch.add(span);
+  return serializeEncoded(batch);
 }
 
 const assertSame = (spans: ReadableSpan[]) =>
